@@ -1,0 +1,137 @@
+"""Decode any recording PyAV reads to 16 kHz float32, channels kept apart.
+
+Decoding happens once per call; every later stage (ring-back, speech activity, ASR,
+diarization) works on the arrays returned here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+SAMPLE_RATE = 16000
+# Shorter than this is not a call: Silero VAD needs at least one 32 ms window.
+MIN_SECONDS = 0.1
+# Decoding less than this share of the duration the container declares means a truncated file.
+TRUNCATION_RATIO = 0.95
+
+
+class AudioError(Exception):
+    """A recording that cannot be used; str() is one line naming the file and the problem."""
+
+    def __init__(self, path: Path | str, problem: str):
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+@dataclass
+class Audio:
+    path: Path
+    channels: list[np.ndarray]  # one float32 array per channel at SAMPLE_RATE (1 or 2 of them)
+    sha256: str
+
+    @property
+    def duration(self) -> float:
+        return len(self.channels[0]) / SAMPLE_RATE
+
+    @property
+    def is_stereo(self) -> bool:
+        return len(self.channels) == 2
+
+    def mix(self) -> np.ndarray:
+        """The channels summed to one (for ring-back detection and mono-style processing)."""
+        if not self.is_stereo:
+            return self.channels[0]
+        return (self.channels[0] + self.channels[1]) * 0.5
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def decode(path: Path | str) -> Audio:
+    """Decode ``path`` to 16 kHz float32; stereo stays two channels, more than two are refused."""
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(path, "no such file")
+    if path.stat().st_size == 0:
+        raise AudioError(path, "empty file (0 bytes)")
+    try:
+        channels = _decode_channels(path)
+    except av.error.FFmpegError as exc:
+        raise AudioError(path, f"not a readable audio file ({_ffmpeg_reason(exc)})") from None
+    if channels is None:
+        raise AudioError(path, "no audio stream in the file")
+    if len(channels[0]) < MIN_SECONDS * SAMPLE_RATE:
+        raise AudioError(path, f"no audio: {len(channels[0]) / SAMPLE_RATE:.2f} s of samples decoded")
+    return Audio(path=path, channels=channels, sha256=file_sha256(path))
+
+
+def _decode_channels(path: Path) -> list[np.ndarray] | None:
+    with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        source_channels = stream.codec_context.channels or 1
+        if source_channels > 2:
+            raise AudioError(path, f"{source_channels} channels: only mono and stereo calls are supported")
+        layout = "stereo" if source_channels == 2 else "mono"
+        resampler = av.AudioResampler(format="s16", layout=layout, rate=SAMPLE_RATE)
+        chunks = []
+        try:
+            for frame in container.decode(stream):
+                chunks.extend(r.to_ndarray() for r in resampler.resample(frame))
+        except av.error.InvalidDataError as exc:
+            if not chunks:
+                raise
+            raise AudioError(path, f"damaged after {_seconds(chunks, layout):.1f} s ({_ffmpeg_reason(exc)})") from None
+        chunks.extend(r.to_ndarray() for r in resampler.resample(None))  # flush the resampler
+        declared = _declared_seconds(container, stream) or 0.0
+    declared = max(declared, _wav_header_seconds(path) or 0.0)
+    decoded = _seconds(chunks, layout)
+    if declared and decoded < TRUNCATION_RATIO * declared:
+        raise AudioError(path, f"truncated: the header says {declared:.1f} s, only {decoded:.1f} s of audio is there")
+    if not chunks:
+        return [np.zeros(0, dtype=np.float32)]
+    # Packed s16 frames: one row, channels interleaved.
+    interleaved = np.concatenate([chunk.reshape(-1) for chunk in chunks]).astype(np.float32) / 32768.0
+    if layout == "mono":
+        return [interleaved]
+    return [np.ascontiguousarray(interleaved[0::2]), np.ascontiguousarray(interleaved[1::2])]
+
+
+def _seconds(chunks: list[np.ndarray], layout: str) -> float:
+    values = sum(chunk.size for chunk in chunks)
+    return values / (2 if layout == "stereo" else 1) / SAMPLE_RATE
+
+
+def _declared_seconds(container, stream) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return None
+
+
+def _wav_header_seconds(path: Path) -> float | None:
+    """What a WAV header promises; FFmpeg clamps a WAV's duration to the bytes present, hiding truncation."""
+    try:
+        with wave.open(str(path), "rb") as header:
+            return header.getnframes() / header.getframerate()
+    except (wave.Error, EOFError, ZeroDivisionError):
+        return None
+
+
+def _ffmpeg_reason(exc: av.error.FFmpegError) -> str:
+    # PyAV's message repeats the path; keep the reason only.
+    return getattr(exc, "strerror", None) or str(exc)

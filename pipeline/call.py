@@ -1,0 +1,148 @@
+"""One call, end to end: recording (or stored transcript) -> transcript -> measurements -> findings.
+
+A ``CallProcessor`` holds what is expensive to make (the Whisper model, the loaded spec) and is
+created once per worker; ``audit`` is then called for every call.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from audits.engine import AuditResult, audit
+from audits.spec import Spec, load_spec
+from pipeline.activity import speech_regions
+from pipeline.asr import AsrEngine
+from pipeline.audio import SAMPLE_RATE, Audio, decode
+from pipeline.measure import measure
+from pipeline.measurements import Measurements
+from pipeline.metadata import CallMetadata
+from pipeline.ringback import detect_ringback
+from pipeline.roles import assign_stereo, role_of_channel
+from pipeline.transcript import RingBack, RoleAssignment, Transcript, Turn, Word
+
+
+class MonoNotSupported(Exception):
+    """A mono recording while no diarizer is available."""
+
+
+@dataclass
+class CallAudit:
+    transcript: Transcript
+    measurements: Measurements
+    result: AuditResult
+
+    def to_dict(self) -> dict:
+        return {
+            **self.transcript.to_dict(),
+            "measurements": self.measurements.to_dict(),
+            **self.result.to_dict(),
+        }
+
+
+def is_transcript_file(path: Path) -> bool:
+    return Path(path).suffix.lower() == ".json"
+
+
+class CallProcessor:
+    def __init__(self, settings: dict, spec: Spec | None = None):
+        self.settings = settings
+        self.spec = spec or load_spec(settings["spec"])
+        self._asr: AsrEngine | None = None
+
+    @property
+    def asr(self) -> AsrEngine:
+        # Loaded on first use: re-auditing stored transcripts never pays for the model.
+        if self._asr is None:
+            self._asr = AsrEngine(self.settings["asr"])
+            self._asr.check_language(self.spec.language)
+        return self._asr
+
+    def audit(self, source: Path, metadata: CallMetadata | None = None) -> CallAudit:
+        """Audit a recording or a transcript JSON."""
+        transcript = Transcript.load(source) if is_transcript_file(source) else self.transcribe(source, metadata)
+        return self.audit_transcript(transcript, metadata)
+
+    def audit_transcript(self, transcript: Transcript, metadata: CallMetadata | None = None) -> CallAudit:
+        measurements = measure(
+            transcript,
+            self.settings["timing"],
+            metadata=metadata,
+            is_hold_announcement=self.spec.is_hold_announcement,
+            seconds_per_ring=self.settings["ringback"]["seconds_per_ring"],
+        )
+        return CallAudit(transcript, measurements, audit(transcript, measurements, self.spec, metadata))
+
+    def transcribe(self, path: Path, metadata: CallMetadata | None = None) -> Transcript:
+        audio = decode(path)
+        if not audio.is_stereo:
+            raise MonoNotSupported(
+                f"{path}: mono recording: telling agent from customer needs diarization, which is not "
+                "available yet; record calls in stereo (agent and customer on separate channels)"
+            )
+        answer_at, ring = self._ring_phase(audio, metadata)
+        language = self.spec.language
+        regions = [speech_regions(channel, self.settings["vad"], start_at=answer_at) for channel in audio.channels]
+        words = [self.asr.transcribe_regions(channel, rs, language) for channel, rs in zip(audio.channels, regions)]
+        turns = [
+            _turn(c, region, region_words, language)
+            for c in (0, 1)
+            for region, region_words in zip(regions[c], words[c])
+            if region_words
+        ]
+        roles = self._stereo_roles(turns)
+        for turn in turns:
+            turn.role = role_of_channel(roles, turn.channel)
+        turns.sort(key=lambda turn: turn.start)
+        return Transcript(
+            call_id=Path(path).stem,
+            duration=round(audio.duration, 3),
+            language=language,
+            turns=turns,
+            activity={role_of_channel(roles, c): regions[c] for c in (0, 1)},
+            answer_at=answer_at,
+            ring=ring,
+            roles=roles,
+            source=str(path),
+            audio_sha256=audio.sha256,
+            channels=len(audio.channels),
+            asr=self.asr.describe(),
+        )
+
+    def _ring_phase(self, audio: Audio, metadata: CallMetadata | None) -> tuple[float, RingBack]:
+        """When the call was answered, and the ring time: metadata first, else the ring-back tone."""
+        settings = self.settings["ringback"]
+        detection = detect_ringback(audio.mix(), SAMPLE_RATE, settings) if settings["enabled"] else None
+        answer_at = detection.answer_at if detection else 0.0
+        if metadata and metadata.ring_seconds is not None:
+            rings = math.ceil(metadata.ring_seconds / settings["seconds_per_ring"])
+            return answer_at, RingBack(metadata.ring_seconds, rings, "metadata")
+        if detection:
+            return answer_at, RingBack(round(detection.seconds, 3), detection.count, "audio")
+        return answer_at, RingBack(None, None, "unknown")
+
+    def _stereo_roles(self, turns: list[Turn]) -> RoleAssignment:
+        settings = self.settings["roles"]
+        by_channel = [[t for t in turns if t.channel == c] for c in (0, 1)]
+        return assign_stereo(
+            settings["agent_channel"],
+            first_texts=[[t.text for t in channel_turns] for channel_turns in by_channel],
+            first_starts=[channel_turns[0].start if channel_turns else None for channel_turns in by_channel],
+            greeting_score=self.spec.opening_score,
+            review_below=settings["review_below"],
+        )
+
+
+def _turn(channel: int, region: tuple[float, float], words: list[Word], language: str) -> Turn:
+    separator = "" if language.startswith(("zh", "ja")) else " "
+    return Turn(
+        role="unknown",
+        start=region[0],
+        end=region[1],
+        text=separator.join(word.text for word in words),
+        words=words,
+        confidence=round(sum(word.probability for word in words) / len(words), 4),
+        channel=channel,
+    )
+

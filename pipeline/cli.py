@@ -1,0 +1,228 @@
+"""The ``callqa`` command line.
+
+Exit codes scripts can trust: 0 everything done; 1 some calls failed (each named on stderr, the
+others still done); 2 a usage, settings or spec error (nothing done).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from pipeline import __version__
+
+EXIT_CALLS_FAILED = 1
+EXIT_USAGE = 2
+
+app = typer.Typer(
+    help="Audit customer-service calls against your service specification.\n\n"
+    "Example: callqa audit sample_audio/en_01_compliant.mp3",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+spec_app = typer.Typer(help="Check and show service specifications.", no_args_is_help=True)
+app.add_typer(spec_app, name="spec")
+
+stdout = Console()
+stderr = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Optional[Path],
+    typer.Option("--config", "-c", help="Settings YAML laid over configs/default.yaml.", dir_okay=False),
+]
+SpecOption = Annotated[
+    Optional[str],
+    typer.Option("--spec", "-s", help="Spec YAML file, or a bundled spec name: en, zh-CN. Default: settings' spec."),
+]
+MetadataOption = Annotated[
+    Optional[Path],
+    typer.Option("--metadata", "-m", help="Call metadata CSV (agent, ring time, hang-up party, surname...).",
+                 exists=True, dir_okay=False),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        stdout.print(f"callqa {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Audit customer-service calls against your service specification."""
+
+
+def _fail_usage(message: str) -> typer.Exit:
+    stderr.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(EXIT_USAGE)
+
+
+def _processor(config: Path | None, spec: str | None):
+    from audits.spec import SpecError, load_spec
+    from pipeline.asr import ModelNotFound
+    from pipeline.call import CallProcessor
+    from pipeline.config import ConfigError, load_settings
+
+    try:
+        settings = load_settings(config)
+        return CallProcessor(settings, load_spec(spec or settings["spec"]))
+    except (ConfigError, SpecError, ModelNotFound) as exc:
+        raise _fail_usage(str(exc)) from None
+
+
+def _metadata_table(path: Path | None) -> dict:
+    from pipeline.metadata import MetadataError, load_metadata_csv
+
+    if path is None:
+        return {}
+    try:
+        return load_metadata_csv(path)
+    except MetadataError as exc:
+        raise _fail_usage(str(exc)) from None
+
+
+def _call_errors():
+    """The exceptions that fail one call (named on stderr) without stopping the others."""
+    from pipeline.audio import AudioError
+    from pipeline.call import MonoNotSupported
+    from pipeline.metadata import MetadataError
+    from pipeline.transcript import TranscriptError
+
+    return AudioError, MonoNotSupported, TranscriptError, MetadataError
+
+
+@app.command()
+def transcribe(
+    file: Annotated[Path, typer.Argument(help="A stereo recording (wav, mp3, flac, ogg, m4a, ...).")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the transcript JSON here "
+                                                   "(default: print it).", dir_okay=False)] = None,
+    config: ConfigOption = None,
+    spec: SpecOption = None,
+) -> None:
+    """Transcribe one call to callqa's transcript JSON (turns by agent and customer, words, timing).
+
+    The JSON can be audited later without running ASR again: callqa audit call.json
+
+    Example: callqa transcribe sample_audio/en_01_compliant.mp3 -o en_01.json
+    """
+    from pipeline.metadata import metadata_for
+
+    processor = _processor(config, spec)
+    try:
+        transcript = processor.transcribe(file, metadata_for(file, {}))
+    except _call_errors() as exc:
+        stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_CALLS_FAILED) from None
+    if output:
+        transcript.save(output)
+        stderr.print(f"wrote {output}")
+    else:
+        sys.stdout.write(transcript.to_json() + "\n")
+
+
+@app.command()
+def audit(
+    files: Annotated[list[Path], typer.Argument(help="Recordings and/or transcript JSON files.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document per call instead of tables "
+                                          "(a JSON array when several calls are given).")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write <call_id>.json per call into "
+                                                "this folder.", file_okay=False)] = None,
+    config: ConfigOption = None,
+    spec: SpecOption = None,
+    metadata: MetadataOption = None,
+) -> None:
+    """Audit calls against the service spec and show every finding with its evidence.
+
+    Each finding is pass, fail (with the quoted words, time and speaker, or the measured figure)
+    or na (with the reason). The score is 100 x points earned / points of applicable items; a
+    failed critical item scores the call 0.
+
+    Examples:
+
+      callqa audit sample_audio/en_01_compliant.mp3
+
+      callqa audit call.json --spec configs/spec/zh-CN.yaml --json
+
+      callqa audit archive/*.wav --metadata calls.csv --out results/
+    """
+    from pipeline.metadata import metadata_for
+    from pipeline.render import render_call
+
+    processor = _processor(config, spec)
+    table = _metadata_table(metadata)
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+    documents, failed = [], 0
+    for file in files:
+        try:
+            call = processor.audit(file, metadata_for(file, table))
+        except _call_errors() as exc:
+            stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
+            failed += 1
+            continue
+        document = call.to_dict()
+        if out:
+            (out / f"{call.transcript.call_id}.json").write_text(
+                json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        if as_json:
+            documents.append(document)
+        else:
+            render_call(call, stdout)
+    if as_json and documents:
+        payload = documents[0] if len(files) == 1 else documents
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+    if failed:
+        raise typer.Exit(EXIT_CALLS_FAILED)
+
+
+@spec_app.command("validate")
+def spec_validate(
+    files: Annotated[list[Path], typer.Argument(help="Spec YAML files to check.")],
+) -> None:
+    """Check spec files: every item id, kind, field and phrase list; errors name file, line, item, field.
+
+    Example: callqa spec validate configs/spec/zh-CN.yaml my_company.yaml
+    """
+    from audits.spec import SpecError, load_spec
+
+    bad = 0
+    for file in files:
+        try:
+            spec = load_spec(file)
+        except SpecError as exc:
+            stderr.print(f"[bold red]invalid:[/] {exc}", highlight=False)
+            bad += 1
+        else:
+            stdout.print(f"[green]ok[/] {file}: {spec.name} ({spec.language}), {len(spec.items)} items")
+    if bad:
+        raise typer.Exit(EXIT_USAGE)
+
+
+@spec_app.command("show")
+def spec_show(
+    spec: Annotated[Optional[str], typer.Argument(help="Spec file or bundled name (en, zh-CN). "
+                                                  "Default: the settings' spec.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Show a spec's items as a table: id, title, kind, points, critical, source rows.
+
+    Example: callqa spec show zh-CN
+    """
+    from audits.spec import SpecError, load_spec
+    from pipeline.config import ConfigError, load_settings
+    from pipeline.render import render_spec
+
+    try:
+        loaded = load_spec(spec or load_settings(config)["spec"])
+    except (ConfigError, SpecError) as exc:
+        raise _fail_usage(str(exc)) from None
+    render_spec(loaded, stdout)

@@ -1,0 +1,85 @@
+"""Settings: the bundled ``configs/default.yaml`` with a user's YAML laid over it.
+
+A user file may leave out anything; what it gives must have a key the defaults know and a value
+of the same type, else loading fails with the file, the field and the problem.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.resources
+from pathlib import Path
+
+import yaml
+
+
+# Mappings whose keys are the user's to choose (a new ring-back cadence, say).
+OPEN_MAPPINGS = {"ringback.cadences"}
+
+
+class ConfigError(ValueError):
+    """A settings file that cannot be used; the message names the file and the field."""
+
+
+def bundled(relative: str) -> Path:
+    """A file shipped in ``configs/`` (installed as the package ``callqa_configs``)."""
+    return Path(str(importlib.resources.files("callqa_configs").joinpath(relative)))
+
+
+def load_settings(path: Path | str | None = None) -> dict:
+    defaults = yaml.safe_load(bundled("default.yaml").read_text(encoding="utf-8"))
+    if path is None:
+        return defaults
+    path = Path(path)
+    try:
+        user = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read settings: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(user, dict):
+        raise ConfigError(f"{path}: settings must be a mapping of sections, got {type(user).__name__}")
+    return _merge(defaults, user, path, prefix="")
+
+
+def _merge(defaults: dict, user: dict, path: Path, prefix: str) -> dict:
+    merged = copy.deepcopy(defaults)
+    for key, value in user.items():
+        field = f"{prefix}{key}"
+        if key not in defaults:
+            known = ", ".join(sorted(map(str, defaults)))
+            raise ConfigError(f"{path}: field {field!r} is not a setting (known here: {known})")
+        default = defaults[key]
+        if isinstance(default, dict) and field in OPEN_MAPPINGS:
+            merged[key] = {**default, **(value or {})}
+        elif isinstance(default, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: field {field!r} must be a mapping, got {value!r}")
+            merged[key] = _merge(default, value, path, prefix=f"{field}.")
+        else:
+            merged[key] = _checked(value, default, path, field)
+    return merged
+
+
+def _checked(value, default, path: Path, field: str):
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, list):
+        ok = isinstance(value, list)
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        raise ConfigError(f"{path}: field {field!r} must be {_kind(default)}, got {value!r}")
+    return value
+
+
+def _kind(default) -> str:
+    for kind, name in ((bool, "true or false"), (float, "a number"), (int, "an integer"), (list, "a list")):
+        if isinstance(default, kind):
+            return name
+    return "a string"

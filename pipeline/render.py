@@ -1,0 +1,92 @@
+"""The per-call report a QA lead reads in a terminal: turns, measurements, findings with evidence."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from pipeline.call import CallAudit
+
+STATUS_STYLE = {"pass": "green", "fail": "bold red", "na": "dim"}
+
+
+def clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes):02d}:{rest:05.2f}"
+
+
+def render_call(call: CallAudit, console: Console) -> None:
+    transcript = call.transcript
+    roles = transcript.roles
+    console.rule(f"[bold]{transcript.call_id}[/]  {transcript.source}")
+    console.print(
+        f"duration {clock(transcript.duration)} · language {transcript.language} · "
+        f"roles: agent = {roles.agent or '?'} ({roles.method}, confidence {roles.confidence:.2f}"
+        f"{', NEEDS REVIEW' if roles.needs_review else ''})"
+    )
+    console.print(Group(_turns_table(call), _measurements_table(call), _findings_table(call)))
+    score = call.result.score
+    verdict = "n/a" if score is None else f"{score:.1f} / 100"
+    if call.result.critical_failed:
+        verdict += f"  (critical failed: {', '.join(call.result.critical_failed)})"
+    console.print(Text(f"score {verdict}", style="bold"))
+
+
+def _turns_table(call: CallAudit) -> Table:
+    table = Table(title="Transcript", title_justify="left", show_lines=False, expand=True)
+    table.add_column("start", justify="right", no_wrap=True)
+    table.add_column("end", justify="right", no_wrap=True)
+    table.add_column("role", no_wrap=True)
+    table.add_column("text", ratio=1)
+    for turn in call.transcript.turns:
+        style = "cyan" if turn.role == "agent" else None
+        table.add_row(clock(turn.start), clock(turn.end), turn.role, Text(turn.text), style=style)
+    return table
+
+
+def _measurements_table(call: CallAudit) -> Table:
+    m = call.measurements
+    table = Table(title="Measurements", title_justify="left", expand=True)
+    table.add_column("measure", no_wrap=True)
+    table.add_column("value", ratio=1)
+    ring = "unknown" if m.ring_seconds is None else f"{m.ring_seconds:.1f} s, {m.ring_count} rings"
+    rows = [
+        ("ring before answer", f"{ring} (source: {m.ring_source})"),
+        ("answered at", clock(m.answer_at)),
+        ("answer delay", "agent never speaks" if m.answer_delay is None else f"{m.answer_delay:.2f} s"),
+        ("talk time", ", ".join(f"{role} {seconds:.1f} s" for role, seconds in m.talk_time.items())),
+        ("non-talk time", f"{m.non_talk_total:.1f} s; above threshold: "
+         + (", ".join(f"{clock(s.start)}–{clock(s.end)} ({s.seconds:.1f} s)" for s in m.silences) or "none")),
+        ("interruptions", ", ".join(f"{i.by} over {i.over} at {clock(i.start)} ({i.seconds:.1f} s)"
+                                    for i in m.interruptions) or "none"),
+        ("holds", ", ".join(f"{clock(h.start)}–{clock(h.end)} ({h.seconds:.1f} s, by {h.detected_by})"
+                            for h in m.holds) or "none"),
+        ("speech rate", ", ".join(f"{role} {rate:.0f} {m.speech_rate_unit}" for role, rate in m.speech_rate.items())),
+        ("customer silent", "yes" if m.customer_silent else "no"),
+        ("ASR confidence", "–" if m.asr_confidence is None else f"{m.asr_confidence:.2f}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _findings_table(call: CallAudit) -> Table:
+    table = Table(title="Findings", title_justify="left", expand=True, show_lines=True)
+    table.add_column("item", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("points", justify="right", no_wrap=True)
+    table.add_column("reason / evidence", ratio=1)
+    for finding in call.result.findings:
+        lines = [finding.reason] if finding.reason else []
+        lines += [f"[{clock(e.start)}–{clock(e.end)}] {e.role}: “{e.text}”" for e in finding.evidence]
+        critical = " (critical)" if finding.critical else ""
+        table.add_row(
+            f"{finding.item}\n[dim]{finding.title}[/]",
+            Text(finding.status.upper() + critical, style=STATUS_STYLE[finding.status]),
+            f"{finding.points:g}",
+            Text("\n".join(lines)),
+        )
+    return table

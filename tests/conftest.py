@@ -1,0 +1,46 @@
+"""Shared fixtures. Audio is made with numpy and written by PyAV/soundfile: no mocks of decoding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "sample_audio"
+
+
+def write_audio(path: Path, channels: list[np.ndarray], rate: int, codec: str | None = None) -> Path:
+    """Encode float32 channels in [-1, 1] with PyAV (format from the suffix)."""
+    layout = "stereo" if len(channels) == 2 else "mono"
+    interleaved = np.stack(channels, axis=1).reshape(1, -1)
+    pcm = (np.clip(interleaved, -1, 1) * 32767).astype(np.int16)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(codec or _default_codec(path.suffix), rate=rate, layout=layout)
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout=layout)
+        frame.sample_rate = rate
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def _default_codec(suffix: str) -> str:
+    return {".wav": "pcm_s16le", ".flac": "flac", ".mp3": "libmp3lame", ".ogg": "libopus", ".m4a": "aac"}[suffix]
+
+
+def tone(seconds: float, rate: int, freq: float, amplitude: float = 0.3) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+@pytest.fixture
+def stereo_tones():
+    """Left: 1 s of 440 Hz then silence; right: silence then 1 s of 880 Hz (2 s in all)."""
+    def make(rate: int) -> list[np.ndarray]:
+        silence = np.zeros(rate, dtype=np.float32)
+        return [np.concatenate([tone(1, rate, 440), silence]), np.concatenate([silence, tone(1, rate, 880)])]
+    return make

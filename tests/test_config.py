@@ -1,0 +1,35 @@
+import pytest
+
+from pipeline.config import ConfigError, load_settings
+
+
+def test_defaults_load():
+    settings = load_settings()
+    assert settings["asr"]["model"] == "tiny.en"
+    assert settings["roles"]["agent_channel"] == "auto"
+
+
+def test_user_file_overrides_only_what_it_gives(tmp_path):
+    path = tmp_path / "site.yaml"
+    path.write_text("asr:\n  beam_size: 1\nroles:\n  agent_channel: left\nringback:\n  cadences:\n"
+                    "    uk: {frequencies: [400, 450], on: 0.4, off: 0.2}\n")
+    settings = load_settings(path)
+    assert settings["asr"]["beam_size"] == 1
+    assert settings["asr"]["model"] == "tiny.en"
+    assert settings["roles"]["agent_channel"] == "left"
+    assert set(settings["ringback"]["cadences"]) >= {"cn", "us", "uk"}
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("asr:\n  beam_sise: 1\n", "'asr.beam_sise' is not a setting"),
+    ("asr:\n  beam_size: five\n", "'asr.beam_size' must be an integer"),
+    ("timing:\n  silence_threshold: [1]\n", "'timing.silence_threshold' must be a number"),
+    ("asr: 3\n", "'asr' must be a mapping"),
+    ("asr: [\n", "not valid YAML"),
+])
+def test_bad_settings_name_file_and_field(tmp_path, text, problem):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path)
+    assert str(path) in str(raised.value) and problem in str(raised.value)

@@ -1,0 +1,65 @@
+import json
+
+import pytest
+
+from pipeline.transcript import RingBack, RoleAssignment, Transcript, TranscriptError, Turn, Word
+
+
+def _transcript() -> Transcript:
+    return Transcript(
+        call_id="c1",
+        duration=30.5,
+        language="zh",
+        turns=[
+            Turn("agent", 1.0, 3.0, "您好，天潮客服中心", [Word(1.0, 1.4, "您好", 0.9)], 0.9, channel=0),
+            Turn("customer", 3.5, 5.0, "我姓王", [], 1.0, channel=1),
+        ],
+        activity={"agent": [(1.0, 3.0)], "customer": [(3.5, 5.0)]},
+        answer_at=0.8,
+        ring=RingBack(20.0, 4, "audio"),
+        roles=RoleAssignment("auto-greeting", 0.83, agent="left", reason="greeting"),
+        source="a.wav",
+        audio_sha256="ab" * 32,
+        asr={"model": "tiny.en"},
+    )
+
+
+def test_json_round_trip_is_lossless(tmp_path):
+    original = _transcript()
+    path = tmp_path / "t.json"
+    original.save(path)
+    assert Transcript.load(path) == original
+    assert "您好" in path.read_text(encoding="utf-8")  # readable, not \u-escaped
+
+
+def test_minimal_transcript_from_another_asr_system():
+    data = {"language": "en", "turns": [
+        {"role": "agent", "start": 0.5, "end": 2.0, "text": "Hello"},
+        {"role": "customer", "start": 2.5, "end": 4.0, "text": "Hi"},
+    ]}
+    transcript = Transcript.from_dict(data, origin="other.json")
+    assert transcript.call_id == "other"
+    assert transcript.duration == 4.0
+    assert transcript.ring.seconds is None and transcript.ring.source == "unknown"
+    assert transcript.speech("agent") == [(0.5, 2.0)]  # no VAD activity: turn spans
+
+
+@pytest.mark.parametrize("data, problem", [
+    ({"turns": []}, "language"),
+    ({"language": "en", "turns": [{"role": "boss", "start": 0, "end": 1, "text": "x"}]}, "boss"),
+    ({"language": "en", "turns": [{"role": "agent", "start": "soon", "end": 1, "text": "x"}]}, "soon"),
+    ({"language": "en", "turns": [], "schema_version": 99}, "schema_version 99"),
+])
+def test_bad_transcripts_name_the_file_and_problem(tmp_path, data, problem):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(TranscriptError) as raised:
+        Transcript.load(path)
+    assert str(path) in str(raised.value) and problem in str(raised.value)
+
+
+def test_not_json(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text("{oops")
+    with pytest.raises(TranscriptError, match="cannot read transcript JSON"):
+        Transcript.load(path)
