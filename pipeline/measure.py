@@ -1,8 +1,11 @@
 """Per-call measurements from a transcript's speech activity (see ``pipeline.measurements``).
 
 Timing comes from the per-role speech regions (``Transcript.speech``: voice activity when the
-transcript has it, else the turns' spans), counted from the answer on. Words and text come from
-the turns. Every threshold comes from the ``timing`` settings.
+transcript has it, else the turns' spans), clipped to [answer, end of recording]: speech-like
+sound during the ring phase is not talk. Non-talk time is all of that span in which neither party
+speaks, the wait between answer and first words and the tail after the last included. Words and
+text (speech rate, hold announcements, confidence) come from the turns. Every threshold comes from
+the ``timing`` settings.
 """
 
 from __future__ import annotations
@@ -154,7 +157,9 @@ def _turn_before(turns: list[Turn], at: float, within: float) -> Turn | None:
     return last if last is not None and at - last.end <= within + EPSILON else None
 
 
-def _ring(transcript: Transcript, metadata: CallMetadata | None, seconds_per_ring: float) -> tuple:
+def _ring(
+    transcript: Transcript, metadata: CallMetadata | None, seconds_per_ring: float
+) -> tuple[float | None, int | None, str]:
     """Ring seconds, count and source: metadata overrides what the recording showed."""
     if metadata is not None and metadata.ring_seconds is not None:
         return metadata.ring_seconds, rings_for_seconds(metadata.ring_seconds, seconds_per_ring), "metadata"

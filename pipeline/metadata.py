@@ -76,7 +76,7 @@ def load_metadata_csv(path: Path | str) -> dict[str, CallMetadata]:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) > len(header):
-            raise MetadataError(f"{path}: line {row_line}: {len(row)} cells, but the header names {len(header)} columns")
+            raise MetadataError(f"{path}: line {row_line}: {len(row)} cells, the header names {len(header)} columns")
         record = _record(dict(zip(header, row)), lambda column: f"{path}: line {row_line}, column {column!r}")
         if record.call_id is None and record.file is None:
             raise MetadataError(f"{path}: line {row_line}: needs a 'file' or a 'call_id' value")
@@ -223,7 +223,7 @@ def _ring_from_timestamps(ring_start: str | None, answered_at: str | None, where
         raise MetadataError(f"{where(missing)}: empty, but {given} is given (the ring time needs both)")
     start, answered = _timestamp(ring_start, where("ring_start")), _timestamp(answered_at, where("answered_at"))
     if (start.tzinfo is None) != (answered.tzinfo is None):
-        raise MetadataError(f"{where('answered_at')}: give both ring_start and answered_at with a time zone, or neither")
+        raise MetadataError(f"{where('answered_at')}: give it and ring_start both with a time zone or both without")
     seconds = (answered - start).total_seconds()
     if seconds < 0:
         raise MetadataError(f"{where('answered_at')}: {answered_at!r} is before ring_start {ring_start!r}")

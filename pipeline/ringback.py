@@ -77,6 +77,8 @@ def rings_for_seconds(seconds: float, seconds_per_ring: float) -> int:
 def detect_ringback(samples: np.ndarray, sample_rate: int, settings: dict) -> RingbackDetection | None:
     """The ring phase at the start of ``samples`` (mono), or None when no configured cadence fits."""
     audio = np.asarray(samples, dtype=np.float32)
+    if audio.ndim != 1:
+        raise ValueError(f"ring-back detection takes mono samples, got an array of shape {audio.shape}")
     duration = len(audio) / sample_rate
     spectrogram = _spectrogram(audio[: int(settings["search_seconds"] * sample_rate)], sample_rate)
     if spectrogram is None:

@@ -67,7 +67,10 @@ def test_answer_delay_talk_time_and_non_talk():
 
 def test_silences_above_threshold():
     silences = en_measurements().silences
-    assert [(s.start, s.end) for s in silences] == [pytest.approx((50.5, 62.5), abs=0.01), pytest.approx((75.0, 100.0), abs=0.01)]
+    assert [(s.start, s.end) for s in silences] == [
+        pytest.approx((50.5, 62.5), abs=0.01),
+        pytest.approx((75.0, 100.0), abs=0.01),
+    ]
     assert [s.seconds for s in silences] == [pytest.approx(12.0, abs=0.01), pytest.approx(25.0, abs=0.01)]
 
 
@@ -165,7 +168,8 @@ def test_ring_from_audio_metadata_or_unknown():
     assert (from_metadata.hangup_by, from_metadata.hangup_source) == ("customer", "metadata")
     assert (from_audio.hangup_by, from_audio.hangup_source) == (None, "unknown")
 
-    unknown = measure(transcript(EN_CALL, ring=RingBack(None, None, "unknown")), TIMING, metadata=CallMetadata(agent_id="a1"))
+    no_ring = transcript(EN_CALL, ring=RingBack(None, None, "unknown"))
+    unknown = measure(no_ring, TIMING, metadata=CallMetadata(agent_id="a1"))
     assert (unknown.ring_seconds, unknown.ring_count, unknown.ring_source) == (None, None, "unknown")
 
 
