@@ -3,7 +3,7 @@
 Timing comes from the per-role speech regions (``Transcript.speech``: voice activity when the
 transcript has it, else the turns' spans), clipped to [answer, end of recording]: speech-like
 sound during the ring phase is not talk. Non-talk time is all of that span in which neither party
-speaks, the wait between answer and first words and the tail after the last included. Words and
+speaks, including the wait for the first words and the tail after the last ones. Words and
 text (speech rate, hold announcements, confidence) come from the turns. Every threshold comes from
 the ``timing`` settings.
 """
