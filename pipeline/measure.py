@@ -1,0 +1,183 @@
+"""Per-call measurements from a transcript's speech activity (see ``pipeline.measurements``).
+
+Timing comes from the per-role speech regions (``Transcript.speech``: voice activity when the
+transcript has it, else the turns' spans), clipped to [answer, end of recording]: speech-like
+sound during the ring phase is not talk. Non-talk time is all of that span in which neither party
+speaks, including the wait for the first words and the tail after the last ones. Words and
+text (speech rate, hold announcements, confidence) come from the turns. Every threshold comes from
+the ``timing`` settings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from pipeline.measurements import Hold, Interruption, Interval, Measurements
+from pipeline.metadata import CallMetadata
+from pipeline.ringback import rings_for_seconds
+from pipeline.transcript import ROLES, Transcript, Turn
+
+Span = tuple[float, float]
+
+EPSILON = 1e-6  # times are decimal seconds: 12.3 - 10.3 must still reach a 2.0 s threshold
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
+
+def measure(
+    transcript: Transcript,
+    timing: dict,
+    metadata: CallMetadata | None = None,
+    is_hold_announcement: Callable[[str], bool] | None = None,
+    seconds_per_ring: float = 5.0,
+) -> Measurements:
+    answer, end = transcript.answer_at, transcript.duration
+    speech = {role: clip(union(transcript.speech(role)), answer, end) for role in ROLES}
+    non_talk = gaps(union([*speech["agent"], *speech["customer"]]), answer, end)
+    talk_time = {role: round(total(spans), 3) for role, spans in speech.items()}
+    rate, unit = speech_rates(transcript)
+    ring_seconds, ring_count, ring_source = _ring(transcript, metadata, seconds_per_ring)
+    hangup_by = metadata.hangup_by if metadata else None
+    return Measurements(
+        duration=end,
+        answer_at=answer,
+        ring_seconds=ring_seconds,
+        ring_count=ring_count,
+        ring_source=ring_source,
+        answer_delay=round(speech["agent"][0][0] - answer, 3) if speech["agent"] else None,
+        talk_time=talk_time,
+        non_talk_total=round(total(non_talk), 3),
+        silences=[Interval(s, e) for s, e in non_talk if e - s > timing["silence_threshold"] + EPSILON],
+        interruptions=interruptions(speech["agent"], speech["customer"], timing["interruption_min_overlap"]),
+        holds=holds(non_talk, transcript.role_turns("agent"), timing, is_hold_announcement),
+        speech_rate=rate,
+        speech_rate_unit=unit,
+        customer_silent=talk_time["customer"] < timing["customer_silent_max_speech"],
+        asr_confidence=_mean_word_probability(transcript.turns),
+        hangup_by=hangup_by,
+        hangup_source="metadata" if hangup_by else "unknown",
+    )
+
+
+# --- interval algebra on (start, end) spans -------------------------------------------------
+
+
+def union(spans: Iterable[Span]) -> list[Span]:
+    """Sorted, disjoint spans covering the same time; touching spans merge."""
+    merged: list[Span] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def clip(spans: list[Span], lo: float, hi: float) -> list[Span]:
+    """The parts of sorted spans inside [lo, hi]."""
+    return [(max(s, lo), min(e, hi)) for s, e in spans if min(e, hi) > max(s, lo)]
+
+
+def gaps(spans: list[Span], lo: float, hi: float) -> list[Span]:
+    """The time in [lo, hi] not covered by sorted, disjoint spans."""
+    found, cursor = [], lo
+    for start, end in spans:
+        if start > cursor:
+            found.append((cursor, min(start, hi)))
+        cursor = max(cursor, end)
+    if hi > cursor:
+        found.append((cursor, hi))
+    return [(s, e) for s, e in found if e > s]
+
+
+def total(spans: Iterable[Span]) -> float:
+    return sum(end - start for start, end in spans)
+
+
+# --- characteristics ---------------------------------------------------------------------------
+
+
+def interruptions(agent: list[Span], customer: list[Span], min_overlap: float) -> list[Interruption]:
+    """Overlaps of at least ``min_overlap`` seconds, each credited to whoever started talking second.
+
+    Both starting at the same instant is not an interruption: neither was already talking.
+    """
+    found = []
+    for a_start, a_end in agent:
+        for c_start, c_end in customer:
+            start, end = max(a_start, c_start), min(a_end, c_end)
+            if end - start < min_overlap - EPSILON or a_start == c_start:
+                continue
+            by, over = ("agent", "customer") if a_start > c_start else ("customer", "agent")
+            found.append(Interruption(start, end, by, over))
+    return sorted(found, key=lambda i: i.start)
+
+
+def holds(
+    non_talk: list[Span],
+    agent_turns: list[Turn],
+    timing: dict,
+    is_hold_announcement: Callable[[str], bool] | None,
+) -> list[Hold]:
+    """Silences that are holds: announced by the agent turn just before, or simply hold-length."""
+    found = []
+    for start, end in non_talk:
+        seconds = end - start + EPSILON
+        announcement = _turn_before(agent_turns, start, timing["hold_announcement_within"])
+        if (
+            seconds >= timing["hold_min_seconds"]
+            and is_hold_announcement is not None
+            and announcement is not None
+            and is_hold_announcement(announcement.text)
+        ):
+            found.append(Hold(start, end, "announcement"))
+        elif seconds >= timing["hold_unannounced_seconds"]:
+            found.append(Hold(start, end, "silence"))
+    return found
+
+
+def speech_rates(transcript: Transcript) -> tuple[dict[str, float], str]:
+    """Per role: Chinese characters per minute (zh) or words per minute, over the role's own speech
+    time (its turns). A role that never speaks has no rate."""
+    chinese = transcript.language.lower().startswith("zh")
+    rates = {}
+    for role in ROLES:
+        turns = transcript.role_turns(role)
+        minutes = total(union((t.start, t.end) for t in turns)) / 60
+        if minutes > 0:
+            units = sum(_han_characters(t.text) if chinese else _words(t.text) for t in turns)
+            rates[role] = round(units / minutes, 1)
+    return rates, "cpm" if chinese else "wpm"
+
+
+def _turn_before(turns: list[Turn], at: float, within: float) -> Turn | None:
+    """The agent turn that ends last before ``at`` (started before it), if it ends within ``within`` s."""
+    before = [t for t in turns if t.start < at]
+    last = max(before, key=lambda t: t.end, default=None)
+    return last if last is not None and at - last.end <= within + EPSILON else None
+
+
+def _ring(
+    transcript: Transcript, metadata: CallMetadata | None, seconds_per_ring: float
+) -> tuple[float | None, int | None, str]:
+    """Ring seconds, count and source: metadata overrides what the recording showed."""
+    if metadata is not None and metadata.ring_seconds is not None:
+        return metadata.ring_seconds, rings_for_seconds(metadata.ring_seconds, seconds_per_ring), "metadata"
+    ring = transcript.ring
+    if ring.seconds is None:
+        return None, None, "unknown"
+    return ring.seconds, ring.count, ring.source
+
+
+def _han_characters(text: str) -> int:
+    return len(HAN.findall(text))
+
+
+def _words(text: str) -> int:
+    """Whitespace-separated tokens with a letter or digit in them (punctuation alone is no word)."""
+    return sum(1 for token in text.split() if any(ch.isalnum() for ch in token))
+
+
+def _mean_word_probability(turns: list[Turn]) -> float | None:
+    probabilities = [word.probability for turn in turns for word in turn.words]
+    return round(sum(probabilities) / len(probabilities), 4) if probabilities else None
