@@ -6,7 +6,6 @@ created once per worker; ``audit`` is then called for every call.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +60,7 @@ class CallProcessor:
 
     def audit(self, source: Path, metadata: CallMetadata | None = None) -> CallAudit:
         """Audit a recording or a transcript JSON."""
-        transcript = Transcript.load(source) if is_transcript_file(source) else self.transcribe(source, metadata)
+        transcript = Transcript.load(source) if is_transcript_file(source) else self.transcribe(source)
         return self.audit_transcript(transcript, metadata)
 
     def audit_transcript(self, transcript: Transcript, metadata: CallMetadata | None = None) -> CallAudit:
@@ -74,14 +73,14 @@ class CallProcessor:
         )
         return CallAudit(transcript, measurements, audit(transcript, measurements, self.spec, metadata))
 
-    def transcribe(self, path: Path, metadata: CallMetadata | None = None) -> Transcript:
+    def transcribe(self, path: Path) -> Transcript:
         audio = decode(path)
         if not audio.is_stereo:
             raise MonoNotSupported(
                 f"{path}: mono recording: telling agent from customer needs diarization, which is not "
                 "available yet; record calls in stereo (agent and customer on separate channels)"
             )
-        answer_at, ring = self._ring_phase(audio, metadata)
+        answer_at, ring = self._ring_phase(audio)
         language = self.spec.language
         regions = [speech_regions(channel, self.settings["vad"], start_at=answer_at) for channel in audio.channels]
         words = [self.asr.transcribe_regions(channel, rs, language) for channel, rs in zip(audio.channels, regions)]
@@ -110,17 +109,14 @@ class CallProcessor:
             asr=self.asr.describe(),
         )
 
-    def _ring_phase(self, audio: Audio, metadata: CallMetadata | None) -> tuple[float, RingBack]:
-        """When the call was answered, and the ring time: metadata first, else the ring-back tone."""
+    def _ring_phase(self, audio: Audio) -> tuple[float, RingBack]:
+        """When the call was answered and how long it rang, from the ring-back tone. (Call metadata,
+        when given, overrides the ring time in the measurements.)"""
         settings = self.settings["ringback"]
         detection = detect_ringback(audio.mix(), SAMPLE_RATE, settings) if settings["enabled"] else None
-        answer_at = detection.answer_at if detection else 0.0
-        if metadata and metadata.ring_seconds is not None:
-            rings = math.ceil(metadata.ring_seconds / settings["seconds_per_ring"])
-            return answer_at, RingBack(metadata.ring_seconds, rings, "metadata")
-        if detection:
-            return answer_at, RingBack(round(detection.seconds, 3), detection.count, "audio")
-        return answer_at, RingBack(None, None, "unknown")
+        if detection is None:
+            return 0.0, RingBack(None, None, "unknown")
+        return detection.answer_at, RingBack(round(detection.seconds, 3), detection.count, "audio")
 
     def _stereo_roles(self, turns: list[Turn]) -> RoleAssignment:
         settings = self.settings["roles"]

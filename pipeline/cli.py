@@ -114,11 +114,9 @@ def transcribe(
 
     Example: callqa transcribe sample_audio/en_01_compliant.mp3 -o en_01.json
     """
-    from pipeline.metadata import metadata_for
-
     processor = _processor(config, spec)
     try:
-        transcript = processor.transcribe(file, metadata_for(file, {}))
+        transcript = processor.transcribe(file)
     except _call_errors() as exc:
         stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(EXIT_CALLS_FAILED) from None
@@ -154,7 +152,7 @@ def audit(
 
       callqa audit archive/*.wav --metadata calls.csv --out results/
     """
-    from pipeline.metadata import metadata_for
+    from pipeline.metadata import find_metadata
     from pipeline.render import render_call
 
     processor = _processor(config, spec)
@@ -164,7 +162,7 @@ def audit(
     documents, failed = [], 0
     for file in files:
         try:
-            call = processor.audit(file, metadata_for(file, table))
+            call = processor.audit(file, find_metadata(file, table))
         except _call_errors() as exc:
             stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
             failed += 1

@@ -12,7 +12,7 @@ def test_defaults_load():
 def test_user_file_overrides_only_what_it_gives(tmp_path):
     path = tmp_path / "site.yaml"
     path.write_text("asr:\n  beam_size: 1\nroles:\n  agent_channel: left\nringback:\n  cadences:\n"
-                    "    uk: {frequencies: [400, 450], on: 0.4, off: 0.2}\n")
+                    "    uk: {frequencies: [400, 450], on_seconds: 0.4, off_seconds: 0.2}\n")
     settings = load_settings(path)
     assert settings["asr"]["beam_size"] == 1
     assert settings["asr"]["model"] == "tiny.en"
