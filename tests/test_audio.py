@@ -17,10 +17,10 @@ def test_decodes_every_container_and_rate_keeping_channels_apart(tmp_path, stere
     assert audio.is_stereo
     assert audio.duration == pytest.approx(2.0, abs=0.2)  # lossy codecs pad a few frames (AAC: ~0.18 s at 8 kHz)
     left, right = audio.channels
-    half = SAMPLE_RATE
+    half, margin = SAMPLE_RATE, SAMPLE_RATE // 4  # lossy codecs shift and smear edges (AAC priming)
     # Energy sits where it was written: left in the first second, right in the second.
-    assert np.abs(left[: half - 800]).mean() > 20 * np.abs(left[half + 800 :]).mean()
-    assert np.abs(right[half + 800 :]).mean() > 20 * np.abs(right[: half - 800]).mean()
+    assert np.abs(left[: half - margin]).mean() > 20 * np.abs(left[half + margin :]).mean()
+    assert np.abs(right[half + margin :]).mean() > 20 * np.abs(right[: half - margin]).mean()
 
 
 def test_mono_stays_one_channel(tmp_path, stereo_tones):
