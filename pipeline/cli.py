@@ -224,3 +224,181 @@ def spec_show(
     except (ConfigError, SpecError) as exc:
         raise _fail_usage(str(exc)) from None
     render_spec(loaded, stdout)
+
+
+def _batch_setup(config: Path | None, spec: str | None, db: Path | None):
+    """Settings, spec and the opened store, or exit 2 naming the problem."""
+    from audits.spec import SpecError, load_spec
+    from pipeline.config import ConfigError, load_settings
+    from pipeline.store import Store
+
+    try:
+        settings = load_settings(config)
+        spec_source = spec or settings["spec"]
+        loaded = load_spec(spec_source)
+    except (ConfigError, SpecError) as exc:
+        raise _fail_usage(str(exc)) from None
+    return settings, spec_source, loaded, Store(db or Path(settings["batch"]["db"]))
+
+
+def _run_planned(store, archive_label: str, work, settings, spec_source, loaded, key, workers: int, quiet: bool):
+    from pipeline.batch import run_batch
+    from pipeline.executors import LocalExecutor
+    from pipeline.progress import BatchProgress
+
+    executor = LocalExecutor(settings, spec_source, workers)
+    with BatchProgress(stderr, len(work.tasks), quiet) as progress:
+        summary = run_batch(store, Path(archive_label), work, loaded, key, executor.run, progress.update)
+    if not quiet:
+        stderr.print(
+            f"run {summary.run_id}: {summary.seen} calls seen, {summary.done} audited "
+            f"({summary.transcribed} transcribed, {summary.done - summary.transcribed} from stored transcripts), "
+            f"{summary.skipped} already done, {summary.failed} failed",
+            highlight=False,
+        )
+        for path, reason in summary.failures:
+            stderr.print(f"  [red]failed[/] {reason if reason.startswith(path) else f'{path}: {reason}'}",
+                         highlight=False)
+    return summary
+
+
+@app.command()
+def batch(
+    archive: Annotated[Path, typer.Argument(help="Folder of recordings, walked recursively.", file_okay=False)],
+    metadata: MetadataOption = None,
+    since: Annotated[Optional[str], typer.Option(help="Only calls on or after this day: YYYY-MM-DD, today, "
+                                                 "yesterday, 'N days ago'.")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Only calls on or before this day (same forms).")] = None,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes, each with its own "
+                                         "model; cores are divided between them.")] = 1,
+    db: Annotated[Optional[Path], typer.Option(help="SQLite results store (default: batch.db in settings).",
+                                               dir_okay=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Reports folder (default: batch.out in "
+                                                "settings).", file_okay=False)] = None,
+    force: Annotated[bool, typer.Option(help="Redo calls already stored, ASR included.")] = False,
+    report: Annotated[bool, typer.Option(help="Write the reports for the processed days afterwards.")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary; errors only.")] = False,
+    config: ConfigOption = None,
+    spec: SpecOption = None,
+) -> None:
+    """Audit every new call in an archive, store the results, write the scorecards.
+
+    A call already stored (same audio, spec and model) is skipped; a call with a stored transcript
+    is re-audited without ASR. A bad recording is stored as failed with its reason and the batch
+    goes on. Exit code 0: all done; 1: some calls failed; 2: usage or settings error.
+    Only one batch runs on a store at a time; a second one exits 2 at once.
+
+    Examples:
+
+      callqa batch /recordings --since yesterday --until yesterday --workers 2
+
+      callqa batch /recordings --metadata calls.csv --db qa.sqlite --out reports/
+    """
+    from pipeline.asr import ModelNotFound
+    from pipeline.batch import BatchError, asr_key, discover, parse_day, plan
+    from pipeline.store import StoreBusy
+
+    settings, spec_source, loaded, store = _batch_setup(config, spec, db)
+    table = _metadata_table(metadata)
+    try:
+        first, last = (parse_day(since) if since else None), (parse_day(until) if until else None)
+        with store.batch_lock():
+            key = asr_key(settings)
+            files = discover(archive, settings["batch"])
+            work = plan(archive, files, store, loaded, key, settings, table, first, last, force)
+            summary = _run_planned(store, str(archive), work, settings, spec_source, loaded, key, workers, quiet)
+            if report and summary.done:
+                _write_reports(store, out or Path(settings["batch"]["out"]), first, last, quiet)
+    except (BatchError, StoreBusy, ModelNotFound) as exc:
+        raise _fail_usage(str(exc)) from None
+    finally:
+        store.close()
+    if summary.failed:
+        raise typer.Exit(EXIT_CALLS_FAILED)
+
+
+@app.command()
+def rescore(
+    db: Annotated[Optional[Path], typer.Option(help="SQLite results store (default: batch.db in settings).",
+                                               dir_okay=False)] = None,
+    force: Annotated[bool, typer.Option(help="Re-audit calls already stored with this spec.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary; errors only.")] = False,
+    config: ConfigOption = None,
+    spec: SpecOption = None,
+) -> None:
+    """Re-audit every stored transcript with a (changed) spec: no audio is decoded, no ASR runs.
+
+    Results are stored under the new spec's version beside the old ones; reports use the newest.
+
+    Example: callqa rescore --spec my_spec_v2.yaml --db out/callqa.sqlite
+    """
+    from pipeline.batch import plan_rescore
+    from pipeline.store import StoreBusy
+
+    settings, spec_source, loaded, store = _batch_setup(config, spec, db)
+    try:
+        with store.batch_lock():
+            work = plan_rescore(store, loaded, force)
+            summary = _run_planned(store, str(store.path), work, settings, spec_source, loaded, "", 1, quiet)
+    except StoreBusy as exc:
+        raise _fail_usage(str(exc)) from None
+    finally:
+        store.close()
+    if summary.failed:
+        raise typer.Exit(EXIT_CALLS_FAILED)
+
+
+def _write_reports(store, out: Path, first, last, quiet: bool, team=None, agent=None, formats=("xlsx", "csv")):
+    from pipeline.reports import write_reports
+
+    written = write_reports(store, out, first, last, team=team, agent=agent, formats=formats)
+    if not quiet:
+        stderr.print("reports: " + ", ".join(str(path) for path in written), highlight=False)
+    return written
+
+
+@app.command()
+def report(
+    date_from: Annotated[Optional[str], typer.Option("--from", help="First day (YYYY-MM-DD, yesterday, "
+                                                     "'7 days ago').")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", help="Last day (same forms).")] = None,
+    team: Annotated[Optional[str], typer.Option(help="Only this team.")] = None,
+    agent: Annotated[Optional[str], typer.Option(help="Only this agent id.")] = None,
+    formats: Annotated[str, typer.Option("--format", help="Comma-separated: xlsx, csv.")] = "xlsx,csv",
+    db: Annotated[Optional[Path], typer.Option(help="SQLite results store (default: batch.db in settings).",
+                                               dir_okay=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Reports folder (default: batch.out in "
+                                                "settings).", file_okay=False)] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write per-agent scorecards, per-call and findings sheets from the store, as Excel and/or CSV.
+
+    The scorecard compares each agent with the previous period of the same length.
+
+    Examples:
+
+      callqa report --from '7 days ago' --to yesterday --format xlsx
+
+      callqa report --team T1 --out reports/
+    """
+    from pipeline.batch import BatchError, parse_day
+    from pipeline.config import ConfigError, load_settings
+    from pipeline.store import Store
+
+    chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
+    if not chosen or set(chosen) - {"xlsx", "csv"}:
+        raise _fail_usage(f"--format {formats!r}: use xlsx, csv or xlsx,csv")
+    try:
+        settings = load_settings(config)
+        first = parse_day(date_from) if date_from else None
+        last = parse_day(date_to) if date_to else None
+    except (ConfigError, BatchError) as exc:
+        raise _fail_usage(str(exc)) from None
+    path = db or Path(settings["batch"]["db"])
+    if not path.is_file():
+        raise _fail_usage(f"{path}: no results store here (run callqa batch first, or pass --db)")
+    store = Store(path)
+    try:
+        _write_reports(store, out or Path(settings["batch"]["out"]), first, last, False, team, agent, chosen)
+    finally:
+        store.close()

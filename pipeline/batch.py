@@ -1,0 +1,204 @@
+"""The nightly batch: walk an archive, audit every new call, store each result atomically.
+
+Planning happens here (which files, which metadata, which calls are already done, which have a
+stored transcript); the work happens in an executor; storing happens here again, one call at a
+time, so the store has a single writer whatever the executor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from audits.spec import Spec
+from pipeline.audio import file_sha256
+from pipeline.executors import CallOutcome, CallTask
+from pipeline.metadata import CallMetadata, find_metadata
+from pipeline.store import CallInfo, Store
+
+
+class BatchError(ValueError):
+    """A problem with the batch's arguments or settings (exit code 2)."""
+
+
+@dataclass
+class BatchSummary:
+    run_id: int
+    seen: int = 0
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    transcribed: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+def asr_key(settings: dict) -> str:
+    """Everything that changes a transcript: model and decoding, speech activity, ring-back, roles."""
+    relevant = {name: settings[name] for name in ("asr", "vad", "ringback", "roles")}
+    relevant["asr"] = {k: v for k, v in relevant["asr"].items() if k != "cpu_threads"}
+    digest = hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:12]
+    return f"{settings['asr']['model']}@{digest}"
+
+
+def parse_day(text: str, today: date | None = None) -> date:
+    """ISO dates plus the words people put in cron jobs: today, yesterday, N days ago."""
+    today = today or date.today()
+    word = text.strip().lower()
+    if word == "today":
+        return today
+    if word == "yesterday":
+        return today - timedelta(days=1)
+    ago = re.fullmatch(r"(\d+)\s*days?\s*ago", word)
+    if ago:
+        return today - timedelta(days=int(ago.group(1)))
+    try:
+        return date.fromisoformat(word)
+    except ValueError:
+        raise BatchError(f"date {text!r}: use YYYY-MM-DD, today, yesterday or 'N days ago'") from None
+
+
+def discover(archive: Path, settings: dict) -> list[Path]:
+    """Recordings under ``archive`` (recursively) with a configured extension, minus excluded globs."""
+    if not archive.is_dir():
+        raise BatchError(f"{archive}: not a folder")
+    extensions = {"." + ext.lower().lstrip(".") for ext in settings["extensions"]}
+    files = []
+    for path in sorted(archive.rglob("*")):
+        relative = path.relative_to(archive)
+        if path.suffix.lower() not in extensions or not path.is_file():
+            continue
+        if any(relative.match(pattern) for pattern in settings["exclude"]):
+            continue
+        files.append(path)
+    return files
+
+
+def call_time(path: Path, metadata: CallMetadata | None) -> datetime:
+    if metadata and metadata.started_at:
+        moment = datetime.fromisoformat(metadata.started_at)
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+
+
+def agent_from_path(relative: Path, pattern: str) -> dict[str, str]:
+    """``agent`` / ``agent_name`` / ``team`` groups of the settings' regex, matched on the relative path."""
+    if not pattern:
+        return {}
+    match = re.search(pattern, relative.as_posix())
+    return {k: v for k, v in match.groupdict().items() if v} if match else {}
+
+
+@dataclass
+class Plan:
+    tasks: list[CallTask]
+    skipped: int
+    unreadable: list[tuple[CallInfo, str]]
+
+
+def plan(
+    archive: Path,
+    files: list[Path],
+    store: Store,
+    spec: Spec,
+    key_of_asr: str,
+    settings: dict,
+    metadata_table: dict[str, CallMetadata],
+    since: date | None,
+    until: date | None,
+    force: bool,
+) -> Plan:
+    done = set() if force else store.done_keys()
+    tasks, skipped, unreadable = [], 0, []
+    for path in files:
+        metadata = find_metadata(path, metadata_table)
+        moment = call_time(path, metadata)
+        if (since and moment.date() < since) or (until and moment.date() > until):
+            continue
+        from_path = agent_from_path(path.relative_to(archive), settings["batch"]["agent_from_path"])
+        info = CallInfo(
+            key="",
+            path=str(path),
+            call_id=(metadata and metadata.call_id) or path.stem,
+            audio_sha256=None,
+            spec_name=spec.name,
+            spec_version=spec.version,
+            asr_key=key_of_asr,
+            agent_id=(metadata and metadata.agent_id) or from_path.get("agent"),
+            agent_name=(metadata and metadata.agent_name) or from_path.get("agent_name"),
+            team=(metadata and metadata.team) or from_path.get("team"),
+            call_time=moment.isoformat(timespec="seconds"),
+            metadata=metadata,
+        )
+        try:
+            info.audio_sha256 = file_sha256(path)
+        except OSError as exc:
+            info.key = f"path:{path}:{spec.version}:{key_of_asr}"
+            unreadable.append((info, f"{path}: cannot read: {exc.strerror}"))
+            continue
+        info.key = f"{info.audio_sha256}:{spec.version}:{key_of_asr}"
+        if info.key in done:
+            skipped += 1
+            continue
+        stored = None if force else store.transcript(info.audio_sha256, key_of_asr)
+        tasks.append(CallTask(info, stored.to_dict() if stored else None))
+    return Plan(tasks, skipped, unreadable)
+
+
+def plan_rescore(store: Store, spec: Spec, force: bool) -> Plan:
+    """Every stored transcript, to be audited again with ``spec`` (no ASR)."""
+    done = set() if force else store.done_keys()
+    tasks, skipped = [], 0
+    for row in store.transcripts():
+        key = f"{row['audio_sha256']}:{spec.version}:{row['asr_key']}"
+        if key in done:
+            skipped += 1
+            continue
+        transcript = json.loads(row["json"])
+        info = CallInfo(
+            key=key, path=row["path"] or transcript.get("source", ""), call_id=row["call_id"] or transcript["call_id"],
+            audio_sha256=row["audio_sha256"], spec_name=spec.name, spec_version=spec.version, asr_key=row["asr_key"],
+            agent_id=row["agent_id"], agent_name=row["agent_name"], team=row["team"], call_time=row["call_time"],
+            metadata=CallMetadata(**json.loads(row["metadata"])) if row["metadata"] else None,
+        )
+        tasks.append(CallTask(info, transcript))
+    return Plan(tasks, skipped, [])
+
+
+def run_batch(
+    store: Store,
+    archive: Path,
+    work: Plan,
+    spec: Spec,
+    key_of_asr: str,
+    execute: Callable[[list[CallTask]], object],
+    on_outcome: Callable[[CallOutcome], None] = lambda outcome: None,
+) -> BatchSummary:
+    """Run the planned tasks through ``execute`` (an executor's ``run``) and store every outcome."""
+    run_id = store.start_run(str(archive), spec.name, spec.version, key_of_asr)
+    summary = BatchSummary(run_id, skipped=work.skipped)
+    summary.seen = len(work.tasks) + work.skipped + len(work.unreadable)
+    for info, reason in work.unreadable:
+        store.save_failure(run_id, info, reason)
+        summary.failed += 1
+        summary.failures.append((info.path, reason))
+    status = "interrupted"
+    try:
+        for outcome in execute(work.tasks):
+            if outcome.call is not None:
+                store.save_call(run_id, outcome.info, outcome.call)
+                summary.done += 1
+                summary.transcribed += outcome.transcribed
+            else:
+                store.save_failure(run_id, outcome.info, outcome.error)
+                summary.failed += 1
+                summary.failures.append((outcome.info.path, outcome.error))
+            on_outcome(outcome)
+        status = "finished"
+    finally:
+        store.finish_run(run_id, status, summary.seen, summary.done, summary.skipped, summary.failed)
+    return summary

@@ -1,0 +1,106 @@
+"""Where calls are processed. The batch hands tasks to an executor and stores what comes back in
+its own process (the one writer), so every executor gets the store's guarantees for free.
+
+An executor has one method, ``run(tasks) -> iterator of CallOutcome`` (in completion order).
+Each worker builds one ``CallProcessor`` (the Whisper model, the spec) and keeps it for all its calls.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+import traceback
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+
+from pipeline.call import CallAudit, CallProcessor
+from pipeline.store import CallInfo
+from pipeline.transcript import Transcript
+
+
+@dataclass
+class CallTask:
+    info: CallInfo  # with the call's metadata
+    transcript: dict | None = None  # a stored transcript: re-audit it, no ASR
+
+
+@dataclass
+class CallOutcome:
+    info: CallInfo
+    call: CallAudit | None
+    error: str | None
+    seconds: float
+    transcribed: bool
+
+
+def process(processor: CallProcessor, task: CallTask) -> CallOutcome:
+    """Audit one call; any failure becomes that call's outcome, never the batch's end."""
+    started = time.perf_counter()
+    try:
+        if task.transcript is not None:
+            transcript = Transcript.from_dict(task.transcript, origin=task.info.path)
+        else:
+            transcript = processor.transcribe(task.info.path)
+        call = processor.audit_transcript(transcript, task.info.metadata)
+        return CallOutcome(task.info, call, None, time.perf_counter() - started, task.transcript is None)
+    except Exception as exc:  # a broken call must not end the night's batch; the reason is stored
+        return CallOutcome(task.info, None, _reason(exc), time.perf_counter() - started, False)
+
+
+def _reason(exc: Exception) -> str:
+    known = type(exc).__module__.startswith(("pipeline", "audits"))
+    if known:
+        return str(exc)
+    where = traceback.extract_tb(exc.__traceback__)[-1]
+    return f"{type(exc).__name__}: {exc} (at {where.filename}:{where.lineno})"
+
+
+def worker_settings(settings: dict, workers: int) -> dict:
+    """Divide the cores between workers unless the settings fix the thread count."""
+    if settings["asr"]["cpu_threads"]:
+        return settings
+    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    return {**settings, "asr": {**settings["asr"], "cpu_threads": threads}}
+
+
+class LocalExecutor:
+    """Worker processes on this machine; one worker runs in this process (no start-up cost)."""
+
+    def __init__(self, settings: dict, spec_source: str, workers: int = 1):
+        self.settings = worker_settings(settings, workers)
+        self.spec_source = spec_source
+        self.workers = workers
+
+    def run(self, tasks: Iterable[CallTask]) -> Iterator[CallOutcome]:
+        if self.workers <= 1:
+            processor = _new_processor(self.settings, self.spec_source)
+            for task in tasks:
+                yield process(processor, task)
+            return
+        # spawn, not fork: the parent runs a progress thread, and forking a threaded process can deadlock.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
+                                 initargs=(self.settings, self.spec_source)) as pool:
+            futures = [pool.submit(_process_in_worker, task) for task in tasks]
+            for future in as_completed(futures):
+                yield future.result()
+
+
+def _new_processor(settings: dict, spec_source: str) -> CallProcessor:
+    from audits.spec import load_spec
+
+    return CallProcessor(settings, load_spec(spec_source))
+
+
+_worker_processor: CallProcessor | None = None
+
+
+def _init_worker(settings: dict, spec_source: str) -> None:
+    global _worker_processor
+    _worker_processor = _new_processor(settings, spec_source)
+
+
+def _process_in_worker(task: CallTask) -> CallOutcome:
+    return process(_worker_processor, task)
