@@ -1,0 +1,786 @@
+"""ASR-robust phrase matching for Mandarin and English call transcripts.
+
+Transcripts come from Whisper, so the text the agent "said" differs from the text in the
+service specification in predictable ways: homophones (您好/你好, 在/再, 帐/账), traditional
+characters, full-width forms, missing or extra punctuation, filler words (嗯, 啊, 那个, um, uh),
+contractions and words run together or split apart.  This module answers "did the agent say
+phrase X" with evidence quoted from the original transcript:
+
+* :func:`normalize` – the canonical text form both sides are compared in.
+* :class:`PhraseMatcher` – finds every occurrence of any of a list of phrases in a text,
+  fuzzy but word-aware, and maps each hit back to the original characters.
+
+Chinese is compared by toneless pinyin syllables (one unit per character, a Latin word or
+number is one unit) with a weighted edit distance: identical character 0, same pinyin
+(homophone) 0.05, confusable pinyin (z/zh, n/l, an/ang, in/ing/i ...) 0.2, anything else 1.
+English is compared per word window with rapidfuzz's ``fuzz.ratio`` on the joined words.
+Both languages refuse a fuzzy hit whose negation differs from the phrase (我知道 vs 我不知道,
+"possible" vs "impossible", "i can help" vs "i can not help").
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+import zlib
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
+
+__all__ = ["Match", "PhraseMatcher", "normalize", "language_family"]
+
+# ---------------------------------------------------------------------------------------------
+# Lazy, process-wide resources (jieba takes ~1 s to load its dictionary and logs to stderr).
+
+_lock = threading.Lock()
+_jieba = None
+_opencc = None
+_PINYIN_CACHE: dict[str, list[str]] = {}
+
+
+def _get_jieba():
+    global _jieba
+    if _jieba is None:
+        with _lock:
+            if _jieba is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                jieba.initialize()
+                _jieba = jieba
+    return _jieba
+
+
+def _get_opencc():
+    global _opencc
+    if _opencc is None:
+        with _lock:
+            if _opencc is None:
+                from opencc import OpenCC
+
+                _opencc = OpenCC("t2s")
+    return _opencc
+
+
+def _pinyin_of(token: str) -> list[str]:
+    """Toneless pinyin, one syllable per character of an all-CJK ``token`` (cached)."""
+    hit = _PINYIN_CACHE.get(token)
+    if hit is None:
+        from pypinyin import lazy_pinyin
+
+        hit = lazy_pinyin(token, errors=lambda chunk: list(chunk))
+        if len(hit) != len(token):  # defensive: never misalign characters and syllables
+            hit = [(lazy_pinyin(ch, errors=lambda chunk: list(chunk)) or [ch])[0] for ch in token]
+        if len(_PINYIN_CACHE) > 200_000:
+            _PINYIN_CACHE.clear()
+        _PINYIN_CACHE[token] = hit
+    return hit
+
+
+def language_family(language: str) -> str:
+    """``"zh"`` for any zh-* / cmn / yue tag, otherwise ``"en"``."""
+    lang = (language or "").strip().lower().replace("_", "-")
+    if lang.startswith(("zh", "cmn", "yue", "chinese", "mandarin")):
+        return "zh"
+    return "en"
+
+
+# ---------------------------------------------------------------------------------------------
+# Normalisation with an index map back to the original text.
+
+# Variant characters OpenCC's t2s leaves alone but which Whisper and spec authors mix freely.
+# Applied to both sides, so the only effect is that the variants compare equal.
+_ZH_VARIANTS = str.maketrans({"帐": "账", "妳": "你", "祢": "你", "著": "着", "麽": "么", "甚": "甚"})
+_ZH_VARIANT_PAIRS = (("甚么", "什么"),)
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'"})
+
+# English contractions and ASR/chat spellings, applied per word after lower-casing.
+_EN_WORDS = {
+    "can't": "can not", "cannot": "can not", "won't": "will not", "shan't": "shall not",
+    "ain't": "is not", "let's": "let us", "y'all": "you all",
+    "u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks",
+    "okay": "ok", "o.k": "ok",
+}
+_EN_SUFFIXES = (("n't", " not"), ("'re", " are"), ("'ve", " have"), ("'ll", " will"),
+                ("'m", " am"), ("'d", " would"))
+_EN_S_IS = {"it", "that", "what", "there", "here", "he", "she", "who", "where", "how", "this",
+            "everything", "nothing", "something", "that", "when", "why"}
+
+_WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*", re.UNICODE)
+
+
+def _is_cjk(ch: str) -> bool:
+    o = ord(ch)
+    return (0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0x20000 <= o <= 0x2FA1F
+            or 0xF900 <= o <= 0xFAFF or 0x3007 == o)
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "'"
+
+
+def _expand_en_word(word: str) -> str:
+    w = _EN_WORDS.get(word)
+    if w is not None:
+        return w
+    if "'" not in word:
+        return word
+    for suf, rep in _EN_SUFFIXES:
+        if word.endswith(suf) and len(word) > len(suf):
+            return word[: -len(suf)] + rep
+    if word.endswith("'s"):
+        stem = word[:-2]
+        if stem in _EN_S_IS:
+            return stem + " is"
+        return stem + "s"  # possessive: "customer's" ~ "customers" (Whisper drops either)
+    return word.replace("'", "")
+
+
+def _normalize_map(text: str, language: str) -> tuple[str, list[int], list[int]]:
+    """Normalise ``text``; return it with, per output char, the original [start, end) span."""
+    fam = language_family(language)
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    # 1. NFKC + lower-case + apostrophe unification, character by character (keeps the map).
+    for i, ch in enumerate(text):
+        out = unicodedata.normalize("NFKC", ch).translate(_APOSTROPHES).lower()
+        for c in out:
+            chars.append(c)
+            starts.append(i)
+            ends.append(i + 1)
+    s = "".join(chars)
+    # 2. Traditional -> simplified (zh). OpenCC is phrase based; keep it when it is 1:1.
+    if fam == "zh" and any(_is_cjk(c) for c in s):
+        cc = _get_opencc()
+        conv = cc.convert(s)
+        if len(conv) != len(s):
+            conv = "".join(cc.convert(c) if len(cc.convert(c)) == 1 else c for c in s)
+        s = conv.translate(_ZH_VARIANTS)
+        for a, b in _ZH_VARIANT_PAIRS:
+            s = s.replace(a, b)
+    # 3. Punctuation / symbols -> space; English contractions expanded per word.
+    out_c: list[str] = []
+    out_s: list[int] = []
+    out_e: list[int] = []
+
+    def emit(piece: str, a: int, b: int) -> None:
+        for c in piece:
+            if c.isspace():
+                if out_c and out_c[-1] != " ":
+                    out_c.append(" ")
+                    out_s.append(a)
+                    out_e.append(b)
+            else:
+                out_c.append(c)
+                out_s.append(a)
+                out_e.append(b)
+
+    i = 0
+    n = len(s)
+    while i < n:
+        c = s[i]
+        if fam == "en" and c.isalnum():
+            m = _WORD_RE.match(s, i)
+            j = m.end() if m else i + 1
+            word = s[i:j]
+            exp = _expand_en_word(word)
+            if exp == word:
+                for k in range(i, j):
+                    if s[k] != "'":
+                        emit(s[k], starts[k], ends[k])
+            else:
+                emit(exp, starts[i], ends[j - 1])
+            i = j
+            continue
+        if c.isalnum() or _is_cjk(c):
+            emit(c, starts[i], ends[i])
+        else:  # punctuation, symbols, apostrophes outside words, whitespace
+            emit(" ", starts[i], ends[i])
+        i += 1
+    # trim
+    while out_c and out_c[-1] == " ":
+        out_c.pop(); out_s.pop(); out_e.pop()
+    k = 0
+    while k < len(out_c) and out_c[k] == " ":
+        k += 1
+    return "".join(out_c[k:]), out_s[k:], out_e[k:]
+
+
+def normalize(text: str, language: str) -> str:
+    """Canonical comparison form of ``text``.
+
+    NFKC (full/half width), traditional -> simplified plus a few variant characters (帐->账)
+    for zh, lower case, English contractions expanded ("that's" -> "that is", "can't" ->
+    "can not"), punctuation and symbols -> space, spaces collapsed. Fillers are kept.
+    """
+    return _normalize_map(text, language)[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Units: the comparison atoms (a CJK character or a Latin word / number).
+
+
+@dataclass
+class _Units:
+    texts: list[str]          # unit text (normalised)
+    keys: str                 # one code char per unit (fuzzy-equality class)
+    sylls: list[str]          # toneless pinyin (zh) or the word itself
+    ostart: list[int]         # original start offset of the unit
+    oend: list[int]           # original end offset
+    tok_start: list[bool]     # unit begins a word (jieba token / English word)
+    tok_end: list[bool]       # unit ends a word
+    neg_before: list[bool]    # the word right before this unit is a negator
+
+
+# Confusable pinyin (accent / ASR): initials z/zh c/ch s/sh n/l f/h; finals -ng/-n, i/in.
+_INITIAL_MAP = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("l", "n"), ("f", "h"))
+_KEY_CODES: dict[str, str] = {}
+
+
+def _fuzzy_syllable(s: str) -> str:
+    for a, b in _INITIAL_MAP:
+        if s.startswith(a):
+            s = b + s[len(a):]
+            break
+    if s.endswith("ng") and len(s) > 2:
+        s = s[:-1]
+    if s.endswith("in") and len(s) >= 2:
+        s = s[:-1]  # nin ~ ni, xin ~ xi, ling ~ li (after the -ng step)
+    return s
+
+
+def _key_code(key: str) -> str:
+    c = _KEY_CODES.get(key)
+    if c is None:
+        if len(_KEY_CODES) < 6000:
+            c = chr(0xE000 + len(_KEY_CODES))
+        else:  # private-use plane; collisions only cost a wasted candidate, never a match
+            c = chr(0xF0000 + zlib.crc32(key.encode()) % 0xFFFD)
+        _KEY_CODES[key] = c
+    return c
+
+
+_ZH_NEG_CHARS = frozenset("不没别未")
+_ZH_NEG_WORDS = frozenset({"不", "没", "没有", "别", "未", "并不", "不太", "从未", "不是"})
+_EN_NEG_WORDS = frozenset({"not", "no", "never", "nothing", "none", "nobody", "neither", "nor"})
+_EN_NEG_BEFORE = frozenset({"not", "never"})
+_EN_NEG_PREFIXES = ("im", "in", "un", "dis", "non", "ir", "il")
+
+
+def _filler_set(fillers: Iterable[str], fam: str) -> tuple[frozenset, tuple[tuple[str, ...], ...]]:
+    """Single-word fillers and multi-word filler sequences, normalised."""
+    single: set[str] = set()
+    multi: list[tuple[str, ...]] = []
+    for f in fillers:
+        nf = normalize(f, fam)
+        if not nf:
+            continue
+        if fam == "en":
+            toks = tuple(nf.split())
+        else:
+            toks = tuple(t for t in _get_jieba().lcut(nf.replace(" ", "")) if t.strip())
+        if len(toks) == 1:
+            single.add(toks[0])
+        elif toks:
+            multi.append(toks)
+        if fam == "zh":
+            single.add(nf.replace(" ", ""))
+    multi.sort(key=len, reverse=True)
+    return frozenset(single), tuple(multi)
+
+
+def _is_filler_token(tok: str, single: frozenset) -> bool:
+    """``tok`` consists only of fillers (e.g. 嗯嗯, 啊啊啊, 'umm' is not 'um')."""
+    if tok in single:
+        return True
+    if not single or len(tok) > 12:
+        return False
+    # decomposition into filler strings (嗯嗯, 嗯啊)
+    ok = [True] + [False] * len(tok)
+    for i in range(len(tok)):
+        if ok[i]:
+            for f in single:
+                if tok.startswith(f, i):
+                    ok[i + len(f)] = True
+    return ok[len(tok)]
+
+
+def _split_token(tok: str, a: int) -> list[tuple[str, int, int]]:
+    """Split a normalised token at offset ``a`` into units (CJK char / alnum run)."""
+    out: list[tuple[str, int, int]] = []
+    i, n = 0, len(tok)
+    while i < n:
+        c = tok[i]
+        if _is_cjk(c):
+            out.append((c, a + i, a + i + 1))
+            i += 1
+        elif c.isalnum():
+            j = i + 1
+            while j < n and tok[j].isalnum() and not _is_cjk(tok[j]):
+                j += 1
+            out.append((tok[i:j], a + i, a + j))
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def _units(text: str, fam: str, single: frozenset = frozenset(),
+           multi: tuple = ()) -> _Units:
+    norm, ns, ne = _normalize_map(text, fam)
+    # tokens with their normalised offsets
+    toks: list[tuple[str, int]] = []
+    if fam == "zh":
+        pos = 0
+        for t in _get_jieba().lcut(norm, HMM=True):
+            if t.strip():
+                toks.append((t, pos))
+            pos += len(t)
+    else:
+        for m in re.finditer(r"\S+", norm):
+            toks.append((m.group(), m.start()))
+    # filler removal (single tokens, filler-only tokens, multi-token sequences)
+    keep = [True] * len(toks)
+    if single or multi:
+        for i, (t, _) in enumerate(toks):
+            if _is_filler_token(t, single):
+                keep[i] = False
+        for seq in multi:
+            L = len(seq)
+            for i in range(len(toks) - L + 1):
+                if all(toks[i + k][0] == seq[k] for k in range(L)):
+                    for k in range(L):
+                        keep[i + k] = False
+    texts: list[str] = []
+    sylls: list[str] = []
+    keys: list[str] = []
+    ostart: list[int] = []
+    oend: list[int] = []
+    tstart: list[bool] = []
+    tend: list[bool] = []
+    negb: list[bool] = []
+    neg_words = _ZH_NEG_WORDS if fam == "zh" else _EN_NEG_BEFORE
+    prev_neg = False
+    for (t, a), k in zip(toks, keep):
+        if not k:
+            continue
+        parts = _split_token(t, a)
+        if not parts:
+            continue
+        if fam == "zh":
+            cjk = "".join(p[0] for p in parts if _is_cjk(p[0][0]))
+            py = iter(_pinyin_of(cjk)) if cjk else iter(())
+        for idx, (u, ua, ub) in enumerate(parts):
+            if fam == "zh" and _is_cjk(u[0]):
+                syl = next(py)
+                key = _fuzzy_syllable(syl)
+            else:
+                syl = u
+                key = "#" + u
+            texts.append(u)
+            sylls.append(syl)
+            keys.append(_key_code(key))
+            ostart.append(ns[ua])
+            oend.append(ne[ub - 1])
+            tstart.append(idx == 0)
+            tend.append(idx == len(parts) - 1)
+            negb.append(prev_neg if idx == 0 else False)
+        prev_neg = t in neg_words
+    return _Units(texts, "".join(keys), sylls, ostart, oend, tstart, tend, negb)
+
+
+# ---------------------------------------------------------------------------------------------
+# Public result type
+
+
+@dataclass(frozen=True)
+class Match:
+    phrase: str   # the spec phrase that matched (as written in the spec)
+    start: int    # char offset of the match in the ORIGINAL text passed to find()
+    end: int      # end offset (exclusive) in the original text
+    text: str     # original[start:end] - quoted as evidence
+    score: float  # 0..1 similarity (1.0 = exact after normalisation)
+
+
+# ---------------------------------------------------------------------------------------------
+# Phrase preparation
+
+
+@dataclass
+class _Phrase:
+    index: int
+    raw: str
+    texts: list[str]
+    sylls: list[str]
+    keys: str
+    n: int
+    h: int                      # max hard (key-level) edits compatible with the threshold
+    pieces: list[tuple[str, int]]  # pigeonhole pieces (key string, offset) - zh
+    neg: int                    # negator count (zh chars / en words)
+    starts_neg: bool
+    joined: str                 # en: words joined without spaces
+    anchors: list[tuple[str, int]]  # en: (word, index) used to find candidate windows
+    tokset: frozenset
+
+
+def _max_hard_edits(n: int, threshold: float) -> int:
+    h = int((1.0 - threshold) * n + 1e-9)
+    for _ in range(4):
+        h2 = int((1.0 - threshold) * (n + h) + 1e-9)
+        if h2 == h:
+            break
+        h = h2
+    return max(0, min(h, n - 1))
+
+
+_EN_STOP = frozenset("""a an the to of for and or i you we he she it is am are was were be
+be been do does did can could will would shall should may might must with in on at by this that
+your my our me us so just please""".split())
+
+
+def _prepare(index: int, raw: str, fam: str, threshold: float) -> _Phrase | None:
+    u = _units(raw, fam)
+    n = len(u.texts)
+    if n == 0:
+        return None
+    if fam == "zh":
+        h = _max_hard_edits(n, threshold)
+        if n <= 1:
+            h = 0
+        # split keys into h+1 contiguous pieces (pigeonhole: one survives h edits intact)
+        pieces = []
+        k = h + 1
+        for p in range(k):
+            a = (p * n) // k
+            b = ((p + 1) * n) // k
+            if b > a:
+                pieces.append((u.keys[a:b], a))
+        neg = sum(1 for t in u.texts if t in _ZH_NEG_CHARS)
+        starts_neg = u.texts[0] in _ZH_NEG_CHARS
+        anchors = []
+    else:
+        h = 2 if n > 1 else 0
+        pieces = []
+        neg = sum(1 for t in u.texts if t in _EN_NEG_WORDS)
+        starts_neg = u.texts[0] in _EN_NEG_WORDS
+        content = [(t, i) for i, t in enumerate(u.texts) if t not in _EN_STOP]
+        anchors = content or [(t, i) for i, t in enumerate(u.texts)]
+    return _Phrase(index, raw, u.texts, u.sylls, u.keys, n, h, pieces, neg, starts_neg,
+                   "".join(u.texts), anchors, frozenset(u.texts))
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring
+
+_COST_HOMOPHONE = 0.05
+_COST_CONFUSABLE = 0.2
+
+
+def _zh_align(p: _Phrase, t: _Units, s: int, wmax: int) -> list[tuple[float, int]]:
+    """Weighted edit distance of phrase vs t[s:s+w] for w = 0..wmax.
+
+    Returns per window length w: (cost, identical_units) along one optimal alignment.
+    """
+    n = p.n
+    pt, ps, pk = p.texts, p.sylls, p.keys
+    tt, ts, tk = t.texts, t.sylls, t.keys
+    INF = 1e9
+    # D[i][j]: cost of phrase[:i] vs text[s:s+j]; E = identical count (tie-break max)
+    prev = [(float(j), 0) for j in range(wmax + 1)]
+    for i in range(1, n + 1):
+        cur = [(float(i), 0)] + [(INF, 0)] * wmax
+        a_t, a_s, a_k = pt[i - 1], ps[i - 1], pk[i - 1]
+        for j in range(1, wmax + 1):
+            x = s + j - 1
+            if tt[x] == a_t:
+                sub, same = 0.0, 1
+            elif ts[x] == a_s:
+                sub, same = _COST_HOMOPHONE, 0
+            elif tk[x] == a_k:
+                sub, same = _COST_CONFUSABLE, 0
+            else:
+                sub, same = 1.0, 0
+            dc, de = prev[j - 1]
+            best = (dc + sub, de + same)
+            c2, e2 = prev[j]
+            c2 += 1.0
+            if c2 < best[0] - 1e-12 or (abs(c2 - best[0]) <= 1e-12 and e2 > best[1]):
+                best = (c2, e2)
+            c3, e3 = cur[j - 1]
+            c3 += 1.0
+            if c3 < best[0] - 1e-12 or (abs(c3 - best[0]) <= 1e-12 and e3 > best[1]):
+                best = (c3, e3)
+            cur[j] = best
+        prev = cur
+    return prev
+
+
+def _affix_negated(a: str, b: str) -> bool:
+    """``a`` is ``b`` with a negating prefix (impossible/possible) or vice versa."""
+    if len(a) < len(b):
+        a, b = b, a
+    if len(b) < 4:
+        return False
+    for pre in _EN_NEG_PREFIXES:
+        if a == pre + b:
+            return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class PhraseMatcher:
+    """Find occurrences of spec phrases in ASR text, robust to ASR slips.
+
+    ``threshold`` is the minimum similarity (0..1). ``fillers`` are words dropped from the text
+    before matching (a filler that is itself one of the phrases is kept). ``whole_word``: a hit
+    must start and end at word boundaries (jieba tokens for zh; for zh phrases of four or more
+    characters the boundary is not required, since jieba segments slipped text unreliably).
+    ``negation_guard``: a hit preceded by a negator (不/没/没有/别, "not"/"never") or whose
+    negation differs from the phrase is refused.
+    """
+
+    def __init__(self, phrases: Sequence[str], language: str, threshold: float = 0.85,
+                 fillers: Sequence[str] = (), whole_word: bool = True,
+                 negation_guard: bool = True):
+        if isinstance(phrases, str):
+            phrases = [phrases]
+        self._raw = tuple(phrases)
+        self.language = language
+        self.family = language_family(language)
+        self.threshold = float(threshold)
+        self.whole_word = bool(whole_word)
+        self.negation_guard = bool(negation_guard)
+        fam = self.family
+        prepared = []
+        seen: set[str] = set()
+        for i, ph in enumerate(self._raw):
+            p = _prepare(i, ph, fam, self.threshold)
+            if p is None:
+                continue
+            sig = " ".join(p.texts)
+            if sig in seen:  # duplicate phrase after normalisation: first spelling wins
+                continue
+            seen.add(sig)
+            prepared.append(p)
+        self._phrases = prepared
+        phrase_sigs = {" ".join(p.texts) for p in prepared} | {"".join(p.texts) for p in prepared}
+        self._fillers = tuple(f for f in fillers
+                              if normalize(f, fam) not in phrase_sigs
+                              and normalize(f, fam).replace(" ", "") not in phrase_sigs)
+        self._single, self._multi = _filler_set(self._fillers, fam)
+
+    # -- container protocol -----------------------------------------------------------------
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        return self._raw
+
+    @property
+    def fillers(self) -> tuple[str, ...]:
+        return self._fillers
+
+    def __bool__(self) -> bool:
+        return bool(self._phrases)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __repr__(self) -> str:
+        return (f"PhraseMatcher({len(self._raw)} phrases, language={self.language!r}, "
+                f"threshold={self.threshold})")
+
+    # -- matching -------------------------------------------------------------------------------
+    def _candidates(self, text: str) -> tuple[_Units | None, list]:
+        if not text or not self._phrases:
+            return None, []
+        t = _units(text, self.family, self._single, self._multi)
+        if not t.texts:
+            return t, []
+        if self.family == "zh":
+            return t, self._zh_candidates(t)
+        return t, self._en_candidates(t)
+
+    def _zh_candidates(self, t: _Units):
+        thr = self.threshold
+        T = len(t.texts)
+        keys = t.keys
+        out = []
+        for p in self._phrases:
+            n, h = p.n, p.h
+            starts: set[int] = set()
+            for piece, off in p.pieces:
+                i = keys.find(piece)
+                while i != -1:
+                    base = i - off
+                    for s in range(base - h, base + h + 1):
+                        if 0 <= s < T:
+                            starts.add(s)
+                    i = keys.find(piece, i + 1)
+            if not starts:
+                continue
+            strict = self.whole_word and n <= 3
+            min_same = -(-n // 3)  # ceil(n/3) identical characters
+            best_at: dict[int, tuple[float, int]] = {}
+            for s in sorted(starts):
+                if strict and not t.tok_start[s]:
+                    continue
+                if self.negation_guard and t.neg_before[s] and not p.starts_neg:
+                    continue
+                wmax = min(n + h, T - s)
+                wmin = max(1, n - h)
+                if wmax < wmin:
+                    continue
+                # cheap exact / key-level gate in C before the Python DP
+                seg = keys[s:s + wmax]
+                if h == 0:
+                    if seg[:n] != p.keys:
+                        continue
+                elif Levenshtein.distance(p.keys, seg, score_cutoff=h + wmax - n) > h + wmax - n:
+                    continue
+                row = _zh_align(p, t, s, wmax)
+                best = None
+                for w in range(wmin, wmax + 1):
+                    e = s + w - 1
+                    if strict and not t.tok_end[e]:
+                        continue
+                    cost, same = row[w]
+                    score = 1.0 - cost / max(n, w)
+                    if score + 1e-9 < thr or same < min_same:
+                        continue
+                    if n == 1 and cost > 0:
+                        continue
+                    if self.negation_guard and p.neg != sum(
+                            1 for x in t.texts[s:s + w] if x in _ZH_NEG_CHARS):
+                        continue
+                    if best is None or score > best[0] + 1e-12 or (
+                            abs(score - best[0]) <= 1e-12 and abs(w - n) < abs(best[1] - n)):
+                        best = (score, w)
+                if best is not None:
+                    best_at[s] = best
+            for s, (score, w) in best_at.items():
+                out.append((score, s, s + w, p.index, p))
+        return out
+
+    def _en_candidates(self, t: _Units):
+        thr = self.threshold
+        T = len(t.texts)
+        pos: dict[str, list[int]] = {}
+        for i, w in enumerate(t.texts):
+            pos.setdefault(w, []).append(i)
+        out = []
+        cutoff = thr * 100.0 - 1e-6
+        for p in self._phrases:
+            n, h = p.n, p.h
+            starts: set[int] = set()
+            for word, idx in p.anchors:
+                for i in pos.get(word, ()):
+                    base = i - idx
+                    for s in range(base - h, base + h + 1):
+                        if 0 <= s < T:
+                            starts.add(s)
+            if n == 1 and len(p.joined) >= 6:
+                # long single word: also try near-spellings of it
+                for w, lst in pos.items():
+                    if abs(len(w) - len(p.joined)) <= 2 and fuzz.ratio(w, p.joined, score_cutoff=cutoff):
+                        starts.update(lst)
+            if not starts:
+                continue
+            exact_only = n == 1 and len(p.joined) < 6
+            best_at: dict[int, tuple[float, int]] = {}
+            for s in starts:
+                if self.negation_guard and t.neg_before[s] and not p.starts_neg:
+                    continue
+                best = None
+                for w in range(max(1, n - h), min(n + h, T - s) + 1):
+                    win = t.texts[s:s + w]
+                    if exact_only:
+                        if w != 1 or win[0] != p.texts[0]:
+                            continue
+                        score = 1.0
+                    else:
+                        if win == p.texts:
+                            score = 1.0
+                        else:
+                            r = fuzz.ratio(p.joined, "".join(win), score_cutoff=cutoff)
+                            if not r:
+                                continue
+                            score = r / 100.0
+                            if score >= 1.0:
+                                score = 0.999  # same letters, different word split
+                            if self.negation_guard and not self._en_negation_ok(p, win):
+                                continue
+                    if best is None or score > best[0] + 1e-12 or (
+                            abs(score - best[0]) <= 1e-12 and abs(w - n) < abs(best[1] - n)):
+                        best = (score, w)
+                if best is not None:
+                    best_at[s] = best
+            for s, (score, w) in best_at.items():
+                out.append((score, s, s + w, p.index, p))
+        return out
+
+    @staticmethod
+    def _en_negation_ok(p: _Phrase, win: list[str]) -> bool:
+        if sum(1 for x in win if x in _EN_NEG_WORDS) != p.neg:
+            return False
+        for x in win:
+            if x in p.tokset:
+                continue
+            for y in p.texts:
+                if _affix_negated(x, y):
+                    return False
+        return True
+
+    def find(self, text: str) -> list[Match]:
+        """Every occurrence of any phrase, non-overlapping, sorted by start.
+
+        On overlap the better score wins, then the longer phrase, then the earlier one.
+        """
+        t, cands = self._candidates(text)
+        if not cands:
+            return []
+        cands.sort(key=lambda c: (-c[0], -(c[2] - c[1]), c[1], c[3]))
+        taken: list[tuple[int, int]] = []
+        chosen = []
+        for c in cands:
+            _, s, e, _, _ = c
+            if any(s < b and a < e for a, b in taken):
+                continue
+            taken.append((s, e))
+            chosen.append(c)
+        res = []
+        for score, s, e, _, p in chosen:
+            a, b = t.ostart[s], t.oend[e - 1]
+            res.append(Match(p.raw, a, b, text[a:b], round(min(1.0, max(0.0, score)), 4)))
+        res.sort(key=lambda m: (m.start, m.end))
+        return res
+
+    def best(self, text: str) -> Match | None:
+        """The highest-scoring match (earliest on a tie), or None."""
+        ms = self.find(text)
+        if not ms:
+            return None
+        return max(ms, key=lambda m: (m.score, -m.start))
+
+    def best_per_phrase(self, text: str) -> dict[str, Match]:
+        """For each phrase found in ``text``, its best occurrence (overlaps not resolved)."""
+        t, cands = self._candidates(text)
+        best: dict[int, tuple] = {}
+        for c in cands:
+            k = c[3]
+            if k not in best or (c[0], -c[1]) > (best[k][0], -best[k][1]):
+                best[k] = c
+        out = {}
+        for score, s, e, _, p in sorted(best.values(), key=lambda c: c[3]):
+            a, b = t.ostart[s], t.oend[e - 1]
+            out[p.raw] = Match(p.raw, a, b, text[a:b], round(min(1.0, max(0.0, score)), 4))
+        return out
+
+    def __contains__(self, text: str) -> bool:
+        return bool(self.find(text))
