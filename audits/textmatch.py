@@ -104,7 +104,13 @@ _EN_WORDS = {
     "can't": "can not", "cannot": "can not", "won't": "will not", "shan't": "shall not",
     "ain't": "is not", "let's": "let us", "y'all": "you all",
     "u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks",
-    "okay": "ok", "o.k": "ok",
+    "okay": "ok", "o.k": "ok", "thanks": "thank you", "thank-you": "thank you",
+    # apostrophe dropped by the transcriber
+    "dont": "do not", "cant": "can not", "didnt": "did not", "doesnt": "does not",
+    "isnt": "is not", "arent": "are not", "wasnt": "was not", "werent": "were not",
+    "couldnt": "could not", "wouldnt": "would not", "shouldnt": "should not",
+    "havent": "have not", "hasnt": "has not", "youre": "you are", "theyre": "they are",
+    "thats": "that is", "whats": "what is", "im": "i am", "ive": "i have", "youve": "you have",
 }
 _EN_SUFFIXES = (("n't", " not"), ("'re", " are"), ("'ve", " have"), ("'ll", " will"),
                 ("'m", " am"), ("'d", " would"))
@@ -235,6 +241,7 @@ class _Units:
     oend: list[int]           # original end offset
     tok_start: list[bool]     # unit begins a word (jieba token / English word)
     tok_end: list[bool]       # unit ends a word
+    soft_end: list[bool]      # unit ends a word, or the rest of its word is a particle (稍等|一下)
     neg_before: list[bool]    # the word right before this unit is a negator
 
 
@@ -267,6 +274,10 @@ def _key_code(key: str) -> str:
 
 
 _ZH_NEG_CHARS = frozenset("不没别未")
+# Word tails jieba glues onto a word that do not change it (稍等一下, 好了): a short phrase may
+# end before them even under whole_word.
+_ZH_TAILS = frozenset({"一下", "一下儿", "一会", "一会儿", "了", "啊", "吧", "呢", "哦", "呀", "的",
+                       "一点", "片刻", "哈", "嘛", "啦", "喔"})
 _ZH_NEG_WORDS = frozenset({"不", "没", "没有", "别", "未", "并不", "不太", "从未", "不是"})
 _EN_NEG_WORDS = frozenset({"not", "no", "never", "nothing", "none", "nobody", "neither", "nor"})
 _EN_NEG_BEFORE = frozenset({"not", "never"})
@@ -364,6 +375,7 @@ def _units(text: str, fam: str, single: frozenset = frozenset(),
     oend: list[int] = []
     tstart: list[bool] = []
     tend: list[bool] = []
+    softe: list[bool] = []
     negb: list[bool] = []
     neg_words = _ZH_NEG_WORDS if fam == "zh" else _EN_NEG_BEFORE
     prev_neg = False
@@ -372,6 +384,17 @@ def _units(text: str, fam: str, single: frozenset = frozenset(),
             continue
         parts = _split_token(t, a)
         if not parts:
+            continue
+        if fam == "zh" and len(parts) > 1 and len(set(p[0] for p in parts)) == 1:
+            # reduplication (喂喂, 嗯嗯): every repeat is a word of its own
+            for u, ua, ub in parts:
+                syl = _pinyin_of(u)[0] if _is_cjk(u[0]) else u
+                key = _fuzzy_syllable(syl) if _is_cjk(u[0]) else "#" + u
+                texts.append(u); sylls.append(syl); keys.append(_key_code(key))
+                ostart.append(ns[ua]); oend.append(ne[ub - 1])
+                tstart.append(True); tend.append(True); softe.append(True)
+                negb.append(prev_neg)
+                prev_neg = u in neg_words
             continue
         if fam == "zh":
             cjk = "".join(p[0] for p in parts if _is_cjk(p[0][0]))
@@ -390,9 +413,10 @@ def _units(text: str, fam: str, single: frozenset = frozenset(),
             oend.append(ne[ub - 1])
             tstart.append(idx == 0)
             tend.append(idx == len(parts) - 1)
+            softe.append(idx == len(parts) - 1 or t[ub - a:] in _ZH_TAILS)
             negb.append(prev_neg if idx == 0 else False)
         prev_neg = t in neg_words
-    return _Units(texts, "".join(keys), sylls, ostart, oend, tstart, tend, negb)
+    return _Units(texts, "".join(keys), sylls, ostart, oend, tstart, tend, softe, negb)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -471,6 +495,7 @@ def _prepare(index: int, raw: str, fam: str, threshold: float) -> _Phrase | None
         starts_neg = u.texts[0] in _EN_NEG_WORDS
         content = [(t, i) for i, t in enumerate(u.texts) if t not in _EN_STOP]
         anchors = content or [(t, i) for i, t in enumerate(u.texts)]
+        anchors += [(u.texts[i] + u.texts[i + 1], i) for i in range(n - 1)]
     return _Phrase(index, raw, u.texts, u.sylls, u.keys, n, h, pieces, neg, starts_neg,
                    "".join(u.texts), anchors, frozenset(u.texts))
 
@@ -519,6 +544,52 @@ def _zh_align(p: _Phrase, t: _Units, s: int, wmax: int) -> list[tuple[float, int
             cur[j] = best
         prev = cur
     return prev
+
+
+def _word_sim(a: str, b: str) -> float:
+    """Spelling similarity of two English words: 1 equal, ratio for near spellings, else 0."""
+    if a == b:
+        return 1.0
+    if _affix_negated(a, b):
+        return 0.0
+    r = fuzz.ratio(a, b, score_cutoff=80) / 100.0
+    return r
+
+
+def _en_word_score(p: list[str], w: list[str]) -> float:
+    """Word-level similarity: edit distance over words where a near spelling costs 1 - ratio,
+    an adjacent swap ("i can" / "can i") costs 1 and a split or run-together word ("follow up"
+    / "followup") costs 0.1; normalised by the longer length."""
+    n, m = len(p), len(w)
+    D = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for j in range(m + 1):
+        D[0][j] = float(j)
+    for i in range(1, n + 1):
+        D[i][0] = float(i)
+        a = p[i - 1]
+        for j in range(1, m + 1):
+            b = w[j - 1]
+            best = D[i - 1][j - 1] + (1.0 - _word_sim(a, b))
+            x = D[i - 1][j] + 1.0
+            if x < best:
+                best = x
+            x = D[i][j - 1] + 1.0
+            if x < best:
+                best = x
+            if i > 1 and j > 1 and a == w[j - 2] and p[i - 2] == b:
+                x = D[i - 2][j - 2] + 1.0
+                if x < best:
+                    best = x
+            if j > 1 and a == w[j - 2] + b:
+                x = D[i - 1][j - 2] + 0.1
+                if x < best:
+                    best = x
+            if i > 1 and p[i - 2] + a == b:
+                x = D[i - 2][j - 1] + 0.1
+                if x < best:
+                    best = x
+            D[i][j] = best
+    return max(0.0, 1.0 - D[n][m] / max(n, m))
 
 
 def _affix_negated(a: str, b: str) -> bool:
@@ -625,11 +696,16 @@ class PhraseMatcher:
                     i = keys.find(piece, i + 1)
             if not starts:
                 continue
-            strict = self.whole_word and n <= 3
+            strict_start = self.whole_word and n <= 3
+            end_ok = None
+            if self.whole_word and n == 1:
+                end_ok = t.tok_end
+            elif self.whole_word and n <= 2:
+                end_ok = t.soft_end
             min_same = -(-n // 3)  # ceil(n/3) identical characters
             best_at: dict[int, tuple[float, int]] = {}
             for s in sorted(starts):
-                if strict and not t.tok_start[s]:
+                if strict_start and not t.tok_start[s]:
                     continue
                 if self.negation_guard and t.neg_before[s] and not p.starts_neg:
                     continue
@@ -648,7 +724,7 @@ class PhraseMatcher:
                 best = None
                 for w in range(wmin, wmax + 1):
                     e = s + w - 1
-                    if strict and not t.tok_end[e]:
+                    if end_ok is not None and not end_ok[e]:
                         continue
                     cost, same = row[w]
                     score = 1.0 - cost / max(n, w)
@@ -676,6 +752,9 @@ class PhraseMatcher:
             pos.setdefault(w, []).append(i)
         out = []
         cutoff = thr * 100.0 - 1e-6
+        cutoff2 = max(0.0, (2.0 * thr - 1.0) * 100.0 - 1e-6)  # word score is at most 1
+        for i in range(T - 1):  # run-together spellings of two words ("follow up"/"followup")
+            pos.setdefault(t.texts[i] + t.texts[i + 1], []).append(i)
         for p in self._phrases:
             n, h = p.n, p.h
             starts: set[int] = set()
@@ -708,12 +787,14 @@ class PhraseMatcher:
                         if win == p.texts:
                             score = 1.0
                         else:
-                            r = fuzz.ratio(p.joined, "".join(win), score_cutoff=cutoff)
+                            # a window can only reach the threshold if its letters do
+                            r = fuzz.ratio(p.joined, "".join(win), score_cutoff=cutoff2)
                             if not r:
                                 continue
-                            score = r / 100.0
-                            if score >= 1.0:
-                                score = 0.999  # same letters, different word split
+                            score = 0.5 * r / 100.0 + 0.5 * _en_word_score(p.texts, win)
+                            if score + 1e-9 < thr:
+                                continue
+                            score = min(score, 0.999)  # not identical words
                             if self.negation_guard and not self._en_negation_ok(p, win):
                                 continue
                     if best is None or score > best[0] + 1e-12 or (
