@@ -118,6 +118,38 @@ _EN_S_IS = {"it", "that", "what", "there", "here", "he", "she", "who", "where", 
             "everything", "nothing", "something", "that", "when", "why"}
 
 _WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*", re.UNICODE)
+_ASCII_WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)*")
+_DIGITS_RE = re.compile(r"[0-9]+")
+_ZH_DIGITS = "零一二三四五六七八九"
+
+
+def _zh_number(digits: str) -> str:
+    """Arabic digits as Whisper writes them -> the Chinese characters a spec author writes.
+
+    Up to four digits without a leading zero are read as a cardinal (24 -> 二十四, 1024 ->
+    一千零二十四); longer runs or a leading zero digit by digit (95555 -> 九五五五五).
+    """
+    if len(digits) > 4 or (len(digits) > 1 and digits[0] == "0"):
+        return "".join(_ZH_DIGITS[int(d)] for d in digits)
+    n = int(digits)
+    if n == 0:
+        return "零"
+    out = []
+    units = ((1000, "千"), (100, "百"), (10, "十"), (1, ""))
+    zero = False
+    for val, name in units:
+        d = n // val % 10
+        if d == 0:
+            if out:
+                zero = True
+            continue
+        if zero:
+            out.append("零")
+            zero = False
+        if not (val == 10 and d == 1 and not out):  # 十二, not 一十二
+            out.append(_ZH_DIGITS[d])
+        out.append(name)
+    return "".join(out)
 
 
 def _is_cjk(ch: str) -> bool:
@@ -147,7 +179,8 @@ def _expand_en_word(word: str) -> str:
     return word.replace("'", "")
 
 
-def _normalize_map(text: str, language: str) -> tuple[str, list[int], list[int]]:
+def _normalize_map(text: str, language: str,
+                   digitwise: bool = False) -> tuple[str, list[int], list[int]]:
     """Normalise ``text``; return it with, per output char, the original [start, end) span."""
     fam = language_family(language)
     chars: list[str] = []
@@ -191,8 +224,16 @@ def _normalize_map(text: str, language: str) -> tuple[str, list[int], list[int]]
     n = len(s)
     while i < n:
         c = s[i]
-        if fam == "en" and c.isalnum():
-            m = _WORD_RE.match(s, i)
+        if fam == "zh" and "0" <= c <= "9":
+            m = _DIGITS_RE.match(s, i)
+            j = m.end()
+            run = s[i:j]
+            emit("".join(_ZH_DIGITS[int(d)] for d in run) if digitwise else _zh_number(run),
+                 starts[i], ends[j - 1])
+            i = j
+            continue
+        if (fam == "en" and c.isalnum()) or ("a" <= c <= "z"):
+            m = (_WORD_RE if fam == "en" else _ASCII_WORD_RE).match(s, i)
             j = m.end() if m else i + 1
             word = s[i:j]
             exp = _expand_en_word(word)
@@ -243,6 +284,8 @@ class _Units:
     tok_end: list[bool]       # unit ends a word
     soft_end: list[bool]      # unit ends a word, or the rest of its word is a particle (稍等|一下)
     neg_before: list[bool]    # the word right before this unit is a negator
+    nstart: list[int]         # offset of the unit in the normalised text
+    nmap: tuple[list[int], list[int]]  # normalised char -> original [start, end)
 
 
 # Confusable pinyin (accent / ASR): initials z/zh c/ch s/sh n/l f/h; finals -ng/-n, i/in.
@@ -262,14 +305,45 @@ def _fuzzy_syllable(s: str) -> str:
     return s
 
 
+_INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q",
+             "x", "r", "z", "c", "s", "y", "w")
+_CONF_COST: dict[tuple[str, str], float] = {}
+
+
+def _split_syllable(s: str) -> tuple[str, str]:
+    for ini in _INITIALS:
+        if s.startswith(ini) and len(s) > len(ini):
+            return ini, s[len(ini):]
+    return "", s
+
+
+def _confusable_cost(a: str, b: str) -> float:
+    """Cost of two syllables with the same fuzzy key: _COST_CONFUSABLE per differing part
+    (initial z/zh, n/l ...; final an/ang, in/ing, i/in), so 您/你 (nin/ni) costs 0.2 but
+    里/您 (li/nin) 0.4."""
+    c = _CONF_COST.get((a, b))
+    if c is None:
+        ia, fa = _split_syllable(a)
+        ib, fb = _split_syllable(b)
+        c = _COST_CONFUSABLE * ((ia != ib) + (fa != fb))
+        if c == 0:
+            c = _COST_HOMOPHONE
+        if len(_CONF_COST) < 100_000:
+            _CONF_COST[(a, b)] = c
+    return c
+
+
 def _key_code(key: str) -> str:
     c = _KEY_CODES.get(key)
     if c is None:
-        if len(_KEY_CODES) < 6000:
-            c = chr(0xE000 + len(_KEY_CODES))
-        else:  # private-use plane; collisions only cost a wasted candidate, never a match
-            c = chr(0xF0000 + zlib.crc32(key.encode()) % 0xFFFD)
-        _KEY_CODES[key] = c
+        with _lock:
+            c = _KEY_CODES.get(key)
+            if c is None:
+                if len(_KEY_CODES) < 6000:
+                    c = chr(0xE000 + len(_KEY_CODES))
+                else:  # private-use plane 15; a collision only costs a wasted candidate
+                    c = chr(0xF0000 + zlib.crc32(key.encode()) % 0xFFFD)
+                _KEY_CODES[key] = c
     return c
 
 
@@ -342,9 +416,9 @@ def _split_token(tok: str, a: int) -> list[tuple[str, int, int]]:
     return out
 
 
-def _units(text: str, fam: str, single: frozenset = frozenset(),
-           multi: tuple = ()) -> _Units:
-    norm, ns, ne = _normalize_map(text, fam)
+def _units(text: str, fam: str, single: frozenset = frozenset(), multi: tuple = (),
+           digitwise: bool = False) -> _Units:
+    norm, ns, ne = _normalize_map(text, fam, digitwise)
     # tokens with their normalised offsets
     toks: list[tuple[str, int]] = []
     if fam == "zh":
@@ -372,6 +446,7 @@ def _units(text: str, fam: str, single: frozenset = frozenset(),
     sylls: list[str] = []
     keys: list[str] = []
     ostart: list[int] = []
+    nst: list[int] = []
     oend: list[int] = []
     tstart: list[bool] = []
     tend: list[bool] = []
@@ -391,7 +466,7 @@ def _units(text: str, fam: str, single: frozenset = frozenset(),
                 syl = _pinyin_of(u)[0] if _is_cjk(u[0]) else u
                 key = _fuzzy_syllable(syl) if _is_cjk(u[0]) else "#" + u
                 texts.append(u); sylls.append(syl); keys.append(_key_code(key))
-                ostart.append(ns[ua]); oend.append(ne[ub - 1])
+                ostart.append(ns[ua]); oend.append(ne[ub - 1]); nst.append(ua)
                 tstart.append(True); tend.append(True); softe.append(True)
                 negb.append(prev_neg)
                 prev_neg = u in neg_words
@@ -411,12 +486,14 @@ def _units(text: str, fam: str, single: frozenset = frozenset(),
             keys.append(_key_code(key))
             ostart.append(ns[ua])
             oend.append(ne[ub - 1])
+            nst.append(ua)
             tstart.append(idx == 0)
             tend.append(idx == len(parts) - 1)
             softe.append(idx == len(parts) - 1 or t[ub - a:] in _ZH_TAILS)
             negb.append(prev_neg if idx == 0 else False)
         prev_neg = t in neg_words
-    return _Units(texts, "".join(keys), sylls, ostart, oend, tstart, tend, softe, negb)
+    return _Units(texts, "".join(keys), sylls, ostart, oend, tstart, tend, softe, negb,
+                  nst, (ns, ne))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -453,13 +530,24 @@ class _Phrase:
     tokset: frozenset
 
 
+def _max_zh_insertions(n: int, threshold: float) -> int:
+    """Most key-level edits a zh window can have and still score >= threshold (all of them
+    insertions at _COST_INSERT: 0.5 k <= (1 - t)(n + k))."""
+    slack = 1.0 - threshold
+    if threshold <= _COST_INSERT:
+        return 2 * n
+    return max(0, int(slack * n / (threshold - _COST_INSERT) + 1e-9))
+
+
+def _max_zh_deletions(n: int, threshold: float) -> int:
+    return max(0, min(n - 1, int((1.0 - threshold) * n + 1e-9)))
+
+
 def _max_hard_edits(n: int, threshold: float) -> int:
-    h = int((1.0 - threshold) * n + 1e-9)
-    for _ in range(4):
-        h2 = int((1.0 - threshold) * (n + h) + 1e-9)
-        if h2 == h:
-            break
-        h = h2
+    # largest k with k <= (1 - t) * (n + k): k edits in a window of up to n + k units
+    if threshold <= 0:
+        return max(0, n - 1)
+    h = int((1.0 - threshold) * n / threshold + 1e-9)
     return max(0, min(h, n - 1))
 
 
@@ -468,13 +556,14 @@ be been do does did can could will would shall should may might must with in on 
 your my our me us so just please""".split())
 
 
-def _prepare(index: int, raw: str, fam: str, threshold: float) -> _Phrase | None:
-    u = _units(raw, fam)
+def _prepare(index: int, raw: str, fam: str, threshold: float,
+             digitwise: bool = False) -> _Phrase | None:
+    u = _units(raw, fam, digitwise=digitwise)
     n = len(u.texts)
     if n == 0:
         return None
     if fam == "zh":
-        h = _max_hard_edits(n, threshold)
+        h = _max_zh_insertions(n, threshold)
         if n <= 1:
             h = 0
         # split keys into h+1 contiguous pieces (pigeonhole: one survives h edits intact)
@@ -505,6 +594,9 @@ def _prepare(index: int, raw: str, fam: str, threshold: float) -> _Phrase | None
 
 _COST_HOMOPHONE = 0.05
 _COST_CONFUSABLE = 0.2
+# A text unit the phrase does not have ("您好，这里是天潮客服中心"; an unlisted filler) costs half
+# a missing phrase unit: the agent said the phrase plus a little. Negation is guarded separately.
+_COST_INSERT = 0.5
 
 
 def _zh_align(p: _Phrase, t: _Units, s: int, wmax: int) -> list[tuple[float, int]]:
@@ -517,7 +609,8 @@ def _zh_align(p: _Phrase, t: _Units, s: int, wmax: int) -> list[tuple[float, int
     tt, ts, tk = t.texts, t.sylls, t.keys
     INF = 1e9
     # D[i][j]: cost of phrase[:i] vs text[s:s+j]; E = identical count (tie-break max)
-    prev = [(float(j), 0) for j in range(wmax + 1)]
+    # the window starts on an aligned unit: no leading insertions
+    prev = [(0.0, 0)] + [(INF, 0)] * wmax
     for i in range(1, n + 1):
         cur = [(float(i), 0)] + [(INF, 0)] * wmax
         a_t, a_s, a_k = pt[i - 1], ps[i - 1], pk[i - 1]
@@ -527,8 +620,8 @@ def _zh_align(p: _Phrase, t: _Units, s: int, wmax: int) -> list[tuple[float, int
                 sub, same = 0.0, 1
             elif ts[x] == a_s:
                 sub, same = _COST_HOMOPHONE, 0
-            elif tk[x] == a_k:
-                sub, same = _COST_CONFUSABLE, 0
+            elif tk[x] == a_k and a_s != a_t:  # confusable pinyin (CJK units only)
+                sub, same = _confusable_cost(a_s, ts[x]), 0
             else:
                 sub, same = 1.0, 0
             dc, de = prev[j - 1]
@@ -538,7 +631,7 @@ def _zh_align(p: _Phrase, t: _Units, s: int, wmax: int) -> list[tuple[float, int
             if c2 < best[0] - 1e-12 or (abs(c2 - best[0]) <= 1e-12 and e2 > best[1]):
                 best = (c2, e2)
             c3, e3 = cur[j - 1]
-            c3 += 1.0
+            c3 += _COST_INSERT
             if c3 < best[0] - 1e-12 or (abs(c3 - best[0]) <= 1e-12 and e3 > best[1]):
                 best = (c3, e3)
             cur[j] = best
@@ -633,14 +726,20 @@ class PhraseMatcher:
         prepared = []
         seen: set[str] = set()
         for i, ph in enumerate(self._raw):
-            p = _prepare(i, ph, fam, self.threshold)
-            if p is None:
-                continue
-            sig = " ".join(p.texts)
-            if sig in seen:  # duplicate phrase after normalisation: first spelling wins
-                continue
-            seen.add(sig)
-            prepared.append(p)
+            variants = [False]
+            if fam == "zh" and re.search(r"(?<![0-9])[1-9][0-9]{2,3}(?![0-9])",
+                                         unicodedata.normalize("NFKC", ph)):
+                # 1024 may be read 一千零二十四 or 一零二四 (工号, 房间号): try both readings
+                variants.append(True)
+            for digitwise in variants:
+                p = _prepare(i, ph, fam, self.threshold, digitwise)
+                if p is None:
+                    continue
+                sig = " ".join(p.texts)
+                if sig in seen:  # duplicate phrase after normalisation: first spelling wins
+                    continue
+                seen.add(sig)
+                prepared.append(p)
         self._phrases = prepared
         phrase_sigs = {" ".join(p.texts) for p in prepared} | {"".join(p.texts) for p in prepared}
         self._fillers = tuple(f for f in fillers
@@ -685,14 +784,14 @@ class PhraseMatcher:
         out = []
         for p in self._phrases:
             n, h = p.n, p.h
+            hd = _max_zh_deletions(n, thr) if n > 1 else 0
             starts: set[int] = set()
             for piece, off in p.pieces:
                 i = keys.find(piece)
                 while i != -1:
                     base = i - off
-                    for s in range(base - h, base + h + 1):
-                        if 0 <= s < T:
-                            starts.add(s)
+                    for s in range(max(0, base - h), min(T, base + hd + 1)):
+                        starts.add(s)
                     i = keys.find(piece, i + 1)
             if not starts:
                 continue
@@ -710,16 +809,24 @@ class PhraseMatcher:
                 if self.negation_guard and t.neg_before[s] and not p.starts_neg:
                     continue
                 wmax = min(n + h, T - s)
-                wmin = max(1, n - h)
+                wmin = max(1, n - hd)
                 if wmax < wmin:
                     continue
-                # cheap exact / key-level gate in C before the Python DP
-                seg = keys[s:s + wmax]
-                if h == 0:
-                    if seg[:n] != p.keys:
+                # key-level gate in C (a lower bound of the weighted cost) before the Python DP
+                if h == 0 and hd == 0:
+                    if keys[s:s + n] != p.keys:
                         continue
-                elif Levenshtein.distance(p.keys, seg, score_cutoff=h + wmax - n) > h + wmax - n:
-                    continue
+                    wtop = n
+                else:
+                    wtop = 0
+                    for w in range(wmin, wmax + 1):
+                        budget = int(2.0 * (1.0 - thr) * max(n, w) + 1e-9)
+                        if Levenshtein.distance(p.keys, keys[s:s + w], weights=(1, 2, 2),
+                                                score_cutoff=budget) <= budget:
+                            wtop = w
+                    if not wtop:
+                        continue
+                wmax = wtop
                 row = _zh_align(p, t, s, wmax)
                 best = None
                 for w in range(wmin, wmax + 1):
@@ -741,7 +848,7 @@ class PhraseMatcher:
                 if best is not None:
                     best_at[s] = best
             for s, (score, w) in best_at.items():
-                out.append((score, s, s + w, p.index, p))
+                out.append((score, s, s + w, p.index, p, None))
         return out
 
     def _en_candidates(self, t: _Units):
@@ -755,6 +862,8 @@ class PhraseMatcher:
         cutoff2 = max(0.0, (2.0 * thr - 1.0) * 100.0 - 1e-6)  # word score is at most 1
         for i in range(T - 1):  # run-together spellings of two words ("follow up"/"followup")
             pos.setdefault(t.texts[i] + t.texts[i + 1], []).append(i)
+        if not self.whole_word:
+            out.extend(self._en_substrings(t))
         for p in self._phrases:
             n, h = p.n, p.h
             starts: set[int] = set()
@@ -803,7 +912,33 @@ class PhraseMatcher:
                 if best is not None:
                     best_at[s] = best
             for s, (score, w) in best_at.items():
-                out.append((score, s, s + w, p.index, p))
+                out.append((score, s, s + w, p.index, p, None))
+        return out
+
+    def _en_substrings(self, t: _Units):
+        """whole_word=False (en): exact occurrences inside words too ("hey" in "they")."""
+        pieces, owner = [], []
+        for k, w in enumerate(t.texts):
+            pieces.append(w)
+            owner.extend([k] * (len(w) + 1))
+        joined = " ".join(pieces)
+        starts_at = []
+        pos = 0
+        for w in pieces:
+            starts_at.append(pos)
+            pos += len(w) + 1
+        ns, ne = t.nmap
+        out = []
+        for p in self._phrases:
+            needle = " ".join(p.texts)
+            i = joined.find(needle)
+            while i != -1:
+                j = i + len(needle)
+                ks, ke = owner[i], owner[j - 1]
+                a = ns[t.nstart[ks] + (i - starts_at[ks])]
+                b = ne[t.nstart[ke] + (j - 1 - starts_at[ke])]
+                out.append((1.0, ks, ke + 1, p.index, p, (a, b)))
+                i = joined.find(needle, i + 1)
         return out
 
     @staticmethod
@@ -830,14 +965,14 @@ class PhraseMatcher:
         taken: list[tuple[int, int]] = []
         chosen = []
         for c in cands:
-            _, s, e, _, _ = c
+            s, e = c[1], c[2]
             if any(s < b and a < e for a, b in taken):
                 continue
             taken.append((s, e))
             chosen.append(c)
         res = []
-        for score, s, e, _, p in chosen:
-            a, b = t.ostart[s], t.oend[e - 1]
+        for score, s, e, _, p, span in chosen:
+            a, b = span or (t.ostart[s], t.oend[e - 1])
             res.append(Match(p.raw, a, b, text[a:b], round(min(1.0, max(0.0, score)), 4)))
         res.sort(key=lambda m: (m.start, m.end))
         return res
@@ -858,8 +993,8 @@ class PhraseMatcher:
             if k not in best or (c[0], -c[1]) > (best[k][0], -best[k][1]):
                 best[k] = c
         out = {}
-        for score, s, e, _, p in sorted(best.values(), key=lambda c: c[3]):
-            a, b = t.ostart[s], t.oend[e - 1]
+        for score, s, e, _, p, span in sorted(best.values(), key=lambda c: c[3]):
+            a, b = span or (t.ostart[s], t.oend[e - 1])
             out[p.raw] = Match(p.raw, a, b, text[a:b], round(min(1.0, max(0.0, score)), 4))
         return out
 

@@ -119,6 +119,36 @@ def test_zh_homophone_slips_match_at_default_threshold(phrase, text, quoted):
     assert 0.85 <= hit.score <= 1.0
 
 
+@pytest.mark.parametrize(
+    "text,quoted",
+    [
+        # words the agent adds inside a long phrase cost half a missing one
+        ("您好，这里是天潮客服中心，很高兴为您服务", "您好，这里是天潮客服中心，很高兴为您服务"),
+        ("喂，你好，这里是天潮客服中心，很高兴为你服务。", "你好，这里是天潮客服中心，很高兴为你服务"),
+        ("您好，天潮客服中心，我是8号客服，很高兴为您服务", "您好，天潮客服中心，我是8号客服，很高兴为您服务"),
+        # one character lost by the ASR
+        ("您好天潮客服中心很高为您服务", "您好天潮客服中心很高为您服务"),
+    ],
+)
+def test_zh_greeting_with_additions_and_losses(text, quoted):
+    hit = zh(GREETING).best(text)
+    assert hit is not None and hit.text == quoted
+    assert 0.85 <= hit.score < 1.0
+
+
+@pytest.mark.parametrize("text", ["您好天潮客服中心", "很高兴为您服务", "您好，欢迎致电天潮客服中心，请讲"])
+def test_zh_greeting_part_is_not_the_greeting(text):
+    assert zh(GREETING).find(text) == []
+
+
+def test_zh_numbers_digits_and_chinese():
+    m = zh("24小时内", "工号1024", "95555")
+    text = "二十四小时内，工号一零二四，请拨打95555"
+    assert quotes(m.find(text)) == [("24小时内", "二十四小时内"), ("工号1024", "工号一零二四"),
+                                    ("95555", "95555")]
+    assert normalize("24小时", "zh") == "二十四小时"
+
+
 def test_zh_exact_scores_one_and_slips_score_less():
     assert zh("您好").best("您好").score == 1.0
     slip = zh("您好").best("你好").score
@@ -321,7 +351,7 @@ ZH_PHRASES = [
 ]
 
 ZH_CALL = [
-    "喂？您好，天潮客服中心，很高興為您服務。",
+    "喂？你好，这里是天朝客服中心，很高興為你服務。",
     "喂，你好，我想问一下我的帐户是不是被冻结了",
     "好的，请问您贵姓？",
     "我姓王，王先生",
@@ -333,7 +363,7 @@ ZH_CALL = [
     "上个月话费账单也不对，多扣了我五十块钱",
     "那个，我帮您核实一下，请不要挂机",
     "你快点啊，我还要上班",
-    "好的，感谢您的耐心等待，让您久等了",
+    "好的，感谢你的耐心等待，嗯，让您久等了",
     "查到了吗",
     "查到了，您的账户因为欠费被暂停了，需要缴清话费才能恢复",
     "为什么会欠费，我每个月都是自动扣款的",
@@ -343,7 +373,7 @@ ZH_CALL = [
     "什么短信，我根本没收到",
     "那我这边帮您记录一下，稍后会有专人联系您",
     "要多久",
-    "我们会在二十四小时内回复您，请保持电话畅通",
+    "我们会在24小时内回复您，请保持电话畅通",
     "那我的流量包还能用吗",
     "恢复之后流量包是可以正常使用的",
     "套餐变更的话在哪里办",
@@ -353,7 +383,7 @@ ZH_CALL = [
     "行吧，我知道了",
     "请问还有什么可以帮您的吗",
     "没有了",
-    "好的，感谢您的来电，稍后请您对我的服务进行评价，祝您生活愉快，再见",
+    "好的，感谢您的来电，稍后请你对我的服务进行评价，祝您生活愉快，在见",
     "再见",
     "喂喂，还在吗",
     "您好，还在的，请问还有其他问题吗",
@@ -397,11 +427,11 @@ EN_CALL = [
     "Hi, uh, I think my account got suspended or something.",
     "I'm sorry to hear that. May I have your name please?",
     "It's John Smith.",
-    "Thank you, Mr. Smith. For security reasons, could you verify your account number?",
+    "Thank you, Mr. Smith. For security reasons, could you uh verify your account number?",
     "Sure, it's 4 4 7 1 0 9 2.",
     "One moment please, let me check that for you.",
     "Um, okay, but please hurry, I'm at work.",
-    "I understand your frustration. Thank you for your patience.",
+    "I understand your frustration. Thank you for you patience.",
     "Your account has been suspended because the phone bill was not paid.",
     "That's impossible, I have auto pay set up.",
     "Let me look into that. Sometimes the bank declines the payment.",
@@ -421,7 +451,7 @@ EN_CALL = [
     "Thank you for calling, please rate my service after the call. Have a nice day, goodbye.",
     "Bye.",
     "Hey, are you still there?",
-    "Yes, I'm still here. Anything else I can help you with?",
+    "Yes, I'm still here. Anything else can I help you with?",
     "The verification code never arrives.",
     "That might be a bad connection; could you try again later?",
     "Sure, thanks.",
