@@ -522,6 +522,8 @@ class _Phrase:
     keys: str
     n: int
     h: int                      # max hard (key-level) edits compatible with the threshold
+    hd: int                     # zh: max deleted phrase units
+    budgets: list[int]          # zh: per window length, the key-level cost budget (x2)
     pieces: list[tuple[str, int]]  # pigeonhole pieces (key string, offset) - zh
     neg: int                    # negator count (zh chars / en words)
     starts_neg: bool
@@ -585,7 +587,10 @@ def _prepare(index: int, raw: str, fam: str, threshold: float,
         content = [(t, i) for i, t in enumerate(u.texts) if t not in _EN_STOP]
         anchors = content or [(t, i) for i, t in enumerate(u.texts)]
         anchors += [(u.texts[i] + u.texts[i + 1], i) for i in range(n - 1)]
-    return _Phrase(index, raw, u.texts, u.sylls, u.keys, n, h, pieces, neg, starts_neg,
+    hd = _max_zh_deletions(n, threshold) if fam == "zh" and n > 1 else 0
+    budgets = [int(2.0 * (1.0 - threshold) * max(n, w) + 1e-9) for w in range(n + h + 1)]
+    return _Phrase(index, raw, u.texts, u.sylls, u.keys, n, h, hd, budgets, pieces, neg,
+                   starts_neg,
                    "".join(u.texts), anchors, frozenset(u.texts))
 
 
@@ -639,13 +644,19 @@ def _zh_align(p: _Phrase, t: _Units, s: int, wmax: int) -> list[tuple[float, int
     return prev
 
 
+_WORD_SIM: dict[tuple[str, str], float] = {}
+
+
 def _word_sim(a: str, b: str) -> float:
     """Spelling similarity of two English words: 1 equal, ratio for near spellings, else 0."""
     if a == b:
         return 1.0
-    if _affix_negated(a, b):
-        return 0.0
-    r = fuzz.ratio(a, b, score_cutoff=80) / 100.0
+    r = _WORD_SIM.get((a, b))
+    if r is None:
+        r = 0.0 if _affix_negated(a, b) else fuzz.ratio(a, b, score_cutoff=80) / 100.0
+        if len(_WORD_SIM) > 200_000:
+            _WORD_SIM.clear()
+        _WORD_SIM[(a, b)] = r
     return r
 
 
@@ -746,6 +757,10 @@ class PhraseMatcher:
                               if normalize(f, fam) not in phrase_sigs
                               and normalize(f, fam).replace(" ", "") not in phrase_sigs)
         self._single, self._multi = _filler_set(self._fillers, fam)
+        self._piece_index: dict[str, list[tuple]] = {}
+        for pi, p in enumerate(self._phrases):
+            for piece, off in p.pieces:
+                self._piece_index.setdefault(piece[0], []).append((pi, piece, off, p.h, p.hd))
 
     # -- container protocol -----------------------------------------------------------------
     @property
@@ -781,20 +796,26 @@ class PhraseMatcher:
         thr = self.threshold
         T = len(t.texts)
         keys = t.keys
+        first: dict[str, list[int]] = {}
+        for i, k in enumerate(keys):
+            first.setdefault(k, []).append(i)
         out = []
-        for p in self._phrases:
-            n, h = p.n, p.h
-            hd = _max_zh_deletions(n, thr) if n > 1 else 0
-            starts: set[int] = set()
-            for piece, off in p.pieces:
-                i = keys.find(piece)
-                while i != -1:
-                    base = i - off
-                    for s in range(max(0, base - h), min(T, base + hd + 1)):
-                        starts.add(s)
-                    i = keys.find(piece, i + 1)
-            if not starts:
-                continue
+        # pigeonhole: a window within the threshold contains one of the phrase's pieces intact
+        cand: dict[int, set[int]] = {}
+        index = self._piece_index
+        for k, hits in first.items():
+            for pi, piece, off, h, hd in index.get(k, ()):
+                for i in hits:
+                    if len(piece) == 1 or keys.startswith(piece, i):
+                        base = i - off
+                        st = cand.get(pi)
+                        if st is None:
+                            st = cand[pi] = set()
+                        st.update(range(max(0, base - h), min(T, base + hd + 1)))
+        for pi in sorted(cand):
+            p = self._phrases[pi]
+            starts = cand[pi]
+            n, h, hd = p.n, p.h, p.hd
             strict_start = self.whole_word and n <= 3
             end_ok = None
             if self.whole_word and n == 1:
@@ -803,10 +824,24 @@ class PhraseMatcher:
                 end_ok = t.soft_end
             min_same = -(-n // 3)  # ceil(n/3) identical characters
             best_at: dict[int, tuple[float, int]] = {}
-            for s in sorted(starts):
+            guard = self.negation_guard and not p.starts_neg
+            texts = t.texts
+            ordered = sorted(starts)
+            # exact occurrences first; a fuzzy window overlapping one can never beat it
+            blocked: set[int] = set()
+            for s in ordered:
+                if (texts[s:s + n] == p.texts and not (guard and t.neg_before[s])
+                        and not (strict_start and not t.tok_start[s])
+                        and not (end_ok is not None and not end_ok[s + n - 1])):
+                    best_at[s] = (1.0, n)
+                    blocked.update(range(s - n - h + 1, s + n))
+            budgets = p.budgets
+            for s in ordered:
+                if s in blocked:
+                    continue
                 if strict_start and not t.tok_start[s]:
                     continue
-                if self.negation_guard and t.neg_before[s] and not p.starts_neg:
+                if guard and t.neg_before[s]:
                     continue
                 wmax = min(n + h, T - s)
                 wmin = max(1, n - hd)
@@ -820,7 +855,7 @@ class PhraseMatcher:
                 else:
                     wtop = 0
                     for w in range(wmin, wmax + 1):
-                        budget = int(2.0 * (1.0 - thr) * max(n, w) + 1e-9)
+                        budget = budgets[w]
                         if Levenshtein.distance(p.keys, keys[s:s + w], weights=(1, 2, 2),
                                                 score_cutoff=budget) <= budget:
                             wtop = w
@@ -880,37 +915,46 @@ class PhraseMatcher:
                         starts.update(lst)
             if not starts:
                 continue
-            exact_only = n == 1 and len(p.joined) < 6
             best_at: dict[int, tuple[float, int]] = {}
+            guard = self.negation_guard and not p.starts_neg
+            # exact occurrences first; a fuzzy window overlapping one can never beat it
+            blocked: set[int] = set()
+            texts = t.texts
             for s in starts:
-                if self.negation_guard and t.neg_before[s] and not p.starts_neg:
-                    continue
-                best = None
-                for w in range(max(1, n - h), min(n + h, T - s) + 1):
-                    win = t.texts[s:s + w]
-                    if exact_only:
-                        if w != 1 or win[0] != p.texts[0]:
+                if texts[s:s + n] == p.texts and not (guard and t.neg_before[s]):
+                    best_at[s] = (1.0, n)
+                    blocked.update(range(s - n - h + 1, s + n))
+            if n == 1 and len(p.joined) < 6:
+                pass  # short single word: exact only ("hey" is not "they", "hello" not "hell")
+            else:
+                for s in starts:
+                    if s in blocked or (guard and t.neg_before[s]):
+                        continue
+                    # letters first (C); the word-level score only where it can still matter
+                    rs = []
+                    for w in range(max(1, n - h), min(n + h, T - s) + 1):
+                        r = fuzz.ratio(p.joined, "".join(texts[s:s + w]), score_cutoff=cutoff2)
+                        if r:
+                            rs.append((r, -abs(w - n), w))
+                    if not rs:
+                        continue
+                    rs.sort(reverse=True)
+                    best = None
+                    for r, _, w in rs:
+                        upper = 0.5 * r / 100.0 + 0.5
+                        if upper + 1e-9 < thr or (best is not None and upper <= best[0]):
+                            break
+                        win = texts[s:s + w]
+                        score = 0.5 * r / 100.0 + 0.5 * _en_word_score(p.texts, win)
+                        if score + 1e-9 < thr:
                             continue
-                        score = 1.0
-                    else:
-                        if win == p.texts:
-                            score = 1.0
-                        else:
-                            # a window can only reach the threshold if its letters do
-                            r = fuzz.ratio(p.joined, "".join(win), score_cutoff=cutoff2)
-                            if not r:
-                                continue
-                            score = 0.5 * r / 100.0 + 0.5 * _en_word_score(p.texts, win)
-                            if score + 1e-9 < thr:
-                                continue
-                            score = min(score, 0.999)  # not identical words
-                            if self.negation_guard and not self._en_negation_ok(p, win):
-                                continue
-                    if best is None or score > best[0] + 1e-12 or (
-                            abs(score - best[0]) <= 1e-12 and abs(w - n) < abs(best[1] - n)):
-                        best = (score, w)
-                if best is not None:
-                    best_at[s] = best
+                        score = min(score, 0.999)  # not identical words
+                        if self.negation_guard and not self._en_negation_ok(p, win):
+                            continue
+                        if best is None or score > best[0] + 1e-12:
+                            best = (score, w)
+                    if best is not None:
+                        best_at[s] = best
             for s, (score, w) in best_at.items():
                 out.append((score, s, s + w, p.index, p, None))
         return out
