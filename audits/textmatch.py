@@ -396,6 +396,15 @@ def _is_filler_token(tok: str, single: frozenset) -> bool:
     return ok[len(tok)]
 
 
+def _clause_break(text: str, a: int, b: int, fam: str) -> bool:
+    """Punctuation between original offsets a and b; for zh a space too (Whisper writes a
+    space at a pause, Chinese has no spaces between words)."""
+    for c in text[a:b]:
+        if not c.isalnum() and (fam == "zh" or not c.isspace()):
+            return True
+    return False
+
+
 def _split_token(tok: str, a: int) -> list[tuple[str, int, int]]:
     """Split a normalised token at offset ``a`` into units (CJK char / alnum run)."""
     out: list[tuple[str, int, int]] = []
@@ -460,6 +469,8 @@ def _units(text: str, fam: str, single: frozenset = frozenset(), multi: tuple = 
         parts = _split_token(t, a)
         if not parts:
             continue
+        if prev_neg and oend and _clause_break(text, oend[-1], ns[parts[0][1]], fam):
+            prev_neg = False  # "没有，您好": punctuation ends the negation's reach
         if fam == "zh" and len(parts) > 1 and len(set(p[0] for p in parts)) == 1:
             # reduplication (喂喂, 嗯嗯): every repeat is a word of its own
             for u, ua, ub in parts:
@@ -997,29 +1008,49 @@ class PhraseMatcher:
                     return False
         return True
 
-    def find(self, text: str) -> list[Match]:
-        """Every occurrence of any phrase, non-overlapping, sorted by start.
-
-        On overlap the better score wins, then the longer phrase, then the earlier one.
-        """
-        t, cands = self._candidates(text)
-        if not cands:
-            return []
+    @staticmethod
+    def _resolve(cands: list, per_phrase: bool) -> list:
+        """Greedy non-overlap: better score, then the longer span, then the earlier, first."""
         cands.sort(key=lambda c: (-c[0], -(c[2] - c[1]), c[1], c[3]))
-        taken: list[tuple[int, int]] = []
+        taken: dict[int, list[tuple[int, int]]] = {}
         chosen = []
         for c in cands:
             s, e = c[1], c[2]
-            if any(s < b and a < e for a, b in taken):
+            spans = taken.setdefault(c[3] if per_phrase else 0, [])
+            if any(s < b and a < e for a, b in spans):
                 continue
-            taken.append((s, e))
+            spans.append((s, e))
             chosen.append(c)
+        return chosen
+
+    @staticmethod
+    def _matches(text: str, t: _Units, chosen: list) -> list[Match]:
         res = []
         for score, s, e, _, p, span in chosen:
             a, b = span or (t.ostart[s], t.oend[e - 1])
             res.append(Match(p.raw, a, b, text[a:b], round(min(1.0, max(0.0, score)), 4)))
-        res.sort(key=lambda m: (m.start, m.end))
+        res.sort(key=lambda m: (m.start, m.end, -m.score))
         return res
+
+    def find(self, text: str) -> list[Match]:
+        """Every occurrence of any phrase, non-overlapping, sorted by start.
+
+        On overlap the better score wins, then the longer span, then the earlier one: a
+        sub-phrase that scores better than the long phrase containing it hides the long one
+        (use :meth:`find_each` or :meth:`best_per_phrase` to ask about each phrase).
+        """
+        t, cands = self._candidates(text)
+        if not cands:
+            return []
+        return self._matches(text, t, self._resolve(cands, per_phrase=False))
+
+    def find_each(self, text: str) -> list[Match]:
+        """Every occurrence of every phrase, sorted by start: occurrences of one phrase do not
+        overlap each other, but different phrases may overlap (greeting and its sub-phrase)."""
+        t, cands = self._candidates(text)
+        if not cands:
+            return []
+        return self._matches(text, t, self._resolve(cands, per_phrase=True))
 
     def best(self, text: str) -> Match | None:
         """The highest-scoring match (earliest on a tie), or None."""
@@ -1029,7 +1060,8 @@ class PhraseMatcher:
         return max(ms, key=lambda m: (m.score, -m.start))
 
     def best_per_phrase(self, text: str) -> dict[str, Match]:
-        """For each phrase found in ``text``, its best occurrence (overlaps not resolved)."""
+        """For each phrase found in ``text``, its best occurrence (earliest on a tie); phrases
+        are not resolved against each other. Keys are the phrases as written, in spec order."""
         t, cands = self._candidates(text)
         best: dict[int, tuple] = {}
         for c in cands:
@@ -1037,10 +1069,7 @@ class PhraseMatcher:
             if k not in best or (c[0], -c[1]) > (best[k][0], -best[k][1]):
                 best[k] = c
         out = {}
-        for score, s, e, _, p, span in sorted(best.values(), key=lambda c: c[3]):
-            a, b = span or (t.ostart[s], t.oend[e - 1])
-            out[p.raw] = Match(p.raw, a, b, text[a:b], round(min(1.0, max(0.0, score)), 4))
+        for c in sorted(best.values(), key=lambda c: c[3]):
+            (m,) = self._matches(text, t, [c])
+            out.setdefault(m.phrase, m)
         return out
-
-    def __contains__(self, text: str) -> bool:
-        return bool(self.find(text))

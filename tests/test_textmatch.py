@@ -216,6 +216,27 @@ def test_zh_several_matches_and_overlap():
     assert len(zh("再见").find("再见，再见")) == 2
 
 
+def test_find_each_keeps_overlapping_phrases():
+    m = zh(GREETING, "您好", "很高兴为您服务")
+    text = "你好，这里是天朝客服中心，很高兴为你服务"
+    # find(): the exact-ish sub-phrase outscores the long greeting with additions
+    assert [h.phrase for h in m.find(text)] == ["您好", "很高兴为您服务"]
+    # find_each(): each phrase answered on its own
+    each = m.find_each(text)
+    assert sorted(h.phrase for h in each) == sorted([GREETING, "您好", "很高兴为您服务"])
+    assert set(m.best_per_phrase(text)) == {GREETING, "您好", "很高兴为您服务"}
+    assert len(zh("再见").find_each("再见再见")) == 2
+
+
+def test_negation_guard_stops_at_punctuation():
+    assert zh("满意").find("不满意") == []
+    assert quotes(zh("满意").find("不，满意")) == [("满意", "满意")]
+    assert quotes(zh("您好").find("没有，您好")) == [("您好", "您好")]
+    assert en("thank you").find("I can not thank you enough") == []
+    assert quotes(en("thank you").find("Not at all. Thank you!")) == [("thank you", "Thank you")]
+    assert quotes(zh("满意", negation_guard=False).find("不满意")) == [("满意", "满意")]
+
+
 def test_zh_mixed_latin_and_digits():
     m = zh("ok", "工号1024")
     assert quotes(m.find("ＯＫ，我的工號１０２４")) == [("ok", "ＯＫ"), ("工号1024", "工號１０２４")]
@@ -283,6 +304,11 @@ def test_en_fillers_skipped():
     assert hit == Match("thank you for calling", 0, len(text), text, 1.0)
     hit2 = en("thank you for calling", fillers=EN_FILLERS).best("thank you, uh, you know, for calling")
     assert hit2 is not None and hit2.score == 1.0
+
+
+def test_en_whole_word_false_matches_inside_words():
+    m = en("hey", whole_word=False)
+    assert quotes(m.find("They said HEY")) == [("hey", "hey"), ("hey", "HEY")]
 
 
 def test_en_several_matches_sorted():
