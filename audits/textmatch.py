@@ -348,6 +348,7 @@ def _key_code(key: str) -> str:
 
 
 _ZH_NEG_CHARS = frozenset("不没别未")
+_ZH_INTERJECTIONS = frozenset("喂嗯啊哦呃哎诶嘿哈唉噢喔嗨哟呀")
 # Word tails jieba glues onto a word that do not change it (稍等一下, 好了): a short phrase may
 # end before them even under whole_word.
 _ZH_TAILS = frozenset({"一下", "一下儿", "一会", "一会儿", "了", "啊", "吧", "呢", "哦", "呀", "的",
@@ -471,8 +472,9 @@ def _units(text: str, fam: str, single: frozenset = frozenset(), multi: tuple = 
             continue
         if prev_neg and oend and _clause_break(text, oend[-1], ns[parts[0][1]], fam):
             prev_neg = False  # "没有，您好": punctuation ends the negation's reach
-        if fam == "zh" and len(parts) > 1 and len(set(p[0] for p in parts)) == 1:
-            # reduplication (喂喂, 嗯嗯): every repeat is a word of its own
+        if (fam == "zh" and len(parts) > 1 and len(set(p[0] for p in parts)) == 1
+                and parts[0][0] in _ZH_INTERJECTIONS):
+            # reduplicated interjection (喂喂, 嗯嗯): every repeat is a word of its own
             for u, ua, ub in parts:
                 syl = _pinyin_of(u)[0] if _is_cjk(u[0]) else u
                 key = _fuzzy_syllable(syl) if _is_cjk(u[0]) else "#" + u
@@ -569,9 +571,9 @@ be been do does did can could will would shall should may might must with in on 
 your my our me us so just please""".split())
 
 
-def _prepare(index: int, raw: str, fam: str, threshold: float,
-             digitwise: bool = False) -> _Phrase | None:
-    u = _units(raw, fam, digitwise=digitwise)
+def _prepare(index: int, raw: str, fam: str, threshold: float, digitwise: bool = False,
+             single: frozenset = frozenset(), multi: tuple = ()) -> _Phrase | None:
+    u = _units(raw, fam, single, multi, digitwise=digitwise)
     n = len(u.texts)
     if n == 0:
         return None
@@ -664,7 +666,10 @@ def _word_sim(a: str, b: str) -> float:
         return 1.0
     r = _WORD_SIM.get((a, b))
     if r is None:
-        r = 0.0 if _affix_negated(a, b) else fuzz.ratio(a, b, score_cutoff=80) / 100.0
+        if min(len(a), len(b)) < 4 or _affix_negated(a, b):
+            r = 0.0  # mr/mrs, do/did, you/your: short words differ, not misspelt
+        else:
+            r = fuzz.ratio(a, b, score_cutoff=80) / 100.0
         if len(_WORD_SIM) > 200_000:
             _WORD_SIM.clear()
         _WORD_SIM[(a, b)] = r
@@ -745,6 +750,23 @@ class PhraseMatcher:
         self.whole_word = bool(whole_word)
         self.negation_guard = bool(negation_guard)
         fam = self.family
+        # Fillers are dropped from the phrases too (这个 in 这个不归我们管), except fillers a phrase
+        # consists of only ("嗯" as a forbidden phrase): those are kept in texts as well.
+        fillers = tuple(f for f in fillers if normalize(f, fam))
+        single, multi = _filler_set(fillers, fam)
+        protected: set[str] = set()
+        if single or multi:
+            for ph in self._raw:
+                plain = _units(ph, fam)
+                if plain.texts and not _units(ph, fam, single, multi).texts:
+                    protected.update(plain.texts)
+                    protected.add("".join(plain.texts))
+        self._fillers = tuple(
+            f for f in fillers
+            if not (set(normalize(f, fam).split()) & protected
+                    or normalize(f, fam).replace(" ", "") in protected
+                    or any(normalize(f, fam).replace(" ", "") in p for p in protected)))
+        self._single, self._multi = _filler_set(self._fillers, fam)
         prepared = []
         seen: set[str] = set()
         for i, ph in enumerate(self._raw):
@@ -754,20 +776,17 @@ class PhraseMatcher:
                 # 1024 may be read 一千零二十四 or 一零二四 (工号, 房间号): try both readings
                 variants.append(True)
             for digitwise in variants:
-                p = _prepare(i, ph, fam, self.threshold, digitwise)
+                p = _prepare(i, ph, fam, self.threshold, digitwise, self._single, self._multi)
                 if p is None:
                     continue
-                sig = " ".join(p.texts)
-                if sig in seen:  # duplicate phrase after normalisation: first spelling wins
+                # the same phrase twice: once; two spellings of one phrase (OK / okay) both stay,
+                # find() reports the first on a tie, find_each / best_per_phrase report both
+                sig = (ph, " ".join(p.texts))
+                if sig in seen:
                     continue
                 seen.add(sig)
                 prepared.append(p)
         self._phrases = prepared
-        phrase_sigs = {" ".join(p.texts) for p in prepared} | {"".join(p.texts) for p in prepared}
-        self._fillers = tuple(f for f in fillers
-                              if normalize(f, fam) not in phrase_sigs
-                              and normalize(f, fam).replace(" ", "") not in phrase_sigs)
-        self._single, self._multi = _filler_set(self._fillers, fam)
         self._piece_index: dict[str, list[tuple]] = {}
         for pi, p in enumerate(self._phrases):
             for piece, off in p.pieces:
@@ -888,13 +907,15 @@ class PhraseMatcher:
                     if self.negation_guard and p.neg != sum(
                             1 for x in t.texts[s:s + w] if x in _ZH_NEG_CHARS):
                         continue
-                    if best is None or score > best[0] + 1e-12 or (
-                            abs(score - best[0]) <= 1e-12 and abs(w - n) < abs(best[1] - n)):
-                        best = (score, w)
+                    key = (round(score, 4), t.soft_end[e], -abs(w - n))
+                    if best is None or key > best[2]:
+                        best = (score, w, key)
                 if best is not None:
-                    best_at[s] = best
+                    best_at[s] = best[:2]
             for s, (score, w) in best_at.items():
-                out.append((score, s, s + w, p.index, p, None))
+                # tie-break: a window on word boundaries quotes better (有什么 vs 问有什么)
+                edges = int(t.tok_start[s]) + int(t.soft_end[s + w - 1])
+                out.append((score, s, s + w, p.index, p, None, edges))
         return out
 
     def _en_candidates(self, t: _Units):
@@ -967,7 +988,7 @@ class PhraseMatcher:
                     if best is not None:
                         best_at[s] = best
             for s, (score, w) in best_at.items():
-                out.append((score, s, s + w, p.index, p, None))
+                out.append((score, s, s + w, p.index, p, None, 2))
         return out
 
     def _en_substrings(self, t: _Units):
@@ -992,7 +1013,7 @@ class PhraseMatcher:
                 ks, ke = owner[i], owner[j - 1]
                 a = ns[t.nstart[ks] + (i - starts_at[ks])]
                 b = ne[t.nstart[ke] + (j - 1 - starts_at[ke])]
-                out.append((1.0, ks, ke + 1, p.index, p, (a, b)))
+                out.append((1.0, ks, ke + 1, p.index, p, (a, b), 0))
                 i = joined.find(needle, i + 1)
         return out
 
@@ -1011,7 +1032,7 @@ class PhraseMatcher:
     @staticmethod
     def _resolve(cands: list, per_phrase: bool) -> list:
         """Greedy non-overlap: better score, then the longer span, then the earlier, first."""
-        cands.sort(key=lambda c: (-c[0], -(c[2] - c[1]), c[1], c[3]))
+        cands.sort(key=lambda c: (-round(c[0], 4), -c[6], -(c[2] - c[1]), c[1], c[3]))
         taken: dict[int, list[tuple[int, int]]] = {}
         chosen = []
         for c in cands:
@@ -1026,7 +1047,7 @@ class PhraseMatcher:
     @staticmethod
     def _matches(text: str, t: _Units, chosen: list) -> list[Match]:
         res = []
-        for score, s, e, _, p, span in chosen:
+        for score, s, e, _, p, span, _ in chosen:
             a, b = span or (t.ostart[s], t.oend[e - 1])
             res.append(Match(p.raw, a, b, text[a:b], round(min(1.0, max(0.0, score)), 4)))
         res.sort(key=lambda m: (m.start, m.end, -m.score))

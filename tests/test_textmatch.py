@@ -200,6 +200,13 @@ def test_zh_fillers_are_skipped():
     assert plain is None or plain.score < with_fillers.score
 
 
+def test_fillers_are_dropped_from_phrases_too():
+    # the spec's filler list has 这个; a phrase starting with it must still match
+    m = zh("这个不归我们管", fillers=("嗯", "那个", "这个"))
+    assert quotes(m.find("这个不归我们管")) == [("这个不归我们管", "不归我们管")]
+    assert quotes(m.find("嗯，这个，不归我们管的")) == [("这个不归我们管", "不归我们管")]
+
+
 def test_filler_that_is_also_a_phrase_is_still_found():
     m = zh("嗯", fillers=ZH_FILLERS)
     assert quotes(m.find("嗯，好的")) == [("嗯", "嗯")]
@@ -235,6 +242,23 @@ def test_negation_guard_stops_at_punctuation():
     assert en("thank you").find("I can not thank you enough") == []
     assert quotes(en("thank you").find("Not at all. Thank you!")) == [("thank you", "Thank you")]
     assert quotes(zh("满意", negation_guard=False).find("不满意")) == [("满意", "满意")]
+
+
+def test_reduplication_split_only_for_interjections():
+    assert zh("谢").find("谢谢") == []          # 谢谢 is one word
+    assert len(zh("嗯", fillers=()).find("嗯嗯")) == 2
+
+
+def test_quote_prefers_word_boundaries():
+    # 还有什么可以帮您 vs the phrase 有什么可以帮您 ... quoted from 有, not from 问 in 请问
+    hit = zh("还有什么可以帮您").best("请问有什么可以帮您")
+    assert hit is not None and hit.text == "有什么可以帮您"
+
+
+def test_two_spellings_of_one_phrase_are_both_reported():
+    m = en("OK", "okay")
+    assert set(m.best_per_phrase("okay then")) == {"OK", "okay"}
+    assert [h.phrase for h in m.find("okay then")] == ["OK"]
 
 
 def test_zh_mixed_latin_and_digits():
@@ -286,6 +310,8 @@ def test_en_asr_slips_and_contractions_match(phrase, text, quoted):
         ("sorry for the wait", "sorry for the delay"),
         ("what do you want", "what did you want"),
         ("calm down", "come down"),
+        ("Mr. Smith", "Mrs. Smith"),
+        ("you are welcome", "you are not welcome"),
     ],
 )
 def test_en_near_misses_do_not_match(phrase, text):
