@@ -94,7 +94,7 @@ def language_family(language: str) -> str:
 
 # Variant characters OpenCC's t2s leaves alone but which Whisper and spec authors mix freely.
 # Applied to both sides, so the only effect is that the variants compare equal.
-_ZH_VARIANTS = str.maketrans({"帐": "账", "妳": "你", "祢": "你", "著": "着", "麽": "么", "甚": "甚"})
+_ZH_VARIANTS = str.maketrans({"帐": "账", "妳": "你", "祢": "你", "著": "着", "麽": "么"})
 _ZH_VARIANT_PAIRS = (("甚么", "什么"),)
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'"})
@@ -103,8 +103,8 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00
 _EN_WORDS = {
     "can't": "can not", "cannot": "can not", "won't": "will not", "shan't": "shall not",
     "ain't": "is not", "let's": "let us", "y'all": "you all",
-    "u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks",
-    "okay": "ok", "o.k": "ok", "thanks": "thank you", "thank-you": "thank you",
+    "u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thank you",
+    "okay": "ok", "thanks": "thank you", "thank-you": "thank you",
     # apostrophe dropped by the transcriber
     "dont": "do not", "cant": "can not", "didnt": "did not", "doesnt": "does not",
     "isnt": "is not", "arent": "are not", "wasnt": "was not", "werent": "were not",
@@ -156,10 +156,6 @@ def _is_cjk(ch: str) -> bool:
     o = ord(ch)
     return (0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0x20000 <= o <= 0x2FA1F
             or 0xF900 <= o <= 0xFAFF or 0x3007 == o)
-
-
-def _is_word_char(ch: str) -> bool:
-    return ch.isalnum() or ch == "'"
 
 
 def _expand_en_word(word: str) -> str:
@@ -343,7 +339,8 @@ def _key_code(key: str) -> str:
                     c = chr(0xE000 + len(_KEY_CODES))
                 else:  # private-use plane 15; a collision only costs a wasted candidate
                     c = chr(0xF0000 + zlib.crc32(key.encode()) % 0xFFFD)
-                _KEY_CODES[key] = c
+                if len(_KEY_CODES) < 100_000:
+                    _KEY_CODES[key] = c
     return c
 
 
@@ -496,7 +493,7 @@ def _units(text: str, fam: str, single: frozenset = frozenset(), multi: tuple = 
                 key = "#" + u
             texts.append(u)
             sylls.append(syl)
-            keys.append(_key_code(key))
+            keys.append(_key_code(key) if fam == "zh" else " ")  # en does not use keys
             ostart.append(ns[ua])
             oend.append(ne[ub - 1])
             nst.append(ua)
@@ -556,14 +553,6 @@ def _max_zh_insertions(n: int, threshold: float) -> int:
 
 def _max_zh_deletions(n: int, threshold: float) -> int:
     return max(0, min(n - 1, int((1.0 - threshold) * n + 1e-9)))
-
-
-def _max_hard_edits(n: int, threshold: float) -> int:
-    # largest k with k <= (1 - t) * (n + k): k edits in a window of up to n + k units
-    if threshold <= 0:
-        return max(0, n - 1)
-    h = int((1.0 - threshold) * n / threshold + 1e-9)
-    return max(0, min(h, n - 1))
 
 
 _EN_STOP = frozenset("""a an the to of for and or i you we he she it is am are was were be
@@ -730,12 +719,28 @@ def _affix_negated(a: str, b: str) -> bool:
 class PhraseMatcher:
     """Find occurrences of spec phrases in ASR text, robust to ASR slips.
 
-    ``threshold`` is the minimum similarity (0..1). ``fillers`` are words dropped from the text
-    before matching (a filler that is itself one of the phrases is kept). ``whole_word``: a hit
-    must start and end at word boundaries (jieba tokens for zh; for zh phrases of four or more
-    characters the boundary is not required, since jieba segments slipped text unreliably).
-    ``negation_guard``: a hit preceded by a negator (不/没/没有/别, "not"/"never") or whose
-    negation differs from the phrase is refused.
+    ``threshold``: minimum similarity, 0..1 (0.85 suits both languages).
+
+    ``fillers``: words dropped before matching, from the text and from the phrases alike
+    (嗯, 那个, "um", "you know"); offsets still point into the original text, so a quote may
+    contain them. A filler that a phrase consists of only ("嗯" as a forbidden phrase) is kept.
+
+    ``whole_word``: English windows are always whole words ("hey" never inside "they"); with
+    False an exact phrase is also found inside words. Chinese (jieba words): a 1-character phrase
+    must be a whole word (喂 not in 喂养); 2-3 character phrases must start at a word start
+    (什么 not in 为什么), and a 2-character phrase must end at a word end or before a particle
+    jieba glued on (稍等|一下, not 你好|像); longer phrases need no boundary (jieba segments
+    slipped text unreliably). With False, Chinese matches anywhere.
+
+    ``negation_guard``: a hit right after a negator in the same clause (不/没/没有/别,
+    "not"/"never") is refused unless the phrase itself starts with one, and a fuzzy hit must
+    have the phrase's count of negators (不没别未 / not no never ...) and no im-/un-/in-/dis-
+    word where the phrase has the bare word.
+
+    Scores: 1.0 exact after normalisation; zh 1 - cost / max(len) over pinyin syllables
+    (homophone 0.05, confusable initial or final 0.2 each, extra character 0.5, missing or
+    different character 1; a 1-character phrase must be exact, and ceil(n/3) characters must
+    be identical); en the mean of fuzz.ratio on the joined letters and a word-level edit score.
     """
 
     def __init__(self, phrases: Sequence[str], language: str, threshold: float = 0.85,
