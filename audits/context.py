@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 QUOTE_CONTEXT = 30  # characters of context quoted either side of a matched phrase
 QUOTE_MAX = 160  # longest quote of a whole turn
+# How the matched words are marked inside a quote, per spec language.
+MARKS = {"zh": ("【", "】"), "en": ("[", "]")}
 
 
 @dataclass(frozen=True)
@@ -31,10 +33,11 @@ class Hit:
 
     turn: Turn
     match: Match
+    marks: tuple[str, str]
 
     def evidence(self) -> Evidence:
         start, end = span_times(self.turn, self.match.start, self.match.end)
-        return Evidence(start, end, self.turn.role, quote(self.turn.text, self.match.start, self.match.end))
+        return Evidence(start, end, self.turn.role, quote(self.turn.text, self.match.start, self.match.end, self.marks))
 
 
 @dataclass(frozen=True)
@@ -62,14 +65,17 @@ def turn_evidence(turn: Turn) -> Evidence:
     return Evidence(turn.start, turn.end, turn.role, quote(turn.text))
 
 
-def quote(text: str, start: int | None = None, end: int | None = None) -> str:
-    """The quoted words: the match with some context, or the whole turn, trimmed with '…'."""
-    text = text.strip()
+def quote(text: str, start: int | None = None, end: int | None = None,
+          marks: tuple[str, str] = MARKS["en"]) -> str:
+    """The quoted words: the match marked, with some context either side; or the whole turn.
+    Long quotes are trimmed with '…'."""
     if start is None or end is None:
+        text = text.strip()
         return text if len(text) <= QUOTE_MAX else text[:QUOTE_MAX] + "…"
     left = max(0, start - QUOTE_CONTEXT)
     right = min(len(text), end + QUOTE_CONTEXT)
-    return ("…" if left else "") + text[left:right] + ("…" if right < len(text) else "")
+    return ("…" if left else "") + text[left:start] + marks[0] + text[start:end] + marks[1] + \
+        text[end:right] + ("…" if right < len(text) else "")
 
 
 def half_width(text: str) -> str:
@@ -105,6 +111,7 @@ class CheckContext:
         self.metadata = metadata or CallMetadata()
         self.spec = spec
         self.language = spec.language
+        self.marks = MARKS[spec.language]
         self._turns = {role: sorted((t for t in transcript.turns if t.role == role), key=lambda t: t.start)
                        for role in {t.role for t in transcript.turns}}
 
@@ -174,7 +181,7 @@ class CheckContext:
         if not phrases:
             return []
         matcher = self.matcher(phrases, threshold)
-        return [Hit(turn, match) for turn in turns for match in matcher.find(turn.text)]
+        return [Hit(turn, match, self.marks) for turn in turns for match in matcher.find(turn.text)]
 
     def find_groups(self, turns: Sequence[Turn], groups: Sequence[Sequence[str]],
                     threshold: float | None = None) -> tuple[list[Hit], list[Sequence[str]]]:

@@ -46,7 +46,7 @@ class ForeignWordsCheck(Check):
         for turn in turns:
             for m in self._pattern.finditer(half_width(turn.text)):
                 start, end = span_times(turn, m.start(), m.end())
-                evidence.append((start, Evidence(start, end, turn.role, quote(turn.text, m.start(), m.end()))))
+                evidence.append((start, Evidence(start, end, turn.role, quote(turn.text, m.start(), m.end(), ctx.marks))))
                 said.append(m.group())
         for hit in self.find(ctx, turns, opts.transliterations):
             evidence.append((hit.turn.start, hit.evidence()))

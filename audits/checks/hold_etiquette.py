@@ -44,15 +44,18 @@ class HoldEtiquetteCheck(Check):
             thanked = self.find(ctx, after, opts.thank)
             span = Evidence(hold.start, hold.end, "call",
                             f"hold of {hold.seconds:.1f} s from {hold.start:.1f} s to {hold.end:.1f} s")
-            lacking = [what for what, hits in (("permission before it", asked), ("thanks after it", thanked))
-                       if not hits]
-            if lacking:
-                problems.append(f"hold at {hold.start:.1f} s lacks {' and '.join(lacking)}")
-                evidence += [span, *(turn_evidence(t) for t in (before[-1:] if not asked else [])),
-                             *(turn_evidence(t) for t in (after[:1] if not thanked else []))]
-            else:
+            if asked and thanked:
                 good += [asked[0].evidence(), span, thanked[0].evidence()]
+                continue
+            lacking = []
+            evidence.append(span)
+            if not asked:
+                lacking.append(f"permission before it (such as {listing(opts.ask, 2)})")
+                evidence += [turn_evidence(t) for t in before[-1:]]
+            if not thanked:
+                lacking.append(f"thanks after it (such as {listing(opts.thank, 2)})")
+                evidence += [turn_evidence(t) for t in after[:1]]
+            problems.append(f"the hold at {hold.start:.1f} s lacks " + " and ".join(lacking))
         if problems:
-            expected = f"expected {listing(opts.ask, 2)} before and {listing(opts.thank, 2)} after"
-            return self.failed("; ".join(problems) + f" ({expected})", evidence)
+            return self.failed("; ".join(problems), evidence)
         return self.passed(f"{len(holds)} hold(s), each with permission before and thanks after", good)
