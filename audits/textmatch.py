@@ -277,6 +277,7 @@ class _Units:
     ostart: list[int]         # original start offset of the unit
     oend: list[int]           # original end offset
     tok_start: list[bool]     # unit begins a word (jieba token / English word)
+    soft_start: list[bool]    # unit begins a word, or only an adverb precedes it (真|对不起)
     tok_end: list[bool]       # unit ends a word
     soft_end: list[bool]      # unit ends a word, or the rest of its word is a particle (稍等|一下)
     neg_before: list[bool]    # the word right before this unit is a negator
@@ -349,7 +350,11 @@ _ZH_INTERJECTIONS = frozenset("喂嗯啊哦呃哎诶嘿哈唉噢喔嗨哟呀")
 # Word tails jieba glues onto a word that do not change it (稍等一下, 好了): a short phrase may
 # end before them even under whole_word.
 _ZH_TAILS = frozenset({"一下", "一下儿", "一会", "一会儿", "了", "啊", "吧", "呢", "哦", "呀", "的",
-                       "一点", "片刻", "哈", "嘛", "啦", "喔"})
+                       "一点", "片刻", "哈", "嘛", "啦", "喔", "我", "你", "您", "他", "她"})
+# Adverbs jieba glues in front of a word (真对不起, 真是): a 2-3 character phrase may start after
+# them even under whole_word.
+_ZH_HEADS = frozenset({"真", "太", "很", "也", "都", "就", "还", "又", "再", "可", "真是", "实在",
+                       "非常", "特别"})
 _ZH_NEG_WORDS = frozenset({"不", "没", "没有", "别", "未", "并不", "不太", "从未", "不是"})
 _EN_NEG_WORDS = frozenset({"not", "no", "never", "nothing", "none", "nobody", "neither", "nor"})
 _EN_NEG_BEFORE = frozenset({"not", "never"})
@@ -430,7 +435,10 @@ def _units(text: str, fam: str, single: frozenset = frozenset(), multi: tuple = 
     toks: list[tuple[str, int]] = []
     if fam == "zh":
         pos = 0
-        for t in _get_jieba().lcut(norm, HMM=True):
+        # HMM off: unknown character runs stay single characters instead of being glued into
+        # guessed words (我三克油 -> 我/三/克/油, not 我三克油), so only dictionary words such as
+        # 为什么 or 喂养 keep a short phrase out.
+        for t in _get_jieba().lcut(norm, HMM=False):
             if t.strip():
                 toks.append((t, pos))
             pos += len(t)
@@ -456,6 +464,7 @@ def _units(text: str, fam: str, single: frozenset = frozenset(), multi: tuple = 
     nst: list[int] = []
     oend: list[int] = []
     tstart: list[bool] = []
+    softs: list[bool] = []
     tend: list[bool] = []
     softe: list[bool] = []
     negb: list[bool] = []
@@ -477,7 +486,7 @@ def _units(text: str, fam: str, single: frozenset = frozenset(), multi: tuple = 
                 key = _fuzzy_syllable(syl) if _is_cjk(u[0]) else "#" + u
                 texts.append(u); sylls.append(syl); keys.append(_key_code(key))
                 ostart.append(ns[ua]); oend.append(ne[ub - 1]); nst.append(ua)
-                tstart.append(True); tend.append(True); softe.append(True)
+                tstart.append(True); softs.append(True); tend.append(True); softe.append(True)
                 negb.append(prev_neg)
                 prev_neg = u in neg_words
             continue
@@ -498,11 +507,12 @@ def _units(text: str, fam: str, single: frozenset = frozenset(), multi: tuple = 
             oend.append(ne[ub - 1])
             nst.append(ua)
             tstart.append(idx == 0)
+            softs.append(idx == 0 or t[: ua - a] in _ZH_HEADS)
             tend.append(idx == len(parts) - 1)
             softe.append(idx == len(parts) - 1 or t[ub - a:] in _ZH_TAILS)
             negb.append(prev_neg if idx == 0 else False)
         prev_neg = t in neg_words
-    return _Units(texts, "".join(keys), sylls, ostart, oend, tstart, tend, softe, negb,
+    return _Units(texts, "".join(keys), sylls, ostart, oend, tstart, softs, tend, softe, negb,
                   nst, (ns, ne))
 
 
@@ -852,6 +862,7 @@ class PhraseMatcher:
             starts = cand[pi]
             n, h, hd = p.n, p.h, p.hd
             strict_start = self.whole_word and n <= 3
+            start_ok = t.tok_start if n == 1 else t.soft_start
             end_ok = None
             if self.whole_word and n == 1:
                 end_ok = t.tok_end
@@ -866,7 +877,7 @@ class PhraseMatcher:
             blocked: set[int] = set()
             for s in ordered:
                 if (texts[s:s + n] == p.texts and not (guard and t.neg_before[s])
-                        and not (strict_start and not t.tok_start[s])
+                        and not (strict_start and not start_ok[s])
                         and not (end_ok is not None and not end_ok[s + n - 1])):
                     best_at[s] = (1.0, n)
                     blocked.update(range(s - n - h + 1, s + n))
@@ -874,7 +885,7 @@ class PhraseMatcher:
             for s in ordered:
                 if s in blocked:
                     continue
-                if strict_start and not t.tok_start[s]:
+                if strict_start and not start_ok[s]:
                     continue
                 if guard and t.neg_before[s]:
                     continue

@@ -88,11 +88,26 @@ def test_shenme_not_inside_weishenme():
     assert len(zh("什么", whole_word=False).find("为什么会这样")) == 1
 
 
+@pytest.mark.parametrize(
+    "phrase,text",
+    [
+        ("对不起", "真对不起"),      # jieba: 真对不起 is one dictionary word
+        ("气死", "气死我了"),        # jieba: 气死我
+        ("三克油", "我三克油啊"),    # jieba's HMM would glue 我三克油 into one guessed word
+        ("太差了", "我太差了"),
+        ("别客气", "我别客气啊"),
+    ],
+)
+def test_short_phrase_inside_glued_words_still_found(phrase, text):
+    assert quotes(zh(phrase).find(text)) == [(phrase, phrase)]
+
+
 def test_short_phrase_may_end_before_a_particle_jieba_glued_on():
     # jieba: 请/稍等一下
     assert quotes(zh("稍等").find("请稍等一下")) == [("稍等", "稍等")]
     # but not before a real word: jieba 你/好像 – 你好 is not said here
     assert zh("您好").find("你好像没听清") == []
+    assert zh("好吗").find("你好吗") == []
 
 
 # --------------------------------------------------------------------------------------------
