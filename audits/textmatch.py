@@ -384,7 +384,8 @@ def _filler_set(fillers: Iterable[str], fam: str) -> tuple[frozenset, tuple[tupl
 
 
 def _is_filler_token(tok: str, single: frozenset) -> bool:
-    """``tok`` consists only of fillers (e.g. 嗯嗯, 啊啊啊, 'umm' is not 'um')."""
+    """``tok`` consists only of strings from ``single`` (fillers: 嗯嗯, 啊啊啊, 'umm' is not
+    'um'; word tails: 我了)."""
     if tok in single:
         return True
     if not single or len(tok) > 12:
@@ -509,7 +510,7 @@ def _units(text: str, fam: str, single: frozenset = frozenset(), multi: tuple = 
             tstart.append(idx == 0)
             softs.append(idx == 0 or t[: ua - a] in _ZH_HEADS)
             tend.append(idx == len(parts) - 1)
-            softe.append(idx == len(parts) - 1 or t[ub - a:] in _ZH_TAILS)
+            softe.append(idx == len(parts) - 1 or _is_filler_token(t[ub - a:], _ZH_TAILS))
             negb.append(prev_neg if idx == 0 else False)
         prev_neg = t in neg_words
     return _Units(texts, "".join(keys), sylls, ostart, oend, tstart, softs, tend, softe, negb,
