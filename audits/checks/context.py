@@ -78,7 +78,7 @@ class ContextCheck(Check):
             for trigger, window, _ in failures:
                 evidence += [trigger.evidence, *(turn_evidence(t) for t in window if t is not trigger.turn)]
             return self.failed(f"{len(failures)} of {len(judged)} trigger(s) ({listing(t.said for t, _, _ in failures)}) "
-                               f"without a {opts.response_role} response {opts.direction} it: {lacking}", evidence)
+                               f"with no {opts.response_role} response {opts.direction} it: {lacking}", evidence)
         if passes:
             evidence = [e for trigger, found in passes for e in (trigger.evidence, *(h.evidence() for h in found))]
             return self.passed(f"{len(passes)} trigger(s) answered by the {opts.response_role}", evidence)

@@ -52,13 +52,15 @@ class SilentCallCheck(Check):
         closing = None
         if missing:
             problems.append(f"no closing ({'; '.join(listing(g) for g in missing)})")
+            evidence += [turn_evidence(t) for t in turns]
         else:
             closing = (min(h.turn.start for h in closing_hits), max(h.turn.end for h in closing_hits))
         before_closing = [t for t in turns if closing is None or t.start < closing[0]]
         greeted = [t for t in before_closing if self.find(ctx, [t], opts.greeting)]
         if len(greeted) < opts.greetings:
             problems.append(f"greeted {len(greeted)} time(s) before the closing, expected {opts.greetings}")
-            evidence += [turn_evidence(t) for t in turns]
+            if not missing:  # else the turns are quoted already
+                evidence += [turn_evidence(t) for t in turns]
         else:
             steps = [(t.end, "greeting") for t in greeted[-opts.greetings:]]
             starts = [t.start for t in greeted[-opts.greetings:][1:]] + ([closing[0]] if closing else [])
@@ -69,7 +71,7 @@ class SilentCallCheck(Check):
                         problems, evidence)
         if problems:
             return self.failed("silent call: " + "; ".join(problems), evidence)
-        return self.passed(f"silent call handled: {opts.greetings} greeting(s) with pauses, closing, wait",
+        return self.passed(f"silent call handled: {len(greeted)} greeting(s) with pauses, closing, wait",
                            [turn_evidence(t) for t in greeted] + [h.evidence() for h in closing_hits])
 
     def _pause(self, start: float, end: float, expected: float, what: str, problems: list, evidence: list) -> None:

@@ -67,7 +67,8 @@ class SurnameCheck(Check):
         """The surname, from when it is known, and evidence of where it came from."""
         given = (ctx.metadata.customer_surname or "").strip()
         if given:
-            return given, float("-inf"), Evidence(ctx.answer_at, ctx.answer_at, "call",
+            # Known for the whole call, so the whole call is where the agent could have used it.
+            return given, float("-inf"), Evidence(ctx.answer_at, ctx.end, "call",
                                                   f"call metadata: customer_surname = {given}")
         for turn in ctx.turns("customer"):
             text = normalize(turn.text, ctx.language) if ctx.language == "zh" else half_width(turn.text)
