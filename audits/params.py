@@ -24,6 +24,15 @@ ROLES = ("agent", "customer")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
+class ParamError(ValueError):
+    """A bad value; ``path`` locates the offending element inside a list value (indexes), so
+    the loader can point at its own line."""
+
+    def __init__(self, message: str, path: tuple[int, ...] = ()):
+        super().__init__(message)
+        self.path = path
+
+
 class OptionError(ValueError):
     """A cross-field rule of a kind's options is broken; names the field to blame."""
 
@@ -194,8 +203,11 @@ class Phrases(ParamType):
     def parse(self, value: Any) -> tuple[str, ...]:
         if not isinstance(value, list) or (not value and not self.allow_empty):
             raise ValueError(f"must be {self.describe()}, {_got(value)}")
-        for phrase in value:
-            self._check_phrase(phrase)
+        for index, phrase in enumerate(value):
+            try:
+                self._check_phrase(phrase)
+            except ValueError as exc:
+                raise ParamError(str(exc), (index,)) from None
         return tuple(value)
 
     def _check_phrase(self, phrase: Any) -> None:
@@ -227,11 +239,11 @@ class PhraseGroups(ParamType):
         if not isinstance(value, list) or (not value and not self.allow_empty):
             raise ValueError(f"must be {self.describe()}, {_got(value)}")
         groups = []
-        for number, group in enumerate(value, 1):
+        for index, group in enumerate(value):
             try:
                 groups.append(self.group.parse(group))
             except ValueError as exc:
-                raise ValueError(f"group {number}: {exc}") from None
+                raise ParamError(f"group {index + 1}: {exc}", (index, *getattr(exc, "path", ()))) from None
         return tuple(groups)
 
 
@@ -246,9 +258,9 @@ class Words(ParamType):
     def parse(self, value: Any) -> tuple[str, ...]:
         if not isinstance(value, list) or not value:
             raise ValueError(f"must be {self.describe()}, {_got(value)}")
-        for word in value:
+        for index, word in enumerate(value):
             if not isinstance(word, str) or not self._LATIN.fullmatch(word.strip()):
-                raise ValueError(f"every word must be Latin letters, {_got(word)}")
+                raise ParamError(f"every word must be Latin letters, {_got(word)}", (index,))
         return tuple(word.strip() for word in value)
 
 

@@ -220,14 +220,15 @@ class _SpecReader:
                     raise src.error(node, f"missing ({kind.describe()})", item, prefix + key)
                 values[key] = default
                 continue
-            value_node = entries[key][1]
+            key_node, value_node = entries[key]
             raw = src.value(value_node, item, prefix + key)
             if transform is not None:
                 raw = transform(raw)
             try:
                 values[key] = kind.parse(raw)
             except ValueError as exc:
-                raise src.error(value_node, str(exc), item, prefix + key) from None
+                at = _element(value_node, getattr(exc, "path", ())) or key_node
+                raise src.error(at, str(exc), item, prefix + key) from None
         return values
 
     def _items(self, entry: tuple[yaml.Node, yaml.Node], organisation: str, language: str) -> tuple[SpecItem, ...]:
@@ -250,7 +251,7 @@ class _SpecReader:
 
     def _item(self, node: yaml.Node, number: int, organisation: str, language: str) -> SpecItem:
         src = self.source
-        label = f"#{number}"
+        label = _peek_id(node) or f"#{number}"
         entries = src.mapping(node, f"item {label}", item=label)
         item_id = self._choice(node, entries, "id", CHECKLIST, label, "checklist id")
         kind = self._choice(node, entries, "kind", tuple(KINDS), item_id, "kind")
@@ -267,7 +268,7 @@ class _SpecReader:
         try:
             options = check.Options(**options_values)
         except OptionError as exc:
-            at = entries[exc.field][1] if exc.field in entries else node
+            at = entries[exc.field][0] if exc.field in entries else node
             raise src.error(at, exc.message, item_id, exc.field) from None
         return SpecItem(id=item_id, kind=kind, options=options, language=language, line=src.line(node), **values)
 
@@ -282,6 +283,26 @@ class _SpecReader:
             raise src.error(value_node, f"unknown {what} {value!r}{_did_you_mean(str(value), choices)} "
                                         f"(one of {', '.join(choices)})", item if field != "id" else str(value), field)
         return value
+
+
+def _peek_id(node: yaml.Node) -> str | None:
+    """An item's id before the item is validated, to name it in errors about its other keys."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == "id" and isinstance(value, yaml.ScalarNode):
+                return value.value
+    return None
+
+
+def _element(node: yaml.Node, path: tuple[int, ...]) -> yaml.Node | None:
+    """The node at ``path`` (list indexes) inside ``node``; None when the path is empty or absent."""
+    if not path:
+        return None
+    for index in path:
+        if not isinstance(node, yaml.SequenceNode) or index >= len(node.value):
+            return None
+        node = node.value[index]
+    return node
 
 
 def _with_organisation(value: Any, organisation: str) -> Any:
