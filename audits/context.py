@@ -158,7 +158,7 @@ class CheckContext:
     def window(self, role: str, window: Window) -> list[Turn]:
         if window.anchor == "answer":
             return self.turns_after(role, self.answer_at, window.seconds, window.turns)
-        return self.turns_before(role, self.end + 1e-6, window.seconds, window.turns)
+        return self.turns_before(role, self.end, window.seconds, window.turns)
 
     def window_evidence(self, role: str, window: Window, turns: Sequence[Turn]) -> list[Evidence]:
         """Evidence of what a role said in a window: its turns quoted, or the empty span."""

@@ -1,6 +1,6 @@
 """Service specs: loading, validation, and the spec-level helpers the pipeline uses.
 
-A spec is one YAML file (format in ``configs/spec/README.md``): name, language, organisation,
+A spec is one YAML file (format in ``audits/README.md``): name, language, organisation,
 version, matching settings, and one item per checklist id giving its title, points, critical
 flag, check kind and the kind's parameters. Everything is validated on load; an error names the
 file, the line, the item and the field. ``load_spec("en")`` resolves a bundled spec name to the

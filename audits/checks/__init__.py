@@ -1,4 +1,11 @@
-"""The check kinds: one module and one class per kind; ``KINDS`` maps a spec's ``kind`` to it."""
+"""The check kinds: one module and one class per kind; ``KINDS`` maps a spec's ``kind`` to it.
+
+``reference()`` renders every kind's description and parameters as Markdown, from the classes
+themselves (docstrings and declared parameters), so the documentation cannot drift from the code.
+"""
+
+import dataclasses
+import inspect
 
 from audits.checks.base import Check
 from audits.checks.context import ContextCheck
@@ -19,4 +26,38 @@ KINDS: dict[str, type[Check]] = {
                 HoldEtiquetteCheck, SilentCallCheck, HangupCheck, ContextCheck, SurnameCheck, NotApplicableCheck)
 }
 
-__all__ = ["KINDS", "Check"]
+
+
+def reference() -> str:
+    """Markdown: the parameters every kind takes, then each kind's description and own parameters."""
+    from audits.checks.base import CommonOptions
+    from audits.params import declared
+
+    common = declared(CommonOptions)
+    out = ["### Every kind\n", *_table(common)]
+    for name, cls in KINDS.items():
+        own = [f for f in declared(cls.Options) if f.name not in {c.name for c in common}]
+        out.append(f"### `{name}`\n\n{inspect.cleandoc(cls.__doc__)}\n")
+        out += _table(own)
+    return "\n".join(out)
+
+
+def _table(fields) -> list[str]:
+    rows = ["| parameter | type | default | meaning |", "|---|---|---|---|"]
+    for field in fields:
+        default = "required" if field.default is dataclasses.MISSING else f"`{_yaml(field.default)}`"
+        rows.append(f"| `{field.name}` | {field.metadata['type'].describe()} | {default} | {field.metadata['doc']} |")
+    return rows + [""]
+
+
+def _yaml(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return str(value)
+
+
+__all__ = ["KINDS", "Check", "reference"]

@@ -8,13 +8,13 @@ spec item supplies id, title, points and critical flag; the check never hard-cod
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Iterable
+from typing import TYPE_CHECKING, ClassVar, Iterable, Sequence
 
-from audits.context import CheckContext, Window
+from audits.context import CheckContext, Hit, Window
 from audits.findings import Evidence, Finding
 from audits.params import ROLES, Flag, Integer, Number, OneOf, Optional, param
+from pipeline.transcript import Turn
 
 if TYPE_CHECKING:
     from audits.spec import SpecItem
@@ -57,10 +57,6 @@ class Check:
         self.item = item
         self.options = item.options
 
-    @classmethod
-    def description(cls) -> str:
-        return inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].replace("\n", " ")
-
     def run(self, ctx: CheckContext) -> Finding:
         if self.options.skip_silent_calls and ctx.customer_silent:
             return self.na("the customer never spoke: the silent-call protocol applies instead")
@@ -83,11 +79,12 @@ class Check:
         return Finding(self.item.id, self.item.title, status, reason, tuple(evidence),
                        self.item.points, self.item.critical)
 
-    # -- phrase helpers shared by kinds -----------------------------------------------------
-    def find(self, ctx: CheckContext, turns, phrases):
+    # -- phrase search at this item's match threshold ---------------------------------------
+    def find(self, ctx: CheckContext, turns: Sequence[Turn], phrases: Sequence[str]) -> list[Hit]:
         return ctx.find(turns, phrases, self.options.match_threshold)
 
-    def find_groups(self, ctx: CheckContext, turns, groups):
+    def find_groups(self, ctx: CheckContext, turns: Sequence[Turn],
+                    groups: Sequence[Sequence[str]]) -> tuple[list[Hit], list[Sequence[str]]]:
         return ctx.find_groups(turns, groups, self.options.match_threshold)
 
 

@@ -140,4 +140,6 @@ class ContextCheck(Check):
             return own + (later if budget is None else later[:budget])
         earlier = [t for t in others if t.start < trigger.start
                    and (opts.within_seconds is None or t.end >= trigger.start - opts.within_seconds)]
-        return (earlier if budget is None else earlier[-budget:] if budget else []) + own
+        if budget is not None:
+            earlier = earlier[max(0, len(earlier) - budget):] if budget > 0 else []
+        return earlier + own

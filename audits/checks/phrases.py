@@ -37,11 +37,13 @@ class PhrasesCheck(Check):
         where = window.describe(opts.role)
         bad = self.find(ctx, turns, opts.forbidden)
         found, missing = self.find_groups(ctx, turns, opts.groups)
+        problems, evidence = [], []
         if bad:
-            said = listing(dict.fromkeys(h.match.text for h in bad))
-            return self.failed(f"{where} say {said}, which must not be said there",
-                               [h.evidence() for h in bad])
+            problems.append(f"say {listing(dict.fromkeys(h.match.text for h in bad))}, which must not be said there")
+            evidence += [h.evidence() for h in bad]
         if missing:
-            lacking = "; ".join(listing(group) for group in missing)
-            return self.failed(f"{where} lack: {lacking}", ctx.window_evidence(opts.role, window, turns))
+            problems.append("lack " + "; ".join(listing(group) for group in missing))
+            evidence += ctx.window_evidence(opts.role, window, turns)
+        if problems:
+            return self.failed(f"{where} " + " and ".join(problems), evidence)
         return self.passed(f"{where} say {listing(h.match.text for h in found)}", [h.evidence() for h in found])
