@@ -114,6 +114,26 @@ class Integer(ParamType):
         return value
 
 
+class Integers(ParamType):
+    """A list (possibly empty) of whole numbers ≥ ``minimum``."""
+
+    def __init__(self, minimum: int):
+        self.item = Integer(minimum)
+
+    def describe(self) -> str:
+        return f"a list of whole numbers ≥ {self.item.minimum}"
+
+    def parse(self, value: Any) -> tuple[int, ...]:
+        if not isinstance(value, list):
+            raise ValueError(f"must be {self.describe()}, {_got(value)}")
+        for index, number in enumerate(value):
+            try:
+                self.item.parse(number)
+            except ValueError:
+                raise ParamError(f"must be {self.describe()}, {_got(value)}", (index,)) from None
+        return tuple(value)
+
+
 class Flag(ParamType):
     def describe(self) -> str:
         return "true or false"

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from audits.checks.base import Check, CommonOptions, listing
-from audits.context import CheckContext, turn_evidence
+from audits.context import CheckContext, Hit, turn_evidence
 from audits.findings import Evidence, Finding
-from audits.params import ROLES, Integer, Number, OneOf, OptionError, Optional, PhraseGroups, Phrases, param
+from audits.params import (ROLES, Integer, Integers, Number, OneOf, OptionError, Optional, PhraseGroups, Phrases,
+                           param)
 from pipeline.transcript import Turn
 
 
@@ -29,10 +30,19 @@ class ContextOptions(CommonOptions):
     within_seconds: float | None = param(Optional(Number(above=0)), "within this many seconds of the trigger turn",
                                          None)
     judge: str = param(OneOf("each", "first", "last"), "which triggers are judged", "each")
+    request_phrases: tuple[str, ...] = param(
+        Phrases(allow_empty=True),
+        "the other role asking for what triggers (转接一下 / 'put me through'), before the trigger and within "
+        "within_seconds: the response groups in request_waives are then not needed", ())
+    request_waives: tuple[int, ...] = param(Integers(1), "numbers (from 1) of the response groups a request waives", ())
 
     def __post_init__(self):
         if bool(self.trigger_phrases) == (self.trigger_monologue_seconds is not None):
             raise OptionError("trigger_phrases", "give either trigger_phrases or trigger_monologue_seconds (one of them)")
+        if bool(self.request_phrases) != bool(self.request_waives):
+            raise OptionError("request_waives", "give request_phrases and request_waives together")
+        if any(n > len(self.response) for n in self.request_waives):
+            raise OptionError("request_waives", f"there are only {len(self.response)} response groups")
 
 
 @dataclass(frozen=True)
@@ -47,7 +57,9 @@ class ContextCheck(Check):
     ``trigger_monologue_seconds``), ``response_role`` says the response within ``within_turns``
     of their turns / ``within_seconds`` after it — or, with ``direction: before``, before it
     (consent before a transfer). Thanks → "you're welcome", complaint → apology, transfer →
-    consent, long explanation → "is that clear?".
+    consent, long explanation → "is that clear?". When the other role asked for it first
+    (``request_phrases``: the customer asked to be transferred), the response groups listed in
+    ``request_waives`` are not needed (no consent to ask for what the customer requested).
 
     ``na`` without a trigger, and for a trigger after which the responder never spoke again.
     """
@@ -67,11 +79,13 @@ class ContextCheck(Check):
             if not window and not self._responder_spoke(ctx, trigger.turn):
                 unanswerable.append(trigger)
                 continue
-            found, missing = self.find_groups(ctx, window, opts.response)
+            request = self._request(ctx, trigger.turn)
+            groups = [g for n, g in enumerate(opts.response, 1) if not (request and n in opts.request_waives)]
+            found, missing = self.find_groups(ctx, window, groups)
             if missing:
                 failures.append((trigger, window, missing))
             else:
-                passes.append((trigger, found))
+                passes.append((trigger, request + found))
         if failures:
             lacking = "; ".join(listing(g) for g in failures[0][2])
             evidence = []
@@ -120,6 +134,15 @@ class ContextCheck(Check):
         role = self.options.trigger_role
         text = f"{role} spoke for {seconds:.1f} s from {run[0].start:.1f} s to {run[-1].end:.1f} s"
         return Trigger(run[-1], Evidence(run[0].start, run[-1].end, role, text), f"{seconds:.0f} s monologue")
+
+    def _request(self, ctx: CheckContext, trigger: Turn) -> list[Hit]:
+        """The other role's request for what the trigger does, said before it (within_seconds)."""
+        opts = self.options
+        if not opts.request_phrases:
+            return []
+        other = next(role for role in ROLES if role != opts.trigger_role)
+        asked = ctx.turns_before(other, trigger.start, opts.within_seconds)
+        return self.find(ctx, asked, opts.request_phrases)[:1]
 
     def _responder_spoke(self, ctx: CheckContext, trigger: Turn) -> bool:
         """Did response_role speak at all on the side of the trigger the response must be?"""
