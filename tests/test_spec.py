@@ -209,6 +209,8 @@ INVALID = [
     pytest.param(_set("explain.confirm", "trigger_phrases", ["so"]), "trigger_phrases:",
                  "explain.confirm", "trigger_phrases", r"either trigger_phrases or trigger_monologue_seconds",
                  id="cross-field"),
+    pytest.param(_set("transfer.consent", "request_waives", [3]), "request_waives:",
+                 "transfer.consent", "request_waives", r"there are only 2 response groups", id="waive-missing-group"),
     pytest.param(_set("courtesy.surname", "introductions", ["my name is"]), "- my name is",
                  "courtesy.surname", "introductions", r"must contain \{surname\} or \{name\}", id="no-placeholder"),
     pytest.param(_set("courtesy.surname", "address_forms", ["Mr. {nmae}"]), "- Mr. {nmae}",

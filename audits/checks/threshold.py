@@ -63,7 +63,8 @@ def _interruption(ctx: CheckContext, opts: ThresholdOptions) -> list[Reading] | 
     for event in ctx.measurements.interruptions:
         if event.by != opts.role:
             continue
-        words = [t for t in ctx.turns(opts.role) if t.start <= event.start < t.end + 0.5]
+        # The interrupter's words: their turn overlapping the interruption.
+        words = [t for t in ctx.turns(opts.role) if t.start < event.end and event.start < t.end]
         said = f": “{quote(words[0].text)}”" if words else ""
         readings.append(Reading(event.seconds, Evidence(
             event.start, event.end, opts.role,
