@@ -80,25 +80,39 @@ class Voice:
     level_dbfs: float  # RMS level of the voice in the mix
 
 
-# Chosen by ear and by tiny.en: the klatt variants come through the 8 kHz band far better than
-# espeak's default variants (which turn "Acme service centre" into "I'm Mr. Mr. Hunter"). Agent and
-# customer differ in accent, variant and pitch so the two are easy to tell apart in a mono mix.
+# Chosen with tiny.en on the finished 8 kHz audio: the klatt variant comes through the telephone
+# band far better than espeak's default ones (which turn "Acme service centre" into "I'm Mr. Mr.
+# Hunter"). A male-sounding agent and a female customer are easy to tell apart in a mono mix.
 VOICES = {
-    "en": {"agent": Voice("en-us+klatt4", 125, 60, -20.0), "customer": Voice("en-gb-x-rp+klatt2", 130, 35, -22.0)},
+    "en": {"agent": Voice("en-us+klatt4", 125, 60, -20.0), "customer": Voice("en-us+f2", 130, 70, -22.0)},
     "zh": {"agent": Voice("cmn-latn-pinyin+f3", 150, 60, -20.0), "customer": Voice("cmn-latn-pinyin", 160, 35, -22.0)},
 }
 
-# Output containers. Lossless ones are fine for the ground truth; the lossy ones were checked to
-# decode with no time offset (ffmpeg writes the encoder delay into the file). bitexact keeps the
-# files identical from run to run (no random Ogg serial, no encoder version tags).
+# Output containers (ffmpeg codec arguments). The lossy ones were checked to decode with no time
+# offset (ffmpeg records the encoder delay in the file); bitexact keeps the files identical from
+# run to run (no random Ogg serial, no encoder version tags).
 FORMATS = {
     "wav": ["-c:a", "pcm_mulaw"],  # G.711 mu-law, what call recorders write
     "flac": ["-c:a", "flac"],
-    "mp3": ["-c:a", "libmp3lame", "-b:a", "24k"],
-    "ogg": ["-c:a", "libvorbis", "-q:a", "0"],
-    "m4a": ["-c:a", "aac", "-b:a", "32k"],
+    "mp3": ["-c:a", "libmp3lame"],
+    "ogg": ["-c:a", "libvorbis", "-q:a", "0"],  # Vorbis' lowest quality is plenty for 8 kHz speech
+    "m4a": ["-c:a", "aac"],
 }
-BITRATE_ABOVE_8K = {"mp3": "32k", "m4a": "32k"}  # 24 kbit/s does not exist for MPEG-1 layer III
+# Default bitrates; a script's output may set its own (a 44.1 kHz mp3 needs more than 8 kHz does).
+BITRATES = {"mp3": "24k", "m4a": "32k"}
+
+# How espeak-ng is told to say some English words so that Whisper (tiny.en) hears them: without
+# these it hears "Sorry" as "Harry", "Is there anything else I can help you with" as "in there
+# anything else I can tell you win", "waiting" as "waving" and "goodbye" as "don't buy". Only the audio changes; texts and transcripts keep the real spelling.
+RESPELLINGS = [
+    (r"\bhelp you with\b", "help you [[wIT]]"),  # espeak phonemes: a crisp unvoiced "th"
+    (r"\banything else\b", "any thing else"),
+    (r"\bgoodbye\b", "good-bye"),
+    (r"\bsorry\b", "sawry"),
+    (r"\bwaiting\b", "wait-ing"),
+    (r"\bexplanation\b", "explaination"),
+    (r"\bWang\b", "Wahng"),
+]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -168,9 +182,15 @@ def pinyin_for_espeak(text: str) -> str:
     return spoken.translate(str.maketrans("，。？！、；：", ",.?!,;:"))
 
 
+def respell(text: str) -> str:
+    for pattern, spoken in RESPELLINGS:
+        text = re.sub(pattern, spoken, text, flags=re.IGNORECASE)
+    return text
+
+
 def synthesise(text: str, voice: Voice, language: str) -> np.ndarray:
     """One turn as float32 at RATE, trimmed of espeak's silence and set to the voice's level."""
-    spoken = pinyin_for_espeak(text) if language == "zh" else text
+    spoken = pinyin_for_espeak(text) if language == "zh" else respell(text)
     with tempfile.TemporaryDirectory() as tmp:
         wav_path = Path(tmp) / "turn.wav"
         subprocess.run(
@@ -245,7 +265,7 @@ def place_turns(script: dict, answer_at: float) -> tuple[list[Placed], list[dict
             pauses.append({"start": cursor, "end": cursor + float(item["pause"]), "kind": item.get("kind", "pause")})
             cursor += float(item["pause"])
             continue
-        audio = synthesise(str(item.get("say", item["text"])), voices[item["role"]], script["language"])
+        audio = synthesise(str(item["text"]), voices[item["role"]], script["language"])
         if "overlap" in item:
             start = placed[-1].end - float(item["overlap"])
         else:
@@ -468,14 +488,12 @@ def check_expectations(script: dict, truth: dict) -> None:
 # Output
 
 
-def encode(samples: np.ndarray, rate: int, fmt: str, path: Path) -> None:
+def encode(samples: np.ndarray, rate: int, fmt: str, bitrate: str | None, path: Path) -> None:
     """(n, channels) float32 at RATE -> ``path`` at ``rate`` in ``fmt``, through ffmpeg."""
     if rate != RATE:
         samples = resample_poly(samples, rate, RATE, axis=0)
     pcm = (np.clip(samples, -1.0, 1.0) * 32767).round().astype("<i2")
-    codec = list(FORMATS[fmt])
-    if rate != RATE and fmt in BITRATE_ABOVE_8K:
-        codec[-1] = BITRATE_ABOVE_8K[fmt]
+    codec = FORMATS[fmt] + (["-b:a", bitrate] if bitrate else [])
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "mix.wav"
         with wave.open(str(source), "wb") as wav:
@@ -499,7 +517,7 @@ def write_variant(script: dict, placed, pauses, duration, samples: np.ndarray, c
     spec = script["output"] if channels == 2 else script["mono"]
     call_id = script["id"] if channels == 2 else f"{script['id']}_mono"
     audio = HERE / f"{call_id}.{spec['format']}"
-    encode(samples, int(spec.get("rate", RATE)), spec["format"], audio)
+    encode(samples, int(spec.get("rate", RATE)), spec["format"], spec.get("bitrate", BITRATES.get(spec["format"])), audio)
     truth = build_truth(script, placed, pauses, duration, audio.name, channels)
     check_expectations(script, truth)
     write_json(TRUTH / f"{call_id}.json", truth)
@@ -555,6 +573,12 @@ def update_readme(scripts: list[dict]) -> None:
     README.write_text(f"{head}{TABLE_START}\n{render_table(scripts)}\n{TABLE_END}{tail}", encoding="utf-8")
 
 
+def clear_outputs() -> None:
+    """Remove what an earlier full run wrote, so a call whose format changed leaves no stale file."""
+    for path in [*(p for fmt in FORMATS for p in HERE.glob(f"*.{fmt}")), *TRUTH.glob("*.json"), *TRANSCRIPTS.glob("*.json")]:
+        path.unlink()
+
+
 def require_tools() -> None:
     missing = [tool for tool in ("espeak-ng", "ffmpeg") if shutil.which(tool) is None]
     if missing:
@@ -567,15 +591,18 @@ def main() -> None:
     parser.add_argument("ids", nargs="*", help="call ids to rebuild (default: all, plus bad inputs and README table)")
     args = parser.parse_args()
     require_tools()
+    scripts = load_scripts(args.ids)  # all scripts are validated before anything is written
     for folder in (TRUTH, TRANSCRIPTS):
         folder.mkdir(exist_ok=True)
-    for script in load_scripts(args.ids):
+    if not args.ids:
+        clear_outputs()
+    for script in scripts:
         for truth in make_call(script):
             rate = truth["speech_rate"]
             print(f"{truth['file']:34} {truth['duration']:5.1f} s  agent {rate['agent']} {rate['unit']}")
     if not args.ids:
         make_bad_inputs()
-        update_readme(load_scripts())
+        update_readme(scripts)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,121 @@
+"""The sample calls (sample_audio/): scripts, ground truth, transcripts and audio agree.
+
+The audio is decoded for real (faster-whisper's PyAV decoder) and its per-channel energy is
+compared with the truth's turn times, so a truth file that drifted from its audio fails here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from faster_whisper import decode_audio
+
+from pipeline.transcript import Transcript
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_audio"
+_spec = importlib.util.spec_from_file_location("make_samples", SAMPLES / "make_samples.py")
+make_samples = sys.modules["make_samples"] = importlib.util.module_from_spec(_spec)  # dataclasses need it registered
+_spec.loader.exec_module(make_samples)
+
+SCRIPTS = make_samples.load_scripts()
+TRUTHS = sorted((SAMPLES / "truth").glob("*.json"))
+DECODE_RATE = 16000
+FRAME = 0.02  # seconds per energy frame
+ACTIVE_DBFS = -40.0  # well above the line noise (about -51 dBFS), well below speech and ring-back
+EDGE_TOLERANCE = 0.06  # seconds: frame size plus codec smear around a turn's edges
+ONSET_LAG = 0.15  # a soft first consonant ("s", "th") stays under ACTIVE_DBFS for a while after the truth's start
+
+
+def load_truth(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def active_frames(samples: np.ndarray) -> np.ndarray:
+    """Start times of the 20 ms frames louder than ACTIVE_DBFS."""
+    size = int(FRAME * DECODE_RATE)
+    frames = samples[: len(samples) // size * size].reshape(-1, size)
+    level = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
+    return np.flatnonzero(level > ACTIVE_DBFS) * FRAME
+
+
+def inside(times: np.ndarray, spans: list[tuple[float, float]]) -> np.ndarray:
+    """Which frame start times fall inside one of the spans (with the edge tolerance)."""
+    ok = np.zeros(len(times), dtype=bool)
+    for start, end in spans:
+        ok |= (times >= start - EDGE_TOLERANCE - FRAME) & (times <= end + EDGE_TOLERANCE)
+    return ok
+
+
+def test_every_script_states_every_checklist_item():
+    assert SCRIPTS, "no scripts found"
+    for script in SCRIPTS:
+        assert list(script["expected"]) and set(script["expected"]) == set(make_samples.CHECKLIST_IDS)
+
+
+def test_readme_table_is_generated_from_the_scripts():
+    assert make_samples.render_table(SCRIPTS) in (SAMPLES / "README.md").read_text(encoding="utf-8")
+
+
+def test_each_rendering_has_audio_truth_and_transcript():
+    renderings = {s["id"]: s["output"]["format"] for s in SCRIPTS}
+    renderings |= {f"{s['id']}_mono": s["mono"]["format"] for s in SCRIPTS if "mono" in s}
+    assert {path.stem for path in TRUTHS} == set(renderings)
+    for call_id, fmt in renderings.items():
+        assert (SAMPLES / f"{call_id}.{fmt}").is_file()
+        assert (SAMPLES / "transcripts" / f"{call_id}.json").is_file()
+
+
+@pytest.mark.parametrize("truth_path", TRUTHS, ids=lambda p: p.stem)
+def test_truth_and_transcript_agree_with_the_script(truth_path):
+    truth = load_truth(truth_path)
+    script = next(s for s in SCRIPTS if truth["call_id"] in (s["id"], f"{s['id']}_mono"))
+    assert truth["expected"] == script["expected"]
+    assert len(truth["turns"]) == sum(1 for item in script["turns"] if "role" in item)
+    transcript = Transcript.load(SAMPLES / "transcripts" / truth_path.name)
+    assert transcript.language == truth["language"] and transcript.channels == truth["channels"]
+    assert transcript.answer_at == truth["answer_at"]
+    assert [(t.role, t.start, t.end, t.text) for t in transcript.turns] == [
+        (t["role"], t["start"], t["end"], t["text"]) for t in truth["turns"]
+    ]
+    for turn in transcript.turns:
+        assert turn.words and turn.start <= turn.words[0].start and turn.words[-1].end <= turn.end
+
+
+@pytest.mark.parametrize("truth_path", TRUTHS, ids=lambda p: p.stem)
+def test_audio_matches_its_truth(truth_path):
+    truth = load_truth(truth_path)
+    path = SAMPLES / truth["file"]
+    ring = [(0.0, truth["answer_at"])] if truth["ring"]["rings"] else []
+    spans = {role: [(t["start"], t["end"]) for t in truth["turns"] if t["role"] == role] for role in ("agent", "customer")}
+    if truth["channels"] == 2:
+        left, right = decode_audio(str(path), split_stereo=True)
+        channels = {"agent": (left, spans["agent"]), "customer": (right, spans["customer"] + ring)}
+    else:
+        mono = decode_audio(str(path))
+        channels = {"mix": (mono, spans["agent"] + spans["customer"] + ring)}
+    for name, (samples, expected_spans) in channels.items():
+        # AAC pads its last frame, so a decoded m4a may run ~0.1 s long.
+        assert truth["duration"] - 0.02 <= len(samples) / DECODE_RATE <= truth["duration"] + 0.15
+        active = active_frames(samples)
+        stray = active[~inside(active, expected_spans)]
+        assert stray.size == 0, f"{name}: sound outside its turns at {stray[:5]} s"
+    for role, (samples, _) in ((r, channels.get(r, channels.get("mix"))) for r in ("agent", "customer")):
+        active = active_frames(samples)
+        for start, end in spans[role]:
+            heard = active[(active >= start - EDGE_TOLERANCE - FRAME) & (active <= end + EDGE_TOLERANCE)]
+            assert heard.size, f"{role} turn at {start} s is silent"
+            assert heard[0] - start <= ONSET_LAG, f"{role} turn starts at {heard[0]} s, truth says {start}"
+
+
+@pytest.mark.parametrize("name", ["empty.wav", "truncated.wav", "not_audio.mp3", "zero_length.wav"])
+def test_bad_inputs_hold_no_audio(name):
+    try:
+        samples = decode_audio(str(SAMPLES / "bad" / name))
+    except Exception:  # noqa: BLE001 - any decoder error is what these files are for
+        return
+    assert samples.size == 0, f"{name} decoded to {samples.size} samples"
