@@ -562,7 +562,8 @@ def render_table(scripts: list[dict]) -> str:
         if "mono" in script:
             renderings.append((f"{script['id']}_mono", script["mono"]["format"], "Mono mix of the call above. "))
         for call_id, fmt, prefix in renderings:
-            lines.append(f"| `{call_id}.{fmt}` | {prefix}{script.get('description', '').strip()} | " + " | ".join(marks) + " |")
+            what = (prefix + script.get("description", "").strip()).replace("|", "\\|")
+            lines.append(f"| `{call_id}.{fmt}` | {what} | " + " | ".join(marks) + " |")
     return "\n".join(lines)
 
 

