@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from pypinyin import Style, lazy_pinyin
 from scipy.signal import butter, resample_poly, sosfiltfilt
 
 HERE = Path(__file__).resolve().parent
@@ -63,6 +64,10 @@ RING_DBFS = -20.0
 PEAK_MAX = 0.7  # per turn, so two overlapping turns summed into a mono mix cannot clip
 TRIM_BELOW_PEAK_DB = -40.0  # espeak's lead-in/out quieter than this (relative to the turn's peak) is cut
 DEFAULT_GAP = 0.6
+# Two turns of the same speaker need at least this much silence between them, or the VAD (500 ms
+# minimum silence, 100 ms padding) sees one region: every scripted turn should be one speech stretch.
+SAME_SPEAKER_MIN_GAP = 1.0
+INNER_PAUSE_MIN = 0.3  # pauses inside a turn (espeak's sentence breaks) this long are listed in the truth
 DEFAULT_TAIL = 1.0
 
 # Ring-back cadences; keep in step with configs/default.yaml (ringback.cadences).
@@ -103,7 +108,8 @@ BITRATES = {"mp3": "24k", "m4a": "32k"}
 
 # How espeak-ng is told to say some English words so that Whisper (tiny.en) hears them: without
 # these it hears "Sorry" as "Harry", "Is there anything else I can help you with" as "in there
-# anything else I can tell you win", "waiting" as "waving" and "goodbye" as "don't buy". Only the audio changes; texts and transcripts keep the real spelling.
+# anything else I can tell you win", "waiting" as "waving" and "goodbye" as "don't buy".
+# Only the audio changes; texts, truth and transcripts keep the real spelling.
 RESPELLINGS = [
     (r"\bhelp you with\b", "help you [[wIT]]"),  # espeak phonemes: a crisp unvoiced "th"
     (r"\banything else\b", "any thing else"),
@@ -153,11 +159,16 @@ def load_script(path: Path) -> dict:
         check(voice in ROLES, f"voices: unknown role {voice!r}")
     turns = script.get("turns") or []
     check(any("role" in item for item in turns), "turns: no spoken turn")
+    previous_role = None
     for number, item in enumerate(turns, 1):
         if "pause" in item:
             check(float(item["pause"]) > 0, f"turn {number}: pause must be > 0")
+            previous_role = None
             continue
         check(item.get("role") in ROLES, f"turn {number}: role must be agent or customer")
+        check(item["role"] != previous_role or float(item.get("gap", DEFAULT_GAP)) >= SAME_SPEAKER_MIN_GAP,
+              f"turn {number}: the same speaker again needs gap >= {SAME_SPEAKER_MIN_GAP} s (else the VAD merges the two)")
+        previous_role = item["role"]
         check(bool(str(item.get("text", "")).strip()), f"turn {number}: text is empty")
         check(not ("gap" in item and "overlap" in item), f"turn {number}: gap and overlap exclude each other")
         check(number > 1 or "overlap" not in item, "the first turn cannot overlap")
@@ -174,9 +185,8 @@ def load_script(path: Path) -> dict:
 
 
 def pinyin_for_espeak(text: str) -> str:
-    """Chinese characters -> numbered-tone pinyin: espeak's plain ``cmn`` voice reads digits as English."""
-    from pypinyin import Style, lazy_pinyin
-
+    """Chinese characters -> numbered-tone pinyin for the ``cmn-latn-pinyin`` voice (plain ``cmn``
+    would read the tone digits as English numbers)."""
     syllables = lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True)
     spoken = " ".join(syllables)
     return spoken.translate(str.maketrans("，。？！、；：", ",.?!,;:"))
@@ -193,10 +203,8 @@ def synthesise(text: str, voice: Voice, language: str) -> np.ndarray:
     spoken = pinyin_for_espeak(text) if language == "zh" else respell(text)
     with tempfile.TemporaryDirectory() as tmp:
         wav_path = Path(tmp) / "turn.wav"
-        subprocess.run(
-            ["espeak-ng", "-v", voice.name, "-s", str(voice.speed), "-p", str(voice.pitch), "-w", str(wav_path), "--stdin"],
-            input=spoken.encode("utf-8"), check=True, capture_output=True,
-        )
+        command = ["espeak-ng", "-v", voice.name, "-s", str(voice.speed), "-p", str(voice.pitch), "-w", str(wav_path)]
+        subprocess.run([*command, "--stdin"], input=spoken.encode("utf-8"), check=True, capture_output=True)
         samples, rate = read_wav(wav_path)
     samples = resample_poly(samples, RATE, rate)
     samples = trim(samples)
@@ -336,7 +344,8 @@ def spread_words(turn: Placed, language: str) -> list[Word]:
     """Words evenly over the turn as scripted; those after a truncation are dropped."""
     tokens = word_tokens(turn.text, language)
     step = (turn.end + turn.cut - turn.start) / len(tokens)
-    words = [Word(round(turn.start + i * step, 3), round(turn.start + (i + 1) * step, 3), token) for i, token in enumerate(tokens)]
+    words = [Word(round(turn.start + i * step, 3), round(turn.start + (i + 1) * step, 3), token)
+             for i, token in enumerate(tokens)]
     return [replace(w, end=min(w.end, round(turn.end, 3))) for w in words if w.start < turn.end]
 
 
@@ -345,6 +354,17 @@ def heard_text(turn: Placed, language: str) -> str:
     if not turn.truncated:
         return turn.text
     return ("" if language == "zh" else " ").join(word.text for word in spread_words(turn, language))
+
+
+def inner_pauses(turn: Placed) -> list[list[float]]:
+    """Quiet stretches inside a turn (between espeak's sentences) of at least INNER_PAUSE_MIN: where
+    a VAD may split the turn."""
+    frame = RATE // 100
+    loudness = np.abs(turn.audio[: len(turn.audio) // frame * frame]).reshape(-1, frame).max(axis=1)
+    quiet = np.concatenate([[False], loudness < loudness.max() * 10 ** (TRIM_BELOW_PEAK_DB / 20), [False]])
+    edges = np.flatnonzero(np.diff(quiet.astype(int)))
+    runs = [(start * 0.01, end * 0.01) for start, end in zip(edges[::2], edges[1::2])]
+    return [[turn.start + start, turn.start + end] for start, end in runs if end - start >= INNER_PAUSE_MIN]
 
 
 def silences(placed: list[Placed], pauses: list[dict], answer_at: float, duration: float) -> list[dict]:
@@ -369,7 +389,8 @@ def overlaps(placed: list[Placed]) -> list[dict]:
         for later in placed[i + 1 :]:
             if later.role != first.role and later.start < first.end:
                 end = min(first.end, later.end)
-                found.append({"by": later.role, "over": first.role, "start": later.start, "end": end, "seconds": end - later.start})
+                found.append({"by": later.role, "over": first.role, "start": later.start, "end": end,
+                              "seconds": end - later.start})
     return found
 
 
@@ -392,18 +413,19 @@ def rounded(value):
     return value
 
 
-def build_truth(script: dict, placed: list[Placed], pauses: list[dict], duration: float, audio_name: str, channels: int) -> dict:
+def build_truth(script: dict, placed: list[Placed], pauses: list[dict], duration: float, audio: Path, channels: int) -> dict:
     language = script["language"]
+    spec = script["output"] if channels == 2 else script["mono"]
     rings, cadence, answer_at = ring_phase(script)
     agent_turns = [turn for turn in placed if turn.role == "agent"]
     return rounded({
-        "call_id": script["id"] if channels == 2 else f"{script['id']}_mono",
-        "file": audio_name,
+        "call_id": audio.stem,
+        "file": audio.name,
         "language": language,
         "description": script.get("description", ""),
         "channels": channels,
         "channel_map": {"agent": "left", "customer": "right"} if channels == 2 else None,
-        "sample_rate": script[("output" if channels == 2 else "mono")].get("rate", RATE),
+        "sample_rate": spec.get("rate", RATE),
         "duration": duration,
         "ring": {
             "rings": rings, "seconds": answer_at, "cadence": script["ring"].get("cadence", "cn"), **cadence,
@@ -413,7 +435,8 @@ def build_truth(script: dict, placed: list[Placed], pauses: list[dict], duration
         "answer_delay": agent_turns[0].start - answer_at if agent_turns else None,
         "turns": [
             {"role": turn.role, "channel": CHANNEL[turn.role] if channels == 2 else None, "start": turn.start,
-             "end": turn.end, "text": heard_text(turn, language), "truncated": turn.truncated}
+             "end": turn.end, "text": heard_text(turn, language), "truncated": turn.truncated,
+             "inner_pauses": inner_pauses(turn)}
             for turn in placed
         ],
         "talk_time": {role: sum(t.end - t.start for t in placed if t.role == role) for role in ROLES},
@@ -461,22 +484,22 @@ def check_expectations(script: dict, truth: dict) -> None:
     rules = {
         "opening.prompt_answer": (truth["answer_delay"] is not None and truth["answer_delay"] <= 2.0,
                                   truth["answer_delay"] is not None and truth["answer_delay"] >= 4.0),
-        "silence.dead_air": (max((s["seconds"] for s in truth["silences"] if s["kind"] != "hold"), default=0) <= 9.0,
-                             any(s["seconds"] >= 12.0 and s["kind"] == "dead_air" for s in truth["silences"])),
+        "silence.dead_air": (all(s["seconds"] <= 9.0 for s in truth["silences"] if s["kind"] != "hold"),
+                             any(s["seconds"] >= 12.0 for s in truth["silences"] if s["kind"] == "dead_air")),
         "interaction.no_interrupt": (all(o["seconds"] < 1.0 for o in truth["overlaps"] if o["by"] == "agent"),
                                      any(o["seconds"] >= 2.5 for o in truth["overlaps"] if o["by"] == "agent")),
         "interaction.speech_rate": (rate is not None and rate <= limit * 0.9, rate is not None and rate >= limit * 1.15),
     }
     for item, (clear_pass, clear_fail) in rules.items():
         if (expected[item], clear_pass, clear_fail) not in {("pass", True, False), ("fail", False, True)}:
-            problems.append(f"{item} is {expected[item]!r} but the timeline gives pass={clear_pass}, fail={clear_fail}")
+            problems.append(f"{item} is {expected[item]!r}, but by the timeline pass={clear_pass}, fail={clear_fail}")
     if (truth["ring"]["rings"] > 3) != (expected["opening.wait_apology"] != "na"):
         problems.append("opening.wait_apology must be na exactly when it rang 3 times or fewer")
     if truth["customer_speaks_at_end"] != (expected["closing.customer_hangs_up_first"] == "fail"):
         problems.append("closing.customer_hangs_up_first must fail exactly when the customer is cut off")
-    longest_agent_turn = max(t["end"] - t["start"] for t in truth["turns"] if t["role"] == "agent")
-    if not (longest_agent_turn >= 30.5 if expected["explain.confirm"] != "na" else longest_agent_turn <= 25.0):
-        problems.append(f"explain.confirm is {expected['explain.confirm']!r} but the longest agent turn is {longest_agent_turn:.1f} s")
+    longest = max(t["end"] - t["start"] for t in truth["turns"] if t["role"] == "agent")
+    if not (longest >= 30.5 if expected["explain.confirm"] != "na" else longest <= 25.0):
+        problems.append(f"explain.confirm is {expected['explain.confirm']!r}, but the longest agent turn is {longest:.1f} s")
     has_customer = any(t["role"] == "customer" for t in truth["turns"])
     if has_customer != (expected["silent_call.protocol"] == "na"):
         problems.append("silent_call.protocol must be na exactly when the customer speaks")
@@ -512,16 +535,19 @@ def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
-def write_variant(script: dict, placed, pauses, duration, samples: np.ndarray, channels: int) -> dict:
+def write_variant(script: dict, placed: list[Placed], pauses: list[dict], duration: float,
+                  samples: np.ndarray) -> dict:
     """Encode one rendering (stereo, or the mono mix) and write its truth and transcript."""
+    channels = samples.shape[1]
     spec = script["output"] if channels == 2 else script["mono"]
-    call_id = script["id"] if channels == 2 else f"{script['id']}_mono"
-    audio = HERE / f"{call_id}.{spec['format']}"
-    encode(samples, int(spec.get("rate", RATE)), spec["format"], spec.get("bitrate", BITRATES.get(spec["format"])), audio)
-    truth = build_truth(script, placed, pauses, duration, audio.name, channels)
+    audio = HERE / f"{script['id']}{'' if channels == 2 else '_mono'}.{spec['format']}"
+    bitrate = spec.get("bitrate", BITRATES.get(spec["format"]))
+    encode(samples, int(spec.get("rate", RATE)), spec["format"], bitrate, audio)
+    truth = build_truth(script, placed, pauses, duration, audio, channels)
     check_expectations(script, truth)
-    write_json(TRUTH / f"{call_id}.json", truth)
-    build_transcript(truth, placed, hashlib.sha256(audio.read_bytes()).hexdigest()).save(TRANSCRIPTS / f"{call_id}.json")
+    write_json(TRUTH / f"{audio.stem}.json", truth)
+    transcript = build_transcript(truth, placed, hashlib.sha256(audio.read_bytes()).hexdigest())
+    transcript.save(TRANSCRIPTS / f"{audio.stem}.json")
     return truth
 
 
@@ -529,10 +555,10 @@ def make_call(script: dict) -> list[dict]:
     rings, cadence, answer_at = ring_phase(script)
     placed, pauses, duration = place_turns(script, answer_at)
     stereo = mix(placed, rings, cadence, duration, seed=zlib.crc32(script["id"].encode()))
-    truths = [write_variant(script, placed, pauses, duration, stereo, 2)]
+    truths = [write_variant(script, placed, pauses, duration, stereo)]
     if "mono" in script:
         # A mono recorder sums both legs; halving keeps overlapping speech from clipping.
-        truths.append(write_variant(script, placed, pauses, duration, stereo.mean(axis=1, keepdims=True), 1))
+        truths.append(write_variant(script, placed, pauses, duration, stereo.mean(axis=1, keepdims=True)))
     return truths
 
 
@@ -576,7 +602,8 @@ def update_readme(scripts: list[dict]) -> None:
 
 def clear_outputs() -> None:
     """Remove what an earlier full run wrote, so a call whose format changed leaves no stale file."""
-    for path in [*(p for fmt in FORMATS for p in HERE.glob(f"*.{fmt}")), *TRUTH.glob("*.json"), *TRANSCRIPTS.glob("*.json")]:
+    audio = [path for fmt in FORMATS for path in HERE.glob(f"*.{fmt}")]
+    for path in [*audio, *TRUTH.glob("*.json"), *TRANSCRIPTS.glob("*.json")]:
         path.unlink()
 
 
@@ -592,7 +619,7 @@ def main() -> None:
     parser.add_argument("ids", nargs="*", help="call ids to rebuild (default: all, plus bad inputs and README table)")
     args = parser.parse_args()
     require_tools()
-    scripts = load_scripts(args.ids)  # all scripts are validated before anything is written
+    scripts = load_scripts(args.ids)  # validated before anything is written
     for folder in (TRUTH, TRANSCRIPTS):
         folder.mkdir(exist_ok=True)
     if not args.ids:
