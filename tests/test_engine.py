@@ -75,7 +75,7 @@ def test_every_fail_has_evidence_and_every_na_a_reason():
 
 def test_metadata_overrides_measurements():
     case = {"name": "ring", "measurements": {"ring_seconds": 5.0, "ring_source": "audio"},
-            "turns": [["agent", 0.5, 3.0, "Hello, Acme service centre, how can I help you?"],
+            "turns": [["agent", 0.5, 3.0, "Hello, Apex service centre, how can I help you?"],
                       ["customer", 3.5, 5.0, "Hi."]]}
     assert _run(case, "en").finding("opening.wait_apology").status == "na"
     assert _run(case, "en", ring_seconds=30.0).finding("opening.wait_apology").status == "fail"

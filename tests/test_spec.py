@@ -68,7 +68,7 @@ def test_opening_score_ranks_the_agent_greeting_first():
     assert 0 < zh.opening_score("喂，你好") < 0.5
     assert zh.opening_score("我想查一下我的账单") == 0.0
     en = load_spec(SPECS["en"])
-    assert en.opening_score("Hello, Acme service centre, how can I help you?") == pytest.approx(1.0)
+    assert en.opening_score("Hello, Apex service centre, how can I help you?") == pytest.approx(1.0)
     assert en.opening_score("Hi, I'm calling about my bill.") == 0.0
 
 

@@ -1,0 +1,140 @@
+"""The nightly batch through its CLI, on real recordings with the real model and a real SQLite store:
+failure isolation, exit codes, no second ASR, SIGKILL then rerun, concurrent batches."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLES
+
+pytestmark = pytest.mark.slow
+
+CALLQA = [str(Path(sys.executable).parent / "callqa")]  # the installed console script
+GOOD = ["en_01_compliant", "en_03_forbidden_phrase", "en_12_no_closing"]
+BAD = ["empty.wav", "truncated.wav", "not_audio.mp3"]
+
+
+def _sample(name: str) -> Path:
+    return next(p for p in SAMPLES.glob(f"{name}.*") if p.suffix != ".json")
+
+
+@pytest.fixture
+def archive(tmp_path) -> Path:
+    """Recordings in an agent/ folder tree, with corrupt files mixed in."""
+    root = tmp_path / "archive"
+    for index, name in enumerate(GOOD):
+        folder = root / "T1" / f"A00{index % 2 + 1}"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(_sample(name), folder)
+    (root / "T1" / "broken").mkdir(parents=True)
+    for name in BAD:
+        shutil.copy(SAMPLES / "bad" / name, root / "T1" / "broken" / name)
+    (root / "notes.txt").write_text("not a recording")
+    return root
+
+
+def _batch(archive: Path, db: Path, *extra: str, **popen) -> subprocess.CompletedProcess | subprocess.Popen:
+    settings = archive.parent / "settings.yaml"
+    settings.write_text('batch:\n  agent_from_path: "(?P<team>[^/]+)/(?P<agent>A[0-9]+)/"\n')
+    args = [*CALLQA, "batch", str(archive), "--db", str(db), "--out", str(db.parent / "reports"),
+            "--config", str(settings), *extra]
+    if popen:
+        return subprocess.Popen(args, **popen)
+    return subprocess.run(args, capture_output=True, text=True, timeout=600)
+
+
+def _rows(db: Path, query: str) -> list[tuple]:
+    with sqlite3.connect(db) as connection:
+        return connection.execute(query).fetchall()
+
+
+def test_batch_stores_good_calls_once_records_bad_ones_and_exits_1(archive, tmp_path):
+    db = tmp_path / "qa.sqlite"
+    first = _batch(archive, db)
+    assert first.returncode == 1, first.stderr
+    done = _rows(db, "SELECT call_id, agent_id, team, score FROM calls WHERE status = 'done' ORDER BY call_id")
+    assert [row[0] for row in done] == sorted(GOOD)
+    assert {row[1] for row in done} == {"A001", "A002"} and {row[2] for row in done} == {"T1"}
+    failed = dict(_rows(db, "SELECT call_id, error FROM calls WHERE status = 'failed'"))
+    assert set(failed) == {Path(name).stem for name in BAD}
+    assert "empty file" in failed["empty"] and "truncated" in failed["truncated"]
+    for name in BAD:  # stderr names every failed file with its problem
+        assert name in first.stderr
+    assert (tmp_path / "reports").is_dir() and any((tmp_path / "reports").glob("*.xlsx"))
+
+    second = _batch(archive, db)
+    assert second.returncode == 1  # the corrupt files still fail
+    assert "0 transcribed" in second.stderr and f"{len(GOOD)} already done" in second.stderr
+    assert _rows(db, "SELECT COUNT(*), COUNT(DISTINCT key) FROM calls") == [(len(GOOD) + len(BAD),) * 2]
+
+
+def test_changed_spec_reaudits_stored_transcripts_without_asr(archive, tmp_path):
+    db = tmp_path / "qa.sqlite"
+    _batch(archive, db)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text((Path(__file__).parent.parent / "configs/spec/en.yaml").read_text().replace(
+        "points: 10", "points: 11", 1))
+    rerun = _batch(archive, db, "--spec", str(spec))
+    assert "0 transcribed" in rerun.stderr and f"{len(GOOD)} from stored transcripts" in rerun.stderr
+    versions = _rows(db, "SELECT COUNT(DISTINCT spec_version) FROM calls WHERE status = 'done'")
+    assert versions == [(2,)]
+
+    rescored = subprocess.run([*CALLQA, "rescore", "--db", str(db), "--spec", "zh-CN"],
+                              capture_output=True, text=True, timeout=300)
+    assert rescored.returncode == 0, rescored.stderr
+    assert _rows(db, "SELECT COUNT(*) FROM calls WHERE spec_name = 'zh-CN'") == [(len(GOOD),)]
+
+
+def test_sigkill_mid_batch_then_rerun_stores_each_call_exactly_once(archive, tmp_path):
+    db = tmp_path / "qa.sqlite"
+    process = _batch(archive, db, "--quiet", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:  # kill as soon as the first call is stored
+        if db.exists() and _rows(db, "SELECT COUNT(*) FROM calls WHERE status = 'done'")[0][0] >= 1:
+            break
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    stored = _rows(db, "SELECT COUNT(*) FROM calls WHERE status = 'done'")[0][0]
+    assert 1 <= stored < len(GOOD)
+    assert _rows(db, "SELECT status FROM runs") == [("running",)]  # the killed run never finished
+
+    rerun = _batch(archive, db)
+    assert rerun.returncode == 1
+    assert _rows(db, "SELECT COUNT(*), COUNT(DISTINCT audio_sha256) FROM calls WHERE status = 'done'") == [
+        (len(GOOD), len(GOOD))]
+    orphans = _rows(db, "SELECT COUNT(*) FROM findings WHERE call_key NOT IN (SELECT key FROM calls)")
+    assert orphans == [(0,)]
+    per_call = _rows(db, "SELECT COUNT(*) FROM findings f JOIN calls c ON c.key = f.call_key "
+                         "WHERE c.status = 'done' GROUP BY f.call_key")
+    assert {count for (count,) in per_call} == {18}
+
+
+def test_second_concurrent_batch_is_refused_and_the_store_stays_whole(archive, tmp_path):
+    db = tmp_path / "qa.sqlite"
+    first = _batch(archive, db, "--quiet", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    while not (db.parent / "qa.sqlite.lock").exists():
+        time.sleep(0.05)
+    time.sleep(0.5)
+    second = _batch(archive, db)
+    assert second.returncode == 2
+    assert "another batch is running" in second.stderr
+    assert first.wait(timeout=600) == 1
+    assert _rows(db, "PRAGMA integrity_check") == [("ok",)]
+    assert _rows(db, "SELECT COUNT(*) FROM calls WHERE status = 'done'") == [(len(GOOD),)]
+
+
+def test_two_workers_give_the_same_results_as_one(archive, tmp_path):
+    one, two = tmp_path / "one.sqlite", tmp_path / "two.sqlite"
+    _batch(archive, one, "--quiet")
+    assert _batch(archive, two, "--quiet", "--workers", "2").returncode == 1
+    query = "SELECT call_id, status, score FROM calls ORDER BY call_id"
+    assert _rows(one, query) == _rows(two, query)
