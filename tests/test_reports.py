@@ -47,6 +47,8 @@ CALLS = [
     (DAY.isoformat(), "en_01_compliant", "A1", "Anna", "T1", "en"),
     (DAY.isoformat(), "en_03_forbidden_phrase", "A1", "Anna", "T1", "en"),
     (DAY.isoformat(), "en_13_complaint_apology", "A1", "Anna", "T1", "en"),
+    (DAY.isoformat(), "en_11_interrupt", "A1", "Anna", "T1", "en"),
+    (DAY.isoformat(), "en_07_hold_permission", "A2", AT_AGENT_NAME, "T1", "en"),
     (DAY.isoformat(), "en_02_no_greeting", "A2", AT_AGENT_NAME, "T1", "en"),
     (DAY.isoformat(), "en_14_complaint_no_apology", "A2", AT_AGENT_NAME, "T1", "en"),
     (DAY.isoformat(), "zh_01_compliant", "Z1", "王小明", "中文组", "zh-CN"),
@@ -104,15 +106,15 @@ class Archive:
 def store(tmp_path_factory):
     store = Store(tmp_path_factory.mktemp("store") / "qa.sqlite")
     archive = Archive(store)
-    for minute, (day, name, agent, agent_name, team, spec) in enumerate(CALLS):
-        archive.save(day, name, agent, agent_name, team, spec, minute)
-    # A1's compliant call of the day, rescored: the newer audit (spec "v0-newer", stored FIRST, so
-    # insertion order cannot be what decides) judges the no-closing transcript; the older audit is the
-    # real one of the compliant call. Only the newest audit may count.
     day = DAY.isoformat()
+    # A1's compliant call of the day, rescored: the newer audit (spec "v0-newer") judges the
+    # no-closing transcript and is stored BEFORE the older, real audit of the compliant call, so that
+    # insertion order cannot be what decides. Only the newest audit may count.
     newest = archive.info(day, "en_01_compliant", "A1", "Anna", "T1", "v0-newer", minute=3)
     store.save_call(archive.run_id, newest, archive.processors["en"].audit_transcript(edited("en_12_no_closing")))
     archive.set_audited_at(newest.key, "2099-01-01T00:00:00+00:00")
+    for minute, (day_of_call, name, agent, agent_name, team, spec) in enumerate(CALLS):
+        archive.save(day_of_call, name, agent, agent_name, team, spec, minute)
     # A file that failed, and one that failed before succeeding (not a standing failure).
     failed = archive.info(day, "broken", "A2", AT_AGENT_NAME, "T1", "x")
     failed.path = "-broken.mp3"
@@ -206,6 +208,30 @@ def test_scorecards_equal_the_store(store, day_report):
         assert row["Calls with critical failure"] == facts["critical"]
     assert card.loc["Z1", "Name"] == "王小明" and card.loc["Z1", "Team"] == "中文组"
     assert card.loc["A2", "Name"] == "'" + AT_AGENT_NAME
+
+
+def test_scorecard_measurements_equal_the_store(store, day_report):
+    """Means from the measurements table; dead air and agent interruptions as the checklist judged
+    them (the evidence of failed silence.dead_air / interaction.no_interrupt: the en spec's limits are
+    the settings' thresholds), so an announced hold (en_07, A2) is not dead air."""
+    card = sheets(day_report["callqa_2026-11-20_2026-11-20.xlsx"])["Scorecards"].set_index("Agent")
+    for agent, facts in expected_by_agent(store, DAY.isoformat(), DAY.isoformat()).items():
+        marks = ",".join("?" * len(facts["keys"]))
+        m = store.db.execute(f"SELECT AVG(answer_delay), AVG(agent_speech_rate), SUM(holds), SUM(hold_seconds)"
+                             f" FROM measurements WHERE call_key IN ({marks})", facts["keys"]).fetchone()
+        assert card.loc[agent, "Mean answer delay (s)"] == pytest.approx(m[0])
+        assert card.loc[agent, "Mean agent speech rate"] == pytest.approx(m[1])
+        assert card.loc[agent, "Holds"] == m[2] and card.loc[agent, "Hold time (s)"] == pytest.approx(m[3])
+        evidence = {item: [e for f in finding_rows(store, facts["keys"]) if f["item"] == item and f["status"] == "fail"
+                           for e in json.loads(f["evidence"])]
+                    for item in ("silence.dead_air", "interaction.no_interrupt")}
+        assert card.loc[agent, "Dead air (instances)"] == len(evidence["silence.dead_air"]), agent
+        assert card.loc[agent, "Dead air (s)"] == pytest.approx(
+            sum(e["end"] - e["start"] for e in evidence["silence.dead_air"]), abs=0.05)
+        assert card.loc[agent, "Interruptions by agent"] == len(evidence["interaction.no_interrupt"]), agent
+    assert card.loc["A2", "Holds"] == 1 and card.loc["A2", "Dead air (instances)"] == 0
+    assert card.loc["(unknown)", "Dead air (instances)"] == 1 and card.loc["A1", "Interruptions by agent"] == 1
+    assert list(card["Speech rate unit"]) == ["wpm", "wpm", "wpm", "cpm"]
 
 
 def test_a_rescored_call_counts_once_with_its_newest_audit(store, day_report):
