@@ -59,13 +59,18 @@ CALLS = [
 
 
 def edited(name: str) -> Transcript:
-    """The sample transcript, with formula-like text put at the start of agent turns of en_03."""
+    """The sample transcript, edited where a test needs something the samples lack."""
     data = json.loads((TRANSCRIPTS / f"{name}.json").read_text(encoding="utf-8"))
-    for turn in data["turns"]:
-        if name == "en_03_forbidden_phrase" and turn["text"].startswith("That's impossible"):
-            turn["text"] = FORMULA_QUOTE + turn["text"] + "\x0b"  # a control character XML cannot hold
-        if name == "en_03_forbidden_phrase" and turn["text"] == "What did you say?":
-            turn["text"] = AT_QUOTE + turn["text"]
+    if name == "en_03_forbidden_phrase":  # quotes that begin with = and @
+        for turn in data["turns"]:
+            if turn["text"].startswith("That's impossible"):
+                turn["text"] = FORMULA_QUOTE + turn["text"]
+            elif turn["text"] == "What did you say?":
+                turn["text"] = AT_QUOTE + turn["text"]
+    if name == "en_11_interrupt":  # the customer talks over the agent too: no interruption BY the agent
+        data["activity"]["customer"].insert(0, [2.0, 5.0])
+        data["turns"].insert(1, {"role": "customer", "start": 2.0, "end": 5.0, "text": "Sorry, one question first.",
+                                 "channel": 1})
     return Transcript.from_dict(data, origin=name)
 
 
@@ -118,7 +123,7 @@ def store(tmp_path_factory):
     # A file that failed, and one that failed before succeeding (not a standing failure).
     failed = archive.info(day, "broken", "A2", AT_AGENT_NAME, "T1", "x")
     failed.path = "-broken.mp3"
-    store.save_failure(archive.run_id, failed, "-broken.mp3: cannot decode: invalid data")
+    store.save_failure(archive.run_id, failed, "-broken.mp3: cannot decode: invalid data\x07")  # XML cannot hold \x07
     retried = archive.info(day, "en_18_agent_hangs_up", "A2", AT_AGENT_NAME, "T1", "old")
     store.save_failure(archive.run_id, retried, "transient error")
     archive.set_audited_at(retried.key, "2000-01-01T00:00:00+00:00")
@@ -316,7 +321,7 @@ def test_failed_calls_are_listed_not_scored(day_report):
     book = sheets(day_report["callqa_2026-11-20_2026-11-20.xlsx"])
     failed = book["Failed calls"]
     assert list(failed["File"]) == ["'-broken.mp3"]  # the retried file succeeded: no longer listed
-    assert failed["Error"].iloc[0] == "'-broken.mp3: cannot decode: invalid data"
+    assert failed["Error"].iloc[0] == "'-broken.mp3: cannot decode: invalid data"  # without the \x07
     assert "broken" not in " ".join(book["Calls"]["File"])
     summary = dict(zip(book["Summary"]["Summary"], book["Summary"]["Value"]))
     assert summary["Files that failed"] == 1
@@ -363,7 +368,7 @@ def test_formula_like_text_is_inert(day_report):
     names = {row[column["Name"] - 1].value for row in calls.iter_rows(min_row=2)}
     assert "'" + AT_AGENT_NAME in names
     evidence = [c.value for c in workbook["Findings"]["I"][1:] if c.value and "HYPERLINK" in c.value]
-    assert evidence and all(isinstance(v, str) and "\x0b" not in v for v in evidence)
+    assert evidence and all(isinstance(v, str) for v in evidence)
     for name in ("calls", "scorecards", "findings", "worst_calls", "failed"):
         for row in read_csv_rows(day_report[f"{name}_2026-11-20_2026-11-20.csv"]):
             for field in row:
@@ -398,6 +403,7 @@ def test_workbook_is_ready_to_use(day_report):
     assert f"{openpyxl.utils.get_column_letter(rate_column)}2" in formatted
     charts = cards._charts
     assert len(charts) == 1 and charts[0].tagname == "barChart"
+    assert charts[0].x_axis.delete is False and charts[0].y_axis.delete is False  # else Excel hides the axes
     series = charts[0].series[0]
     letter = openpyxl.utils.get_column_letter(column["Mean score"])
     assert series.val.numRef.f == f"'Scorecards'!${letter}$2:${letter}$5"
