@@ -39,22 +39,24 @@ AT_QUOTE = "@SUM(1+1) "
 FORMULA_CALL_ID = '=HYPERLINK("http://evil","call")'
 AT_AGENT_NAME = "@SUM(1+1)"
 
-# (day, transcript, agent id, agent name, team, spec)
+# (day, transcript, agent id, agent name, team, spec); stored in this order, the Mandarin calls of the
+# day last: the newest audit (the rescored en call), not the last stored, must give the item titles.
+RESCORED = (DAY.isoformat(), "en_01_compliant", "A1", "Anna", "T1", "en")
 CALLS = [
     (BEFORE, "en_01_compliant", "A1", "Anna", "T1", "en"),
     (BEFORE, "en_12_no_closing", "A1", "Anna", "T1", "en"),
     (BEFORE, "zh_03_ring4_no_apology", "Z1", "王小明", "中文组", "zh-CN"),
-    (DAY.isoformat(), "en_01_compliant", "A1", "Anna", "T1", "en"),
+    RESCORED,
     (DAY.isoformat(), "en_03_forbidden_phrase", "A1", "Anna", "T1", "en"),
     (DAY.isoformat(), "en_13_complaint_apology", "A1", "Anna", "T1", "en"),
     (DAY.isoformat(), "en_11_interrupt", "A1", "Anna", "T1", "en"),
     (DAY.isoformat(), "en_07_hold_permission", "A2", AT_AGENT_NAME, "T1", "en"),
     (DAY.isoformat(), "en_02_no_greeting", "A2", AT_AGENT_NAME, "T1", "en"),
     (DAY.isoformat(), "en_14_complaint_no_apology", "A2", AT_AGENT_NAME, "T1", "en"),
-    (DAY.isoformat(), "zh_01_compliant", "Z1", "王小明", "中文组", "zh-CN"),
-    (DAY.isoformat(), "zh_02_forbidden", "Z1", "王小明", "中文组", "zh-CN"),
     (DAY.isoformat(), "en_09_dead_air", None, None, "T1", "en"),
     (AFTER, "en_17_fast_speech", "A1", "Anna", "T1", "en"),
+    (DAY.isoformat(), "zh_01_compliant", "Z1", "王小明", "中文组", "zh-CN"),
+    (DAY.isoformat(), "zh_02_forbidden", "Z1", "王小明", "中文组", "zh-CN"),
 ]
 
 
@@ -112,14 +114,6 @@ def store(tmp_path_factory):
     store = Store(tmp_path_factory.mktemp("store") / "qa.sqlite")
     archive = Archive(store)
     day = DAY.isoformat()
-    # A1's compliant call of the day, rescored: the newer audit (spec "v0-newer") judges the
-    # no-closing transcript and is stored BEFORE the older, real audit of the compliant call, so that
-    # insertion order cannot be what decides. Only the newest audit may count.
-    newest = archive.info(day, "en_01_compliant", "A1", "Anna", "T1", "v0-newer", minute=3)
-    store.save_call(archive.run_id, newest, archive.processors["en"].audit_transcript(edited("en_12_no_closing")))
-    archive.set_audited_at(newest.key, "2099-01-01T00:00:00+00:00")
-    for minute, (day_of_call, name, agent, agent_name, team, spec) in enumerate(CALLS):
-        archive.save(day_of_call, name, agent, agent_name, team, spec, minute)
     # A file that failed, and one that failed before succeeding (not a standing failure).
     failed = archive.info(day, "broken", "A2", AT_AGENT_NAME, "T1", "x")
     failed.path = "-broken.mp3"
@@ -127,8 +121,16 @@ def store(tmp_path_factory):
     retried = archive.info(day, "en_18_agent_hangs_up", "A2", AT_AGENT_NAME, "T1", "old")
     store.save_failure(archive.run_id, retried, "transient error")
     archive.set_audited_at(retried.key, "2000-01-01T00:00:00+00:00")
-    archive.save(day, "en_18_agent_hangs_up", "A2", AT_AGENT_NAME, "T1", "en", minute=30,
+    archive.save(day, "en_18_agent_hangs_up", "A2", AT_AGENT_NAME, "T1", "en", minute=59,
                  metadata=CallMetadata(hangup_by="agent"))
+    # A1's compliant call of the day, rescored: the newer audit (spec "v0-newer") judges the
+    # no-closing transcript and is stored BEFORE the older, real audit of the compliant call, so that
+    # insertion order cannot be what decides. Only the newest audit may count.
+    newest = archive.info(*RESCORED[:5], "v0-newer", minute=CALLS.index(RESCORED))
+    store.save_call(archive.run_id, newest, archive.processors["en"].audit_transcript(edited("en_12_no_closing")))
+    archive.set_audited_at(newest.key, "2099-01-01T00:00:00+00:00")
+    for minute, (day_of_call, name, agent, agent_name, team, spec) in enumerate(CALLS):
+        archive.save(day_of_call, name, agent, agent_name, team, spec, minute)
     yield store
     store.close()
 
@@ -376,6 +378,23 @@ def test_formula_like_text_is_inert(day_report):
                 assert not field.startswith("-") or re.fullmatch(r"-\d+(\.\d+)?", field), (name, field)
     rows = read_csv_rows(day_report["calls_2026-11-20_2026-11-20.csv"])
     assert "'" + FORMULA_CALL_ID in [row[rows[0].index("Call id")] for row in rows]
+
+
+def test_csv_tables_hold_what_the_sheets_hold(day_report):
+    book = sheets(day_report["callqa_2026-11-20_2026-11-20.xlsx"])
+    for sheet, name in (("Scorecards", "scorecards"), ("Calls", "calls"), ("Findings", "findings"),
+                        ("Items", "items"), ("Worst calls", "worst_calls"), ("Failed calls", "failed")):
+        table = pd.read_csv(day_report[f"{name}_2026-11-20_2026-11-20.csv"], encoding="utf-8-sig")
+        shown = book[sheet]
+        assert list(table.columns) == list(shown.columns) and len(table) == len(shown), sheet
+        for column in shown.columns:
+            if pd.api.types.is_numeric_dtype(shown[column]):
+                rounded = pytest.approx(shown[column].to_numpy(), abs=0.06, nan_ok=True)  # CSV: 1 to 4 decimals
+                assert table[column].to_numpy() == rounded, (sheet, column)
+            elif pd.api.types.is_datetime64_any_dtype(shown[column]):
+                assert list(pd.to_datetime(table[column])) == list(shown[column]), (sheet, column)
+            else:
+                assert list(table[column].fillna("")) == list(shown[column].fillna("")), (sheet, column)
 
 
 def test_inert_prefixes_every_formula_start():
