@@ -502,6 +502,12 @@ def inert(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def cell_text(text: str) -> str:
+    """Untrusted text as it goes into a cell of either format: without the control characters XML
+    cannot hold (openpyxl raises on them), and inert."""
+    return inert(ILLEGAL_CHARACTERS_RE.sub("", text))
+
+
 def _is_missing(value) -> bool:
     return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
@@ -510,7 +516,7 @@ def _csv_value(value, kind: str):
     if _is_missing(value):
         return ""
     if isinstance(value, str):
-        return inert(value)
+        return cell_text(value)
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
     if kind in CSV_DECIMALS:
@@ -545,8 +551,7 @@ def _put(cell, value, kind: str) -> None:
     if _is_missing(value):
         return
     if isinstance(value, str):
-        # XML cannot hold most control characters (openpyxl raises on them): untrusted text may.
-        cell.value = inert(ILLEGAL_CHARACTERS_RE.sub("", value)[:EXCEL_CELL_MAX])
+        cell.value = cell_text(value)[:EXCEL_CELL_MAX]
         cell.data_type = "s"  # a string, whatever it looks like: never a formula
     else:
         cell.value = value
@@ -670,7 +675,7 @@ def write_csv(table: Table, path: Path) -> None:
         # utf-8-sig: the BOM is how Excel knows a CSV is UTF-8 (else Chinese arrives garbled).
         with open(temporary, "w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow([inert(h) for h in table.frame.columns])
+            writer.writerow([cell_text(h) for h in table.frame.columns])
             for row in table.frame.itertuples(index=False, name=None):
                 writer.writerow([_csv_value(v, k) for v, k in zip(row, kinds)])
 
