@@ -90,3 +90,19 @@ def _findings_table(call: CallAudit) -> Table:
             Text("\n".join(lines)),
         )
     return table
+
+
+def render_spec(spec, console: Console) -> None:
+    """A spec's items: what is checked, how much it weighs, where it comes from."""
+    table = Table(title=f"{spec.name} ({spec.language}) · version {spec.version}", title_justify="left",
+                  expand=True, show_lines=True)
+    for column, options in (("id", {"no_wrap": True}), ("title", {"ratio": 2, "min_width": 12}),
+                            ("kind", {"no_wrap": True}), ("points", {"justify": "right"}), ("critical", {}),
+                            ("seeds", {"ratio": 1, "min_width": 10})):
+        table.add_column(column, **options)
+    for item in spec.items:
+        table.add_row(item.id, item.title, item.kind, f"{item.points:g}", "yes" if item.critical else "",
+                      ", ".join(item.seeds))
+    console.print(table)
+    total = sum(item.points for item in spec.items)
+    console.print(f"{len(spec.items)} items, {total:g} points in all")

@@ -1,0 +1,95 @@
+"""The base of every check kind (the sqlfluff rule pattern).
+
+A kind is one small class: its docstring is its description, its ``Options`` dataclass
+declares the parameters a spec item of that kind takes (types, ranges, defaults, one line of
+documentation each), and its single ``evaluate`` method turns one call into one Finding. The
+spec item supplies id, title, points and critical flag; the check never hard-codes policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Iterable, Sequence
+
+from audits.context import CheckContext, Hit, Window
+from audits.findings import Evidence, Finding
+from audits.params import ROLES, Flag, Integer, Number, OneOf, Optional, param
+from pipeline.transcript import Turn
+
+if TYPE_CHECKING:
+    from audits.spec import SpecItem
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommonOptions:
+    """Parameters every kind accepts."""
+
+    match_threshold: float | None = param(
+        Optional(Number(above=0, maximum=1)),
+        "phrase-match similarity for this item (0..1]; null: the spec's matching.threshold", None)
+    skip_silent_calls: bool = param(
+        Flag(), "report na when the customer never spoke (the silent-call protocol applies instead)", False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WindowOptions(CommonOptions):
+    """Parameters of kinds that look for phrases of one role in a window of the call."""
+
+    role: str = param(OneOf(*ROLES), "whose speech is searched", "agent")
+    window_from: str = param(OneOf("answer", "end"),
+                             "count the window forwards from the answer or backwards from the end", "answer")
+    window_seconds: float | None = param(Optional(Number(above=0)), "window length in seconds; null: no time limit",
+                                         None)
+    window_turns: int | None = param(Optional(Integer(1)), "how many of the role's turns; null: no turn limit", None)
+
+    @property
+    def window(self) -> Window:
+        return Window(self.window_from, self.window_seconds, self.window_turns)
+
+
+class Check:
+    """(Base class; subclasses describe themselves here.)"""
+
+    kind: ClassVar[str]
+    Options: ClassVar[type] = CommonOptions
+
+    def __init__(self, item: SpecItem):
+        self.item = item
+        self.options = item.options
+
+    def run(self, ctx: CheckContext) -> Finding:
+        if self.options.skip_silent_calls and ctx.customer_silent:
+            return self.na("the customer never spoke: the silent-call protocol applies instead")
+        return self.evaluate(ctx)
+
+    def evaluate(self, ctx: CheckContext) -> Finding:
+        raise NotImplementedError
+
+    # -- findings for this item -------------------------------------------------------------
+    def passed(self, reason: str, evidence: Iterable[Evidence] = ()) -> Finding:
+        return self._finding("pass", reason, evidence)
+
+    def failed(self, reason: str, evidence: Iterable[Evidence]) -> Finding:
+        return self._finding("fail", reason, evidence)
+
+    def na(self, reason: str) -> Finding:
+        return self._finding("na", reason, ())
+
+    def _finding(self, status: str, reason: str, evidence: Iterable[Evidence]) -> Finding:
+        return Finding(self.item.id, self.item.title, status, reason, tuple(evidence),
+                       self.item.points, self.item.critical)
+
+    # -- phrase search at this item's match threshold ---------------------------------------
+    def find(self, ctx: CheckContext, turns: Sequence[Turn], phrases: Sequence[str]) -> list[Hit]:
+        return ctx.find(turns, phrases, self.options.match_threshold)
+
+    def find_groups(self, ctx: CheckContext, turns: Sequence[Turn],
+                    groups: Sequence[Sequence[str]]) -> tuple[list[Hit], list[Sequence[str]]]:
+        return ctx.find_groups(turns, groups, self.options.match_threshold)
+
+
+def listing(phrases: Iterable[str], limit: int = 4) -> str:
+    """A short human list of phrases for a reason: 'a / b / c / …'."""
+    phrases = list(phrases)
+    shown = " / ".join(phrases[:limit])
+    return shown + (" / …" if len(phrases) > limit else "")

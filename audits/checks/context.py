@@ -1,0 +1,168 @@
+"""Kind ``context``: a trigger by one role must be answered by a response from a role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from audits.checks.base import Check, CommonOptions, listing
+from audits.context import CheckContext, Hit, turn_evidence
+from audits.findings import Evidence, Finding
+from audits.params import (ROLES, Integer, Integers, Number, OneOf, OptionError, Optional, PhraseGroups, Phrases,
+                           param)
+from pipeline.transcript import Turn
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContextOptions(CommonOptions):
+    trigger_role: str = param(OneOf(*ROLES), "who says or does the trigger")
+    trigger_phrases: tuple[str, ...] = param(Phrases(allow_empty=True), "a turn of trigger_role saying any of these", ())
+    trigger_monologue_seconds: float | None = param(
+        Optional(Number(above=0)), "or: trigger_role speaking this long without the other role taking a turn", None)
+    backchannel_seconds: float = param(
+        Number(minimum=0), "monologue: the other role's turns shorter than this (嗯, 'uh-huh') do not end it", 0.0)
+    response_role: str = param(OneOf(*ROLES), "who must respond")
+    response: tuple[tuple[str, ...], ...] = param(
+        PhraseGroups(), "the response: all of these groups, each satisfied by any of its phrases")
+    direction: str = param(OneOf("after", "before"), "the response follows the trigger, or must precede it", "after")
+    within_turns: int | None = param(
+        Optional(Integer(1)), "in at most this many response_role turns (the trigger turn counts when it is theirs)",
+        None)
+    within_seconds: float | None = param(Optional(Number(above=0)), "within this many seconds of the trigger turn",
+                                         None)
+    judge: str = param(OneOf("each", "first", "last"), "which triggers are judged", "each")
+    request_phrases: tuple[str, ...] = param(
+        Phrases(allow_empty=True),
+        "the other role asking for what triggers (转接一下 / 'put me through'), before the trigger and within "
+        "within_seconds: the response groups in request_waives are then not needed", ())
+    request_waives: tuple[int, ...] = param(Integers(1), "numbers (from 1) of the response groups a request waives", ())
+
+    def __post_init__(self):
+        if bool(self.trigger_phrases) == (self.trigger_monologue_seconds is not None):
+            raise OptionError("trigger_phrases", "give either trigger_phrases or trigger_monologue_seconds (one of them)")
+        if bool(self.request_phrases) != bool(self.request_waives):
+            raise OptionError("request_waives", "give request_phrases and request_waives together")
+        if any(n > len(self.response) for n in self.request_waives):
+            raise OptionError("request_waives", f"there are only {len(self.response)} response groups")
+
+
+@dataclass(frozen=True)
+class Trigger:
+    turn: Turn  # the (last) turn of the trigger; the response window is counted from it
+    evidence: Evidence
+    said: str
+
+
+class ContextCheck(Check):
+    """When ``trigger_role`` says a trigger phrase (or speaks a monologue of at least
+    ``trigger_monologue_seconds``), ``response_role`` says the response within ``within_turns``
+    of their turns / ``within_seconds`` after it — or, with ``direction: before``, before it
+    (consent before a transfer). Thanks → "you're welcome", complaint → apology, transfer →
+    consent, long explanation → "is that clear?". When the other role asked for it first
+    (``request_phrases``: the customer asked to be transferred), the response groups listed in
+    ``request_waives`` are not needed (no consent to ask for what the customer requested).
+
+    ``na`` without a trigger, and for a trigger after which the responder never spoke again.
+    """
+
+    kind = "context"
+    Options = ContextOptions
+
+    def evaluate(self, ctx: CheckContext) -> Finding:
+        opts = self.options
+        triggers = self._triggers(ctx)
+        if not triggers:
+            return self.na(f"no trigger: {self._trigger_description()}")
+        judged = {"each": triggers, "first": triggers[:1], "last": triggers[-1:]}[opts.judge]
+        failures, passes, unanswerable = [], [], []
+        for trigger in judged:
+            window = self._window(ctx, trigger.turn)
+            if not window and not self._responder_spoke(ctx, trigger.turn):
+                unanswerable.append(trigger)
+                continue
+            request = self._request(ctx, trigger.turn)
+            groups = [g for n, g in enumerate(opts.response, 1) if not (request and n in opts.request_waives)]
+            found, missing = self.find_groups(ctx, window, groups)
+            if missing:
+                failures.append((trigger, window, missing))
+            else:
+                passes.append((trigger, request + found))
+        if failures:
+            lacking = "; ".join(listing(g) for g in failures[0][2])
+            evidence = []
+            for trigger, window, _ in failures:
+                evidence += [trigger.evidence, *(turn_evidence(t) for t in window if t is not trigger.turn)]
+            return self.failed(f"{len(failures)} of {len(judged)} trigger(s) ({listing(t.said for t, _, _ in failures)}) "
+                               f"with no {opts.response_role} response {opts.direction} it: {lacking}", evidence)
+        if passes:
+            evidence = [e for trigger, found in passes for e in (trigger.evidence, *(h.evidence() for h in found))]
+            return self.passed(f"{len(passes)} trigger(s) answered by the {opts.response_role}", evidence)
+        return self.na(f"the {opts.response_role} did not speak {opts.direction} the trigger at "
+                       f"{unanswerable[0].turn.start:.1f} s, so no response could be given")
+
+    def _trigger_description(self) -> str:
+        opts = self.options
+        if opts.trigger_phrases:
+            return f"the {opts.trigger_role} never said {listing(opts.trigger_phrases)}"
+        return f"the {opts.trigger_role} never spoke {opts.trigger_monologue_seconds:g} s at a stretch"
+
+    def _triggers(self, ctx: CheckContext) -> list[Trigger]:
+        opts = self.options
+        if opts.trigger_phrases:
+            hits = self.find(ctx, ctx.turns(opts.trigger_role), opts.trigger_phrases)
+            first_per_turn = {id(h.turn): h for h in reversed(hits)}
+            return sorted((Trigger(h.turn, h.evidence(), h.match.text) for h in first_per_turn.values()),
+                          key=lambda t: t.turn.start)
+        return [self._monologue_trigger(run) for run in self._monologues(ctx)]
+
+    def _monologues(self, ctx: CheckContext) -> list[list[Turn]]:
+        """Runs of trigger_role turns not broken by a real turn of the other role, at least
+        trigger_monologue_seconds from the first turn's start to the last turn's end."""
+        opts = self.options
+        runs: list[list[Turn]] = []
+        run: list[Turn] = []
+        for turn in sorted(ctx.transcript.turns, key=lambda t: t.start):
+            if turn.role == opts.trigger_role:
+                run.append(turn)
+            elif turn.role in ROLES and turn.end - turn.start >= opts.backchannel_seconds:
+                runs.append(run)
+                run = []
+        runs.append(run)
+        return [r for r in runs if r and r[-1].end - r[0].start >= opts.trigger_monologue_seconds]
+
+    def _monologue_trigger(self, run: list[Turn]) -> Trigger:
+        seconds = run[-1].end - run[0].start
+        role = self.options.trigger_role
+        text = f"{role} spoke for {seconds:.1f} s from {run[0].start:.1f} s to {run[-1].end:.1f} s"
+        return Trigger(run[-1], Evidence(run[0].start, run[-1].end, role, text), f"{seconds:.0f} s monologue")
+
+    def _request(self, ctx: CheckContext, trigger: Turn) -> list[Hit]:
+        """The other role's request for what the trigger does, said before it (within_seconds)."""
+        opts = self.options
+        if not opts.request_phrases:
+            return []
+        other = next(role for role in ROLES if role != opts.trigger_role)
+        asked = ctx.turns_before(other, trigger.start, opts.within_seconds)
+        return self.find(ctx, asked, opts.request_phrases)[:1]
+
+    def _responder_spoke(self, ctx: CheckContext, trigger: Turn) -> bool:
+        """Did response_role speak at all on the side of the trigger the response must be?"""
+        if self.options.direction == "after":
+            return any(t.start > trigger.start for t in ctx.turns(self.options.response_role))
+        return any(t.start < trigger.start for t in ctx.turns(self.options.response_role))
+
+    def _window(self, ctx: CheckContext, trigger: Turn) -> list[Turn]:
+        """The response_role turns where the response must be: the trigger turn itself when it
+        is theirs, then their turns after (or before) it within the limits."""
+        opts = self.options
+        own = [trigger] if trigger.role == opts.response_role else []
+        budget = None if opts.within_turns is None else opts.within_turns - len(own)
+        others = [t for t in ctx.turns(opts.response_role) if t is not trigger]
+        if opts.direction == "after":
+            later = [t for t in others if t.start > trigger.start
+                     and (opts.within_seconds is None or t.start <= trigger.end + opts.within_seconds)]
+            return own + (later if budget is None else later[:budget])
+        earlier = [t for t in others if t.start < trigger.start
+                   and (opts.within_seconds is None or t.end >= trigger.start - opts.within_seconds)]
+        if budget is not None:
+            earlier = earlier[max(0, len(earlier) - budget):] if budget > 0 else []
+        return earlier + own

@@ -1,0 +1,212 @@
+"""What a check sees of one call: transcript, measurements, metadata, and search helpers.
+
+The helpers answer the questions every kind asks — "the agent's turns in this window", "did
+any of these phrases occur, where" — so that kinds stay small and agree on what a window or
+a hit means. Matchers come from the spec's cache: a batch builds each phrase list's matcher
+once, not once per call.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+from audits.findings import Evidence
+from audits.textmatch import Match, PhraseMatcher
+from pipeline.measurements import Measurements
+from pipeline.metadata import CallMetadata
+from pipeline.transcript import Transcript, Turn
+
+if TYPE_CHECKING:
+    from audits.spec import Spec
+
+QUOTE_CONTEXT = 30  # characters of context quoted either side of a matched phrase
+QUOTE_MAX = 160  # longest quote of a whole turn
+# How the matched words are marked inside a quote, per spec language.
+MARKS = {"zh": ("【", "】"), "en": ("[", "]")}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One phrase occurrence in one turn."""
+
+    turn: Turn
+    match: Match
+    marks: tuple[str, str]
+
+    def evidence(self) -> Evidence:
+        start, end = span_times(self.turn, self.match.start, self.match.end)
+        return Evidence(start, end, self.turn.role, quote(self.turn.text, self.match.start, self.match.end, self.marks))
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where to look: turns within ``seconds`` and/or the first/last ``turns`` turns counted
+    from ``anchor`` ("answer": forwards from the answer; "end": backwards from the end of the
+    conversation). A turn must satisfy every limit given; no limit means the whole call."""
+
+    anchor: str
+    seconds: float | None
+    turns: int | None
+
+    def describe(self, role: str) -> str:
+        limits = []
+        if self.turns is not None:
+            limits.append(f"{'first' if self.anchor == 'answer' else 'last'} {self.turns} {role} turn(s)")
+        else:
+            limits.append(f"{role} turns")
+        if self.seconds is not None:
+            limits.append(f"within {self.seconds:g} s of the {'answer' if self.anchor == 'answer' else 'end'}")
+        return "the " + " ".join(limits)
+
+
+def turn_evidence(turn: Turn) -> Evidence:
+    return Evidence(turn.start, turn.end, turn.role, quote(turn.text))
+
+
+def quote(text: str, start: int | None = None, end: int | None = None,
+          marks: tuple[str, str] = MARKS["en"]) -> str:
+    """The quoted words: the match marked, with some context either side; or the whole turn.
+    Long quotes are trimmed with '…'."""
+    if start is None or end is None:
+        text = text.strip()
+        return text if len(text) <= QUOTE_MAX else text[:QUOTE_MAX] + "…"
+    left = max(0, start - QUOTE_CONTEXT)
+    right = min(len(text), end + QUOTE_CONTEXT)
+    return ("…" if left else "") + text[left:start] + marks[0] + text[start:end] + marks[1] + \
+        text[end:right] + ("…" if right < len(text) else "")
+
+
+def half_width(text: str) -> str:
+    """Full-width Latin letters (ＯＫ) as ASCII, character by character so offsets still hold."""
+    return "".join(c if len(n := unicodedata.normalize("NFKC", c)) != 1 else n for c in text)
+
+
+def span_times(turn: Turn, start: int, end: int) -> tuple[float, float]:
+    """Times of the characters ``start:end`` of a turn's text, from its word timestamps when
+    the words can be found in the text in order; else the turn's own span."""
+    located = []
+    cursor = 0
+    for word in turn.words:
+        piece = word.text.strip()
+        at = turn.text.find(piece, cursor) if piece else -1
+        if at < 0:
+            return turn.start, turn.end
+        located.append((at, at + len(piece), word))
+        cursor = at + len(piece)
+    covering = [w for a, b, w in located if b > start and a < end]
+    if not covering:
+        return turn.start, turn.end
+    return covering[0].start, covering[-1].end
+
+
+class CheckContext:
+    """One call as the checks see it."""
+
+    def __init__(self, transcript: Transcript, measurements: Measurements,
+                 metadata: CallMetadata | None, spec: Spec):
+        self.transcript = transcript
+        self.measurements = measurements
+        self.metadata = metadata or CallMetadata()
+        self.spec = spec
+        self.language = spec.language
+        self.marks = MARKS[spec.language]
+        self._turns = {role: sorted((t for t in transcript.turns if t.role == role), key=lambda t: t.start)
+                       for role in {t.role for t in transcript.turns}}
+
+    # -- the call's frame -------------------------------------------------------------------
+    @property
+    def answer_at(self) -> float:
+        return self.measurements.answer_at
+
+    @property
+    def duration(self) -> float:
+        """End of the recording (where whoever hung up did)."""
+        return self.measurements.duration
+
+    @property
+    def end(self) -> float:
+        """End of the conversation: the last turn's end (trailing line noise is not talk)."""
+        return max((t.end for t in self.transcript.turns), default=self.duration)
+
+    @property
+    def customer_silent(self) -> bool:
+        return self.measurements.customer_silent
+
+    # -- turns ------------------------------------------------------------------------------
+    def turns(self, role: str) -> list[Turn]:
+        """A role's turns in time order."""
+        return self._turns.get(role, [])
+
+    def turns_after(self, role: str, time: float, seconds: float | None = None,
+                    count: int | None = None) -> list[Turn]:
+        """The role's turns still going on or starting after ``time``: those starting within
+        ``seconds`` of it, at most the first ``count``."""
+        turns = [t for t in self.turns(role) if t.end > time
+                 and (seconds is None or t.start <= time + seconds)]
+        return turns if count is None else turns[:count]
+
+    def turns_before(self, role: str, time: float, seconds: float | None = None,
+                     count: int | None = None) -> list[Turn]:
+        """The role's turns starting before ``time``: those reaching into the last ``seconds``
+        before it, at most the last ``count``."""
+        turns = [t for t in self.turns(role) if t.start < time
+                 and (seconds is None or t.end >= time - seconds)]
+        return turns if count is None else turns[-count:]
+
+    def window(self, role: str, window: Window) -> list[Turn]:
+        if window.anchor == "answer":
+            return self.turns_after(role, self.answer_at, window.seconds, window.turns)
+        return self.turns_before(role, self.end, window.seconds, window.turns)
+
+    def window_evidence(self, role: str, window: Window, turns: Sequence[Turn]) -> list[Evidence]:
+        """Evidence of what a role said in a window: its turns quoted, or the empty span."""
+        if turns:
+            return [turn_evidence(t) for t in turns]
+        if window.anchor == "answer":
+            start = self.answer_at
+            end = start + window.seconds if window.seconds is not None else self.end
+        else:
+            end = self.end
+            start = end - window.seconds if window.seconds is not None else self.answer_at
+        return [Evidence(start, end, role, f"(no {role} speech from {start:.1f} s to {end:.1f} s)")]
+
+    # -- phrases ----------------------------------------------------------------------------
+    def matcher(self, phrases: Sequence[str], threshold: float | None = None) -> PhraseMatcher:
+        return self.spec.matcher(tuple(phrases), threshold)
+
+    def find(self, turns: Sequence[Turn], phrases: Sequence[str], threshold: float | None = None) -> list[Hit]:
+        """Every occurrence of any of ``phrases`` in ``turns``, in time order."""
+        if not phrases:
+            return []
+        matcher = self.matcher(phrases, threshold)
+        return [Hit(turn, match, self.marks) for turn in turns for match in matcher.find(turn.text)]
+
+    def find_groups(self, turns: Sequence[Turn], groups: Sequence[Sequence[str]],
+                    threshold: float | None = None) -> tuple[list[Hit], list[Sequence[str]]]:
+        """All-of groups of any-of phrases: the first hit of each group found, and the groups
+        with no hit anywhere in ``turns``."""
+        found, missing = [], []
+        for group in groups:
+            hits = self.find(turns, group, threshold)
+            if hits:
+                found.append(hits[0])
+            else:
+                missing.append(group)
+        return found, missing
+
+    # -- call facts that may come from metadata (metadata wins) -----------------------------
+    def ring(self) -> tuple[float | None, str]:
+        """Seconds the phone rang before the answer, and where that figure comes from."""
+        if self.metadata.ring_seconds is not None:
+            return self.metadata.ring_seconds, "call metadata"
+        source = {"audio": "ring-back tone", "metadata": "call metadata"}.get(self.measurements.ring_source,
+                                                                           self.measurements.ring_source)
+        return self.measurements.ring_seconds, source
+
+    def hangup_by(self) -> tuple[str | None, str]:
+        """Who hung up ("agent" / "customer" / None when unknown), and the source."""
+        if self.metadata.hangup_by:
+            return self.metadata.hangup_by, "call metadata"
+        return self.measurements.hangup_by, self.measurements.hangup_source

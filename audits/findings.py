@@ -1,0 +1,94 @@
+"""What an audit reports: a finding per checklist item, its evidence, and the call score.
+
+The contract (``checklist.md``): a ``fail`` always carries evidence (quoted words with time
+and role, or the measured figure as text), an ``na`` always carries a reason, and ``na``
+items never count for or against the score. The constructors enforce the first two, so a
+check cannot break them by accident.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STATUSES = ("pass", "fail", "na")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    start: float  # seconds from the start of the recording
+    end: float
+    role: str  # "agent" | "customer" | "unknown" | "call" (a whole-call figure or metadata)
+    text: str  # the quoted words, or the measured figure in words
+
+    def to_dict(self) -> dict:
+        return {"start": round(self.start, 2), "end": round(self.end, 2), "role": self.role, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Finding:
+    item: str
+    title: str
+    status: str
+    reason: str
+    evidence: tuple[Evidence, ...] = ()
+    points: float = 0.0
+    critical: bool = False
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"finding status must be one of {STATUSES}, got {self.status!r}")
+        if self.status == "fail" and not self.evidence:
+            raise ValueError(f"{self.item}: a failed finding needs evidence")
+        if self.status == "na" and not self.reason:
+            raise ValueError(f"{self.item}: a not-applicable finding needs a reason")
+        object.__setattr__(self, "evidence", tuple(self.evidence))
+
+    @property
+    def earned(self) -> float:
+        return self.points if self.status == "pass" else 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "item": self.item,
+            "title": self.title,
+            "status": self.status,
+            "reason": self.reason,
+            "evidence": [e.to_dict() for e in self.evidence],
+            "points": self.points,
+            "critical": self.critical,
+        }
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+
+    def finding(self, item: str) -> Finding:
+        for finding in self.findings:
+            if finding.item == item:
+                return finding
+        raise KeyError(item)
+
+    @property
+    def critical_failed(self) -> list[str]:
+        return [f.item for f in self.findings if f.critical and f.status == "fail"]
+
+    @property
+    def score(self) -> float | None:
+        """100 × points earned ÷ points of applicable items; 0 after a critical failure;
+        None when no item applies (or applicable items carry no points)."""
+        applicable = [f for f in self.findings if f.status != "na"]
+        possible = sum(f.points for f in applicable)
+        if not applicable or possible <= 0:
+            return None
+        if self.critical_failed:
+            return 0.0
+        return 100.0 * sum(f.earned for f in applicable) / possible
+
+    def to_dict(self) -> dict:
+        score = self.score
+        return {
+            "findings": [f.to_dict() for f in self.findings],
+            "score": None if score is None else round(score, 2),
+            "critical_failed": self.critical_failed,
+        }

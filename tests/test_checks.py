@@ -1,0 +1,105 @@
+"""The check kinds as declarations (docs, parameters), and the context helpers they share."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from audits.checks import KINDS, reference
+from audits.context import CheckContext, Window, quote, span_times
+from audits.params import declared
+from pipeline.measurements import Measurements
+from pipeline.transcript import Transcript, Turn, Word
+from test_check_fixtures import bundled
+
+README = Path(__file__).resolve().parent.parent / "audits" / "README.md"
+
+
+def test_readme_kind_reference_is_current():
+    text = README.read_text(encoding="utf-8")
+    section = text.split("<!-- kinds:begin -->\n", 1)[1].split("<!-- kinds:end -->", 1)[0]
+    assert section == reference(), "stale: run python -m audits.checks"
+
+
+@pytest.mark.parametrize("name, cls", KINDS.items())
+def test_every_kind_describes_itself_and_its_parameters(name, cls):
+    assert cls.kind == name
+    assert cls.__doc__ and cls.__doc__.strip()
+    assert dataclasses.is_dataclass(cls.Options)
+    fields = declared(cls.Options)
+    assert [f.name for f in fields] == [f.name for f in dataclasses.fields(cls.Options)]
+    for field in fields:
+        assert field.metadata["doc"] and field.metadata["type"].describe()
+
+
+def _context(turns, spec_name="zh-CN", answer_at=0.0, duration=None):
+    turns = [Turn(*t) if not isinstance(t, Turn) else t for t in turns]
+    duration = duration if duration is not None else max(t.end for t in turns) + 1
+    transcript = Transcript("t", duration, "zh", turns, answer_at=answer_at)
+    measurements = Measurements(duration=duration, answer_at=answer_at, ring_seconds=None, ring_count=None,
+                                ring_source="unknown", answer_delay=None)
+    return CheckContext(transcript, measurements, None, bundled(spec_name))
+
+
+TURNS = [("agent", 1.0, 3.0, "一"), ("customer", 3.5, 5.0, "客户"), ("agent", 5.5, 8.0, "二"),
+         ("agent", 9.0, 12.0, "三"), ("agent", 50.0, 55.0, "四"), ("customer", 55.5, 58.0, "再见")]
+
+
+@pytest.mark.parametrize("window, texts", [
+    (Window("answer", None, None), ["一", "二", "三", "四"]),
+    (Window("answer", 6.0, None), ["一", "二"]),
+    (Window("answer", None, 3), ["一", "二", "三"]),
+    (Window("answer", 6.0, 1), ["一"]),
+    (Window("end", 10.0, None), ["四"]),
+    (Window("end", None, 2), ["三", "四"]),
+    (Window("end", 60.0, 2), ["三", "四"]),
+])
+def test_windows_take_every_limit_given(window, texts):
+    ctx = _context(TURNS)
+    assert [t.text for t in ctx.window("agent", window)] == texts
+
+
+def test_window_counts_from_the_answer_not_the_recording_start():
+    ctx = _context(TURNS, answer_at=4.0)
+    assert [t.text for t in ctx.window("agent", Window("answer", 5.0, None))] == ["二", "三"]
+
+
+def test_turns_around_a_moment():
+    ctx = _context(TURNS)
+    assert [t.text for t in ctx.turns_before("agent", 9.0, seconds=4.0)] == ["二"]
+    assert [t.text for t in ctx.turns_before("agent", 50.0, count=2)] == ["二", "三"]
+    assert [t.text for t in ctx.turns_after("agent", 12.0, seconds=40.0)] == ["四"]
+    assert [t.text for t in ctx.turns_after("customer", 0.0, count=1)] == ["客户"]
+
+
+def test_conversation_end_ignores_trailing_silence():
+    ctx = _context(TURNS, duration=90.0)
+    assert ctx.end == 58.0 and ctx.duration == 90.0
+
+
+def test_evidence_times_come_from_word_timestamps():
+    words = [Word(10.0, 10.4, "你好"), Word(10.5, 11.5, "说话呀"), Word(11.6, 12.0, "好吗")]
+    turn = Turn("agent", 10.0, 12.0, "你好，说话呀，好吗", words)
+    assert span_times(turn, 3, 6) == (10.5, 11.5)
+    assert span_times(Turn("agent", 10.0, 12.0, "没有词", []), 0, 2) == (10.0, 12.0)
+    mismatched = Turn("agent", 10.0, 12.0, "文字不同", [Word(10.0, 11.0, "别的")])
+    assert span_times(mismatched, 0, 2) == (10.0, 12.0)
+
+
+def test_quotes_mark_the_match_and_trim_long_turns():
+    text = "前" * 50 + "说话呀" + "后" * 50
+    quoted = quote(text, 50, 53, ("【", "】"))
+    assert "【说话呀】" in quoted and quoted.startswith("…") and quoted.endswith("…")
+    assert quote("short") == "short"
+    assert quote("x" * 500).endswith("…") and len(quote("x" * 500)) < 200
+
+
+def test_hits_and_groups_use_the_spec_matchers():
+    ctx = _context([("agent", 0.5, 4.0, "你好天朝客服中心，很高兴为你服务")])
+    found, missing = ctx.find_groups(ctx.turns("agent"), [["您好"], ["天潮客服中心"], ["请问还有什么可以帮助您"]])
+    assert [h.match.phrase for h in found] == ["您好", "天潮客服中心"]
+    assert missing == [["请问还有什么可以帮助您"]]
+    assert found[1].evidence().text == "你好【天朝客服中心】，很高兴为你服务"
+    assert ctx.matcher(("您好",)) is ctx.matcher(["您好"])  # built once per spec
