@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import os
 import re
 import unicodedata
@@ -95,7 +94,7 @@ class Scope:
     def period_text(self) -> str:
         if self.first is None and self.last is None:
             return "all dates"
-        return f"{self.first or 'start'} – {self.last or 'today'}"
+        return f"{self.first or '…'} – {self.last or '…'}"
 
     def file_label(self) -> str:
         """``2026-11-20_2026-11-26`` (``all`` for an open end), plus the filters."""
@@ -111,22 +110,22 @@ def _file_safe(text: str) -> str:
     return re.sub(r"[^\w.-]+", "_", text).strip("._") or "_"
 
 
-def _scope_filter(scope: Scope, table: str) -> tuple[str, list]:
-    """SQL conditions on a calls table alias for the scope's dates, team and agent."""
+def _scope_filter(scope: Scope) -> tuple[str, list]:
+    """SQL conditions on the calls table (as ``c``) for the scope's dates, team and agent."""
     clauses, params = ["1 = 1"], []
     if scope.first:
-        clauses.append(f"substr({table}.call_time, 1, 10) >= ?")
+        clauses.append("substr(c.call_time, 1, 10) >= ?")
         params.append(scope.first.isoformat())
     if scope.last:
-        clauses.append(f"substr({table}.call_time, 1, 10) <= ?")
+        clauses.append("substr(c.call_time, 1, 10) <= ?")
         params.append(scope.last.isoformat())
     if scope.team:
-        clauses.append(f"{table}.team = ?")
+        clauses.append("c.team = ?")
         params.append(scope.team)
     if scope.agent == UNKNOWN_AGENT:
-        clauses.append(f"{table}.agent_id IS NULL")
+        clauses.append("c.agent_id IS NULL")
     elif scope.agent:
-        clauses.append(f"{table}.agent_id = ?")
+        clauses.append("c.agent_id = ?")
         params.append(scope.agent)
     return " AND ".join(clauses), params
 
@@ -181,7 +180,7 @@ def _query(db, sql: str, params: list) -> pd.DataFrame:
 
 
 def read_calls(db, scope: Scope) -> pd.DataFrame:
-    where, params = _scope_filter(scope, "c")
+    where, params = _scope_filter(scope)
     calls = _query(db, _NEWEST_DONE.format(where=where), params)
     calls["agent"] = calls["agent_id"].fillna(UNKNOWN_AGENT)
     calls["critical_items"] = [json.loads(text) if text else [] for text in calls["critical_failed"]]
@@ -202,7 +201,7 @@ def read_findings(db, call_keys: pd.Series) -> pd.DataFrame:
 
 
 def read_failures(db, scope: Scope) -> pd.DataFrame:
-    where, params = _scope_filter(scope, "c")
+    where, params = _scope_filter(scope)
     return _query(db, _STANDING_FAILURES.format(where=where), params)
 
 
@@ -260,7 +259,7 @@ def format_evidence(evidence: list[dict]) -> str:
 
 
 def _with_call_facts(findings: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFrame:
-    facts = calls.set_index("key")[["agent", "agent_name", "call_id", "call_time", "score"]]
+    facts = calls.set_index("key")[["agent", "agent_name", "call_id", "call_time"]]
     return findings.join(facts, on="call_key")
 
 
@@ -331,10 +330,10 @@ def _item_header(item: str, title: str) -> str:
     return f"{title} ({item})" if title and title != item else item
 
 
-def _failed_titles(findings: pd.DataFrame, titles: dict[str, str], status: str = "fail") -> pd.Series:
-    """Per call key: the titles of its items with ``status``, joined by '; '."""
-    chosen = findings[findings["status"] == status]
-    return chosen.groupby("call_key")["item"].agg(lambda items: "; ".join(titles[i] for i in items))
+def _failed_titles(findings: pd.DataFrame, titles: dict[str, str]) -> pd.Series:
+    """Per call key: the titles of its failed items, joined by '; '."""
+    failed = findings[findings["status"] == "fail"]
+    return failed.groupby("call_key")["item"].agg(lambda items: "; ".join(titles[i] for i in items))
 
 
 def calls_table(calls: pd.DataFrame, findings: pd.DataFrame, titles: dict[str, str]) -> Table:
@@ -447,6 +446,7 @@ def _local_time(text: str | None) -> datetime | None:
 def summary_rows(scope: Scope, calls: pd.DataFrame, previous: pd.DataFrame | None, failures: pd.DataFrame,
                  items: Table) -> list[tuple[str, object, str]]:
     earlier = scope.previous()
+    mean_before = previous["score"].mean() if previous is not None else float("nan")
     rows = [
         ("Period", scope.period_text(), TEXT),
         ("Previous period", earlier.period_text() if earlier else "none (open-ended period)", TEXT),
@@ -457,7 +457,8 @@ def summary_rows(scope: Scope, calls: pd.DataFrame, previous: pd.DataFrame | Non
         ("Agents", calls["agent"].nunique(), COUNT),
         ("Mean score", calls["score"].mean(), SCORE),
         ("Median score", calls["score"].median(), SCORE),
-        ("Mean score, previous period", previous["score"].mean() if previous is not None else None, SCORE),
+        ("Mean score, previous period", mean_before, SCORE),
+        ("Change in mean score", calls["score"].mean() - mean_before, DELTA),
         ("Calls with a critical failure", int(sum(map(bool, calls["critical_items"]))), COUNT),
         ("Calls whose roles need review", int((calls["needs_review"] == 1).sum()), COUNT),
         ("Files that failed", len(failures), COUNT),

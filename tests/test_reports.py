@@ -337,6 +337,9 @@ def test_summary_names_the_period_and_the_weakest_items(store, day_report):
     assert values["Previous period"] == "2026-11-19 – 2026-11-19"
     assert values["Calls"] == len(scores)
     assert values["Mean score"] == pytest.approx(statistics.mean(scores))
+    before = statistics.mean(row["score"] for row in newest_done_calls(store, BEFORE, BEFORE))
+    assert values["Mean score, previous period"] == pytest.approx(before)
+    assert values["Change in mean score"] == pytest.approx(statistics.mean(scores) - before)
     weakest = [label for label in values if str(label).startswith("Weakest item")]
     assert len(weakest) == 3
     rates = [values[label] for label in weakest]
@@ -466,6 +469,8 @@ def test_team_and_agent_filters(store, tmp_path):
     assert set(book["Calls"]["Agent"]) == {"Z1"} and len(book["Calls"]) == 2
     assert set(book["Findings"]["Agent"]) == {"Z1"}
     assert book["Failed calls"].empty  # the failed file is A2's
+    unknown = write_reports(store, tmp_path / "unknown", DAY, DAY, agent="(unknown)", formats=("xlsx",))
+    assert list(sheets(unknown[0])["Calls"]["Call id"]) == ["2026-11-20-en_09_dead_air"]
 
 
 def test_open_ended_period_has_no_previous_period(store, tmp_path):
