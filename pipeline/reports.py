@@ -167,8 +167,11 @@ _STANDING_FAILURES = """
     ORDER BY c.call_time, c.path
 """
 
+# Evidence is only shown for failures: a pass's evidence is left in the store (a day's findings are
+# many times its calls, and parsing every quote would dominate the report's time and memory).
 _FINDINGS = """
-    SELECT call_key, item, title, status, reason, evidence, critical FROM findings
+    SELECT call_key, item, title, status, reason, CASE status WHEN 'fail' THEN evidence END AS evidence, critical
+    FROM findings
     WHERE call_key IN (SELECT value FROM json_each(?))
     ORDER BY rowid
 """
@@ -196,7 +199,7 @@ def read_calls(db, scope: Scope) -> pd.DataFrame:
 
 def read_findings(db, call_keys: pd.Series) -> pd.DataFrame:
     findings = _query(db, _FINDINGS, [json.dumps(list(call_keys))])
-    findings["evidence"] = [json.loads(text) for text in findings["evidence"]]
+    findings["evidence"] = [json.loads(text) if isinstance(text, str) else [] for text in findings["evidence"]]
     return findings
 
 
