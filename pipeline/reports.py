@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import re
 import unicodedata
@@ -540,6 +541,7 @@ LIGHT_FILLS = {"red": PatternFill("solid", start_color="F8CBAD", end_color="F8CB
                "green": PatternFill("solid", start_color="C6EFCE", end_color="C6EFCE")}
 WIDTH_CAPS = {WRAPPED: 70, TEXT: 40}  # characters; other kinds are numbers
 HEADER_WIDTH_CAP = 22  # long headers (item titles) wrap rather than widen the column
+LINE_HEIGHT = 15  # points, one line of the default 11-point font
 WIDE_SHEET_COLUMNS = 8  # from this many columns the first column is frozen too
 
 
@@ -580,11 +582,17 @@ def _write_header(ws, headers: list[str]) -> None:
 
 
 def _set_widths(ws, table: Table) -> None:
+    """Columns as wide as their content (capped); the header row as tall as its longest wrapped header."""
+    header_lines = 1
     for column, header in enumerate(table.frame.columns, start=1):
         kind = table.kind(header)
         content = max((_value_width(v, kind) for v in table.frame[header]), default=0)
         width = max(content, min(display_width(header), HEADER_WIDTH_CAP), 6)
-        ws.column_dimensions[get_column_letter(column)].width = min(width, WIDTH_CAPS.get(kind, width)) + 2
+        width = min(width, WIDTH_CAPS.get(kind, width))
+        ws.column_dimensions[get_column_letter(column)].width = width + 2
+        header_lines = max(header_lines, math.ceil(display_width(header) / width))
+    # Excel sizes rows to wrapped text only when a cell is edited: the header row gets its height here.
+    ws.row_dimensions[1].height = LINE_HEIGHT * min(header_lines, 6)
 
 
 def _traffic_lights(ws, cells: str, kind: str) -> None:

@@ -354,11 +354,16 @@ def test_chinese_text_survives_in_csv_and_xlsx(store, tmp_path):
     assert all(re.search("[\u4e00-\u9fff]", row[1]) for row in items[1:])  # the zh-CN spec's own titles
     cards = read_csv_rows(next(p for p in paths if p.name.startswith("scorecards_")))
     assert [row[1] for row in cards[1:]] == ["王小明"]
-    assert any("（opening.greeting）" in h or "(opening.greeting)" in h for h in cards[0])
+    greeting = next(header for header in cards[0] if header.endswith("(opening.greeting)"))
+    assert re.search("[\u4e00-\u9fff]", greeting)
     book = sheets(next(p for p in paths if p.suffix == ".xlsx"))
     assert list(book["Scorecards"]["Team"]) == ["中文组"]
     assert book["Items"]["Title"].str.contains("[\u4e00-\u9fff]").all()
-    assert next(p for p in paths if p.suffix == ".xlsx").name == "callqa_2026-11-20_2026-11-20_team-中文组.xlsx"
+    xlsx = next(p for p in paths if p.suffix == ".xlsx")
+    assert xlsx.name == "callqa_2026-11-20_2026-11-20_team-中文组.xlsx"
+    items = openpyxl.load_workbook(xlsx)["Items"]
+    longest = max(len(title) for title in book["Items"]["Title"])
+    assert items.column_dimensions["B"].width > longest + 2  # CJK characters count double
 
 
 def test_formula_like_text_is_inert(day_report):
@@ -372,8 +377,10 @@ def test_formula_like_text_is_inert(day_report):
     assert "'" + FORMULA_CALL_ID in ids
     names = {row[column["Name"] - 1].value for row in calls.iter_rows(min_row=2)}
     assert "'" + AT_AGENT_NAME in names
-    evidence = [c.value for c in workbook["Findings"]["I"][1:] if c.value and "HYPERLINK" in c.value]
-    assert evidence and all(isinstance(v, str) for v in evidence)
+    findings = workbook["Findings"]
+    evidence = [row[header_index(findings)["Evidence"] - 1] for row in findings.iter_rows(min_row=2)]
+    quoted = [cell for cell in evidence if FORMULA_QUOTE in cell.value and AT_QUOTE in cell.value]
+    assert len(quoted) == 1 and quoted[0].data_type == "s"
     for name in ("calls", "scorecards", "findings", "worst_calls", "failed"):
         for row in read_csv_rows(day_report[f"{name}_2026-11-20_2026-11-20.csv"]):
             for field in row:
@@ -415,6 +422,7 @@ def test_workbook_is_ready_to_use(day_report):
         assert ws["A1"].font.b and ws["A1"].fill.fgColor.rgb.endswith("1F4E78"), ws.title
     cards = workbook["Scorecards"]
     assert cards.freeze_panes == "B2"  # a wide sheet: the agent column stays in view
+    assert cards.row_dimensions[1].height >= 45  # long item titles wrap in the header
     column = header_index(cards)
     mean = cards.cell(row=2, column=column["Mean score"])
     assert mean.number_format == "0.0"
