@@ -471,8 +471,8 @@ def summary_rows(scope: Scope, calls: pd.DataFrame, previous: pd.DataFrame | Non
     if calls.empty:
         rows.insert(0, ("Note", "No audited calls in this period for these filters.", TEXT))
     weakest = items.frame.dropna(subset=["Pass rate"]).nsmallest(WEAKEST_ITEMS_IN_SUMMARY, "Pass rate")
-    rows += [(f"Weakest item {rank}: {title} ({item})", rate, PASS_RATE)
-             for rank, (item, title, rate) in enumerate(zip(weakest["Item"], weakest["Title"], weakest["Pass rate"]), 1)]
+    ranked = enumerate(zip(weakest["Item"], weakest["Title"], weakest["Pass rate"]), start=1)
+    rows += [(f"Weakest item {rank}: {title} ({item})", rate, PASS_RATE) for rank, (item, title, rate) in ranked]
     return rows
 
 
@@ -533,12 +533,11 @@ def _csv_value(value, kind: str):
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", start_color="1F4E78")
-HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
 WRAPPED_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
 TOP_ALIGNMENT = Alignment(vertical="top")
-LIGHT_FILLS = {"red": PatternFill("solid", start_color="F8CBAD", end_color="F8CBAD"),
-               "amber": PatternFill("solid", start_color="FFE699", end_color="FFE699"),
-               "green": PatternFill("solid", start_color="C6EFCE", end_color="C6EFCE")}
+# A conditional format's fill is drawn in its end (background) colour: both are set.
+LIGHT_FILLS = {name: PatternFill("solid", start_color=rgb, end_color=rgb)
+               for name, rgb in (("red", "F8CBAD"), ("amber", "FFE699"), ("green", "C6EFCE"))}
 WIDTH_CAPS = {WRAPPED: 70, TEXT: 40}  # characters; other kinds are numbers
 HEADER_WIDTH_CAP = 22  # long headers (item titles) wrap rather than widen the column
 LINE_HEIGHT = 15  # points, one line of the default 11-point font
@@ -578,7 +577,7 @@ def _write_header(ws, headers: list[str]) -> None:
     for column, header in enumerate(headers, start=1):
         cell = ws.cell(row=1, column=column)
         _put(cell, header, TEXT)
-        cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGNMENT
+        cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, WRAPPED_ALIGNMENT
 
 
 def _set_widths(ws, table: Table) -> None:
@@ -715,6 +714,8 @@ def write_reports(store: Store, out: Path, date_from: date | None, date_to: date
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise ValueError(f"report formats {sorted(unknown)}: use {', '.join(FORMATS)}")
+    if worst_calls < 0:
+        raise ValueError(f"worst_calls {worst_calls}: the number of worst calls per agent cannot be negative")
     scope = Scope(date_from, date_to, team, agent)
     report = build_report(store, scope, worst_calls)
     out = Path(out)
