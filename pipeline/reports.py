@@ -33,6 +33,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -635,7 +636,9 @@ def _bar_chart(ws, table: Table, last_row: int) -> None:
     chart.legend = None
     data = Reference(ws, min_col=headers.index(value) + 1, min_row=1, max_row=last_row)
     chart.add_data(data, titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=headers.index(category) + 1, min_row=2, max_row=last_row))
+    # Categories as a string reference: agent ids are text (set_categories would declare numbers).
+    agents = Reference(ws, min_col=headers.index(category) + 1, min_row=2, max_row=last_row)
+    chart.series[0].cat = AxDataSource(strRef=StrRef(f=str(agents)))
     chart.width = min(max(16, 1.2 * (last_row - 1)), 48)  # centimetres: room for every agent's bar
     ws.add_chart(chart, f"A{last_row + 3}")  # below the table, where filtering does not hide it
 

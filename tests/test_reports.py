@@ -437,7 +437,7 @@ def test_workbook_is_ready_to_use(day_report):
     series = charts[0].series[0]
     letter = openpyxl.utils.get_column_letter(column["Mean score"])
     assert series.val.numRef.f == f"'Scorecards'!${letter}$2:${letter}$5"
-    assert series.cat.numRef.f == "'Scorecards'!$A$2:$A$5"  # the agent ids
+    assert series.cat.strRef.f == "'Scorecards'!$A$2:$A$5"  # the agent ids, as text
     findings = workbook["Findings"]
     evidence = findings.cell(row=2, column=header_index(findings)["Evidence"])
     assert evidence.alignment.wrap_text
