@@ -149,14 +149,19 @@ def _simplified(text: str) -> str:
 
 
 def _pack(samples: np.ndarray, regions: list[Region], padding: float):
-    """Concatenate the padded regions; return the stream and, per piece, (packed start, packed end, offset)."""
+    """Concatenate the padded regions; return the stream and, per piece, (packed start, packed end, offset).
+
+    Each pad is at most half the gap to the neighbouring region, so no audio is transcribed twice.
+    """
     gap = np.zeros(int(PACK_GAP_SECONDS * SAMPLE_RATE), dtype=np.float32)
+    bounds = [-np.inf, *(t for start, end in regions for t in (start, end)), np.inf]
     parts, pieces, cursor = [], [], 0
-    for start, end in regions:
-        first = max(0, int((start - padding) * SAMPLE_RATE))
-        last = min(len(samples), int((end + padding) * SAMPLE_RATE))
+    for index, (start, end) in enumerate(regions):
+        before, after = bounds[2 * index], bounds[2 * index + 3]  # previous region's end, next one's start
+        first = max(0, int((start - min(padding, (start - before) / 2)) * SAMPLE_RATE))
+        last = min(len(samples), int((end + min(padding, (after - end) / 2)) * SAMPLE_RATE))
         chunk = samples[first:last]
-        pieces.append((cursor / SAMPLE_RATE, (cursor + len(chunk)) / SAMPLE_RATE, first / SAMPLE_RATE - cursor / SAMPLE_RATE))
+        pieces.append((cursor / SAMPLE_RATE, (cursor + len(chunk)) / SAMPLE_RATE, (first - cursor) / SAMPLE_RATE))
         parts.extend((chunk, gap))
         cursor += len(chunk) + len(gap)
     return np.concatenate(parts), pieces

@@ -30,7 +30,8 @@ spec_app = typer.Typer(help="Check and show service specifications.", no_args_is
 app.add_typer(spec_app, name="spec")
 
 stdout = Console()
-stderr = Console(stderr=True)
+# Log lines (cron mail, grep) must stay one line each: no hard wrapping when not on a terminal.
+stderr = Console(stderr=True, soft_wrap=True)
 
 ConfigOption = Annotated[
     Optional[Path],

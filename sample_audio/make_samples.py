@@ -5,13 +5,13 @@
     python sample_audio/make_samples.py en_01_compliant    # just some calls
 
 Each call is scripted in ``scripts/<call_id>.yaml`` (format: README.md). Every turn is spoken by
-espeak-ng, trimmed, and placed on a timeline (agent left, customer right, ring-back on the
+flite (English) or espeak-ng (Mandarin, from pinyin), trimmed, and placed on a timeline (agent left, customer right, ring-back on the
 customer side before the answer); the mix is band-limited to the 8 kHz telephone band with low
 seeded line noise and encoded by ffmpeg. The timeline *is* the ground truth, so
 ``truth/<call_id>.json`` is exact for the audio written, and ``transcripts/<call_id>.json`` is the
 script-exact transcript in callqa's format. Same inputs and tool versions give identical files.
 
-Needs ``espeak-ng`` and ``ffmpeg`` on PATH (``apt-get install -y espeak-ng ffmpeg``).
+Needs ``flite``, ``espeak-ng`` and ``ffmpeg`` on PATH (``apt-get install -y flite espeak-ng ffmpeg``).
 """
 
 from __future__ import annotations
@@ -79,19 +79,25 @@ CADENCES = {
 
 @dataclass(frozen=True)
 class Voice:
-    name: str  # espeak-ng voice (+variant)
-    speed: int  # espeak -s, nominal words per minute
-    pitch: int  # espeak -p, 0..99
+    engine: str  # "flite" | "espeak-ng"
+    name: str  # the engine's voice (espeak: voice+variant)
+    speed: int  # nominal words per minute
+    pitch: int | None  # espeak -p, 0..99 (flite voices keep their own pitch)
     level_dbfs: float  # RMS level of the voice in the mix
 
 
-# Chosen with tiny.en on the finished 8 kHz audio: the klatt variant comes through the telephone
-# band far better than espeak's default ones (which turn "Acme service centre" into "I'm Mr. Mr.
-# Hunter"). A male-sounding agent and a female customer are easy to tell apart in a mono mix.
+# Chosen with tiny.en on the finished 8 kHz mp3: on eight key phrases (greeting, apology, hold
+# question, thanks, closing question, farewell) flite's CMU "rms" voice was heard right 11 times
+# in 12, espeak-ng's best English voices 7 to 9. A male agent (rms) and a female customer (slt)
+# are easy to tell apart in a mono mix. flite has no Mandarin: espeak-ng reads pinyin there.
 VOICES = {
-    "en": {"agent": Voice("en-us+klatt4", 125, 60, -20.0), "customer": Voice("en-us+f2", 130, 70, -22.0)},
-    "zh": {"agent": Voice("cmn-latn-pinyin+f3", 150, 60, -20.0), "customer": Voice("cmn-latn-pinyin", 160, 35, -22.0)},
+    "en": {"agent": Voice("flite", "rms", 135, None, -20.0), "customer": Voice("flite", "slt", 140, None, -22.0)},
+    "zh": {"agent": Voice("espeak-ng", "cmn-latn-pinyin+f3", 150, 60, -20.0),
+           "customer": Voice("espeak-ng", "cmn-latn-pinyin", 160, 35, -22.0)},
 }
+# flite's voices speak at about this many words per minute (measured on trimmed turns: 165-245);
+# other speeds stretch their durations.
+FLITE_WPM = 180
 
 # Output containers (ffmpeg codec arguments). The lossy ones were checked to decode with no time
 # offset (ffmpeg records the encoder delay in the file); bitexact keeps the files identical from
@@ -105,21 +111,6 @@ FORMATS = {
 }
 # Default bitrates; a script's output may set its own (a 44.1 kHz mp3 needs more than 8 kHz does).
 BITRATES = {"mp3": "24k", "m4a": "32k"}
-
-# How espeak-ng is told to say some English words so that Whisper (tiny.en) hears them: without
-# these it hears "Sorry" as "Harry", "Is there anything else I can help you with" as "in there
-# anything else I can tell you win", "waiting" as "waving" and "goodbye" as "don't buy".
-# Only the audio changes; texts, truth and transcripts keep the real spelling.
-RESPELLINGS = [
-    (r"\bhelp you with\b", "help you [[wIT]]"),  # espeak phonemes: a crisp unvoiced "th"
-    (r"\banything else\b", "any thing else"),
-    (r"\bgoodbye\b", "good-bye"),
-    (r"\bsorry\b", "sawry"),
-    (r"\bwaiting\b", "wait-ing"),
-    (r"\bexplanation\b", "explaination"),
-    (r"\bWang\b", "Wahng"),
-]
-
 
 # ----------------------------------------------------------------------------------------------
 # Scripts
@@ -192,19 +183,19 @@ def pinyin_for_espeak(text: str) -> str:
     return spoken.translate(str.maketrans("，。？！、；：", ",.?!,;:"))
 
 
-def respell(text: str) -> str:
-    for pattern, spoken in RESPELLINGS:
-        text = re.sub(pattern, spoken, text, flags=re.IGNORECASE)
-    return text
-
-
 def synthesise(text: str, voice: Voice, language: str) -> np.ndarray:
     """One turn as float32 at RATE, trimmed of espeak's silence and set to the voice's level."""
-    spoken = pinyin_for_espeak(text) if language == "zh" else respell(text)
     with tempfile.TemporaryDirectory() as tmp:
         wav_path = Path(tmp) / "turn.wav"
-        command = ["espeak-ng", "-v", voice.name, "-s", str(voice.speed), "-p", str(voice.pitch), "-w", str(wav_path)]
-        subprocess.run([*command, "--stdin"], input=spoken.encode("utf-8"), check=True, capture_output=True)
+        if voice.engine == "flite":
+            command = ["flite", "-voice", voice.name, "--setf", f"duration_stretch={FLITE_WPM / voice.speed:.3f}",
+                       "-t", text, "-o", str(wav_path)]
+            subprocess.run(command, check=True, capture_output=True)
+        else:
+            spoken = pinyin_for_espeak(text) if language == "zh" else text
+            command = ["espeak-ng", "-v", voice.name, "-s", str(voice.speed), "-p", str(voice.pitch),
+                       "-w", str(wav_path), "--stdin"]
+            subprocess.run(command, input=spoken.encode("utf-8"), check=True, capture_output=True)
         samples, rate = read_wav(wav_path)
     samples = resample_poly(samples, RATE, rate)
     samples = trim(samples)
@@ -220,7 +211,7 @@ def trim(samples: np.ndarray) -> np.ndarray:
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
     with wave.open(str(path), "rb") as wav:
-        assert wav.getsampwidth() == 2 and wav.getnchannels() == 1, f"{path}: espeak-ng wrote an unexpected wav"
+        assert wav.getsampwidth() == 2 and wav.getnchannels() == 1, f"{path}: the synthesiser wrote an unexpected wav"
         data = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
         return data.astype(np.float64) / 32768.0, wav.getframerate()
 
@@ -608,7 +599,7 @@ def clear_outputs() -> None:
 
 
 def require_tools() -> None:
-    missing = [tool for tool in ("espeak-ng", "ffmpeg") if shutil.which(tool) is None]
+    missing = [tool for tool in ("flite", "espeak-ng", "ffmpeg") if shutil.which(tool) is None]
     if missing:
         sys.exit(f"make_samples: {', '.join(missing)} not found on PATH. "
                  f"Install with: apt-get install -y {' '.join(missing)}")

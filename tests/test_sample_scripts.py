@@ -28,7 +28,8 @@ DECODE_RATE = 16000
 FRAME = 0.02  # seconds per energy frame
 ACTIVE_DBFS = -40.0  # well above the line noise (about -51 dBFS), well below speech and ring-back
 EDGE_TOLERANCE = 0.06  # seconds: frame size plus codec smear around a turn's edges
-ONSET_LAG = 0.15  # a soft first consonant ("s", "th") stays under ACTIVE_DBFS for a while after the truth's start
+ONSET_LAG = 0.25  # a soft first consonant ("s", "sh", "th") stays under ACTIVE_DBFS for a while after the
+# truth's start (flite's "Sure." measured 0.18 s); the product's own timing tolerance is 0.5 s
 
 
 def load_truth(path: Path) -> dict:
@@ -167,6 +168,6 @@ def test_compliant_call_is_intelligible_to_tiny_en():
         text = "".join(c for c in " ".join(s.text for s in segments).lower() if c.isalpha() or c == " ")
         heard.append(" ".join(text.split()))
     assert "what can i do for you" in heard[0]
-    assert "mr wang" in heard[1]
+    assert "mr brown" in heard[1]
     assert "anything else" in heard[-2] and "welcome" in heard[-2]
     assert "thank you for calling" in heard[-1]

@@ -130,10 +130,15 @@ class ContextCheck(Check):
         return [r for r in runs if r and r[-1].end - r[0].start >= opts.trigger_monologue_seconds]
 
     def _monologue_trigger(self, run: list[Turn]) -> Trigger:
-        seconds = run[-1].end - run[0].start
+        """The trigger is the turn at whose end the run first lasted trigger_monologue_seconds: the
+        response counts from the next turn on, so a check-in the agent adds after a pause, still
+        inside the same run (no real customer turn between), is found."""
+        start = run[0].start
+        long_at = next(turn for turn in run if turn.end - start >= self.options.trigger_monologue_seconds)
+        seconds = long_at.end - start
         role = self.options.trigger_role
-        text = f"{role} spoke for {seconds:.1f} s from {run[0].start:.1f} s to {run[-1].end:.1f} s"
-        return Trigger(run[-1], Evidence(run[0].start, run[-1].end, role, text), f"{seconds:.0f} s monologue")
+        text = f"{role} spoke for {seconds:.1f} s from {start:.1f} s to {long_at.end:.1f} s"
+        return Trigger(long_at, Evidence(start, long_at.end, role, text), f"{seconds:.0f} s monologue")
 
     def _request(self, ctx: CheckContext, trigger: Turn) -> list[Hit]:
         """The other role's request for what the trigger does, said before it (within_seconds)."""
