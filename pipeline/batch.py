@@ -17,9 +17,15 @@ from pathlib import Path
 
 from audits.spec import Spec
 from pipeline.audio import file_sha256
+from pipeline.call import is_transcript_file
 from pipeline.executors import CallOutcome, CallTask
 from pipeline.metadata import CallMetadata, find_metadata
 from pipeline.store import CallInfo, Store
+from pipeline.transcript import Transcript, TranscriptError
+
+
+# The ASR key of transcripts handed in as JSON files (another ASR system's, or ours from before).
+GIVEN_TRANSCRIPT = "given"
 
 
 class BatchError(ValueError):
@@ -35,6 +41,7 @@ class BatchSummary:
     failed: int = 0
     transcribed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    days: set[date] = field(default_factory=set)  # the days of the calls audited in this run
 
 
 def asr_key(settings: dict) -> str:
@@ -63,7 +70,8 @@ def parse_day(text: str, today: date | None = None) -> date:
 
 
 def discover(archive: Path, settings: dict) -> list[Path]:
-    """Recordings under ``archive`` (recursively) with a configured extension, minus excluded globs."""
+    """Recordings (and transcript JSON files, when ``json`` is among the extensions) under
+    ``archive``, recursively, with a configured extension, minus the excluded globs."""
     if not archive.is_dir():
         raise BatchError(f"{archive}: not a folder")
     extensions = {"." + ext.lower().lstrip(".") for ext in settings["extensions"]}
@@ -135,17 +143,20 @@ def plan(
             metadata=metadata,
         )
         try:
-            info.audio_sha256 = file_sha256(path)
-        except OSError as exc:
+            given = Transcript.load(path).to_dict() if is_transcript_file(path) else None
+            info.audio_sha256 = (given and given["audio_sha256"]) or file_sha256(path)
+        except (OSError, TranscriptError) as exc:
             info.key = f"path:{path}:{spec.version}:{key_of_asr}"
-            unreadable.append((info, f"{path}: cannot read: {exc.strerror}"))
+            unreadable.append((info, str(exc) if isinstance(exc, TranscriptError) else f"{path}: cannot read: {exc.strerror}"))
             continue
-        info.key = f"{info.audio_sha256}:{spec.version}:{key_of_asr}"
+        if given:
+            info.asr_key = GIVEN_TRANSCRIPT  # no ASR of ours made it
+        info.key = f"{info.audio_sha256}:{spec.version}:{info.asr_key}"
         if info.key in done:
             skipped += 1
             continue
-        stored = None if force else store.transcript(info.audio_sha256, key_of_asr)
-        tasks.append(CallTask(info, stored.to_dict() if stored else None))
+        stored = None if force or given else store.transcript(info.audio_sha256, key_of_asr)
+        tasks.append(CallTask(info, given or (stored.to_dict() if stored else None)))
     return Plan(tasks, skipped, unreadable)
 
 
@@ -192,6 +203,8 @@ def run_batch(
             if outcome.call is not None:
                 store.save_call(run_id, outcome.info, outcome.call)
                 summary.done += 1
+                if outcome.info.call_time:
+                    summary.days.add(date.fromisoformat(outcome.info.call_time[:10]))
                 summary.transcribed += outcome.transcribed
             else:
                 store.save_failure(run_id, outcome.info, outcome.error)

@@ -253,7 +253,7 @@ def _run_planned(store, archive_label: str, work, settings, spec_source, loaded,
     if not quiet:
         stderr.print(
             f"run {summary.run_id}: {summary.seen} calls seen, {summary.done} audited "
-            f"({summary.transcribed} transcribed, {summary.done - summary.transcribed} from stored transcripts), "
+            f"({summary.transcribed} transcribed, {summary.done - summary.transcribed} from stored or given transcripts), "
             f"{summary.skipped} already done, {summary.failed} failed",
             highlight=False,
         )
@@ -276,6 +276,11 @@ def batch(
                                                dir_okay=False)] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Reports folder (default: batch.out in "
                                                 "settings).", file_okay=False)] = None,
+    ext: Annotated[Optional[list[str]], typer.Option("--ext", help="File extensions to take (repeatable; "
+                                                     "default: batch.extensions in settings). json takes "
+                                                     "transcript files.")] = None,
+    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Glob, relative to the archive, of "
+                                                         "files to leave out (repeatable).")] = None,
     force: Annotated[bool, typer.Option(help="Redo calls already stored, ASR included.")] = False,
     report: Annotated[bool, typer.Option(help="Write the reports for the processed days afterwards.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary; errors only.")] = False,
@@ -294,6 +299,8 @@ def batch(
       callqa batch /recordings --since yesterday --until yesterday --workers 2
 
       callqa batch /recordings --metadata calls.csv --db qa.sqlite --out reports/
+
+      callqa batch transcripts/ --ext json --spec zh-CN     # audit transcript files, no ASR
     """
     from pipeline.asr import ModelNotFound
     from pipeline.batch import BatchError, asr_key, discover, parse_day, plan
@@ -305,11 +312,16 @@ def batch(
         first, last = (parse_day(since) if since else None), (parse_day(until) if until else None)
         with store.batch_lock():
             key = asr_key(settings)
-            files = discover(archive, settings["batch"])
+            chosen = {**settings["batch"], "extensions": ext or settings["batch"]["extensions"],
+                      "exclude": [*settings["batch"]["exclude"], *(exclude or [])]}
+            files = discover(archive, chosen)
             work = plan(archive, files, store, loaded, key, settings, table, first, last, force)
             summary = _run_planned(store, str(archive), work, settings, spec_source, loaded, key, workers, quiet)
             if report and summary.done:
-                _write_reports(store, out or Path(settings["batch"]["out"]), first, last, quiet)
+                # Without --since/--until, the report covers the days of the calls this run audited.
+                days = sorted(summary.days)
+                _write_reports(store, out or Path(settings["batch"]["out"]), first or (days and days[0]) or None,
+                               last or (days and days[-1]) or None, quiet)
     except (BatchError, StoreBusy, ModelNotFound) as exc:
         raise _fail_usage(str(exc)) from None
     finally:

@@ -48,7 +48,7 @@ class BatchProgress:
                 self.bar.console.print(f"[red]failed[/] {outcome.error}", highlight=False)
             return
         status = "failed: " + outcome.error if outcome.error else (
-            f"score {_score(outcome)}" + ("" if outcome.transcribed else " (stored transcript)"))
+            f"score {_score(outcome)}" + ("" if outcome.transcribed else " (no ASR: stored or given transcript)"))
         self.console.print(f"[{self.count}/{self.total}] {outcome.info.path} {outcome.seconds:.1f} s {status}",
                            highlight=False, soft_wrap=True)
 

@@ -17,6 +17,7 @@ Needs ``flite``, ``espeak-ng`` and ``ffmpeg`` on PATH (``apt-get install -y flit
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import re
@@ -98,6 +99,9 @@ VOICES = {
 # flite's voices speak at about this many words per minute (measured on trimmed turns: 165-245);
 # other speeds stretch their durations.
 FLITE_WPM = 180
+# The columns of calls.csv (a subset of callqa's metadata columns) and the days the calls are on.
+METADATA_COLUMNS = ["call_id", "file", "agent_id", "agent_name", "team", "started_at", "customer_surname"]
+SAMPLE_DAYS = ["2026-11-19", "2026-11-20"]
 
 # Output containers (ffmpeg codec arguments). The lossy ones were checked to decode with no time
 # offset (ffmpeg records the encoder delay in the file); bitexact keeps the files identical from
@@ -591,6 +595,22 @@ def update_readme(scripts: list[dict]) -> None:
     README.write_text(f"{head}{TABLE_START}\n{render_table(scripts)}\n{TABLE_END}{tail}", encoding="utf-8")
 
 
+def write_metadata_csv() -> None:
+    """``calls.csv``: the scripts' call metadata in callqa's metadata columns, one row per file.
+
+    The calls alternate between two days (morning hours, China time) so that reports over the
+    samples show a period and its previous period.
+    """
+    truths = [json.loads(path.read_text(encoding="utf-8")) for path in sorted(TRUTH.glob("*.json"))]
+    with open(HERE / "calls.csv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=METADATA_COLUMNS)
+        writer.writeheader()
+        for index, truth in enumerate(truths):
+            day, hour = SAMPLE_DAYS[index % len(SAMPLE_DAYS)], 9 + index // len(SAMPLE_DAYS)
+            writer.writerow({"call_id": truth["call_id"], "file": truth["file"],
+                             "started_at": f"{day}T{hour:02d}:00:00+08:00", **(truth.get("metadata") or {})})
+
+
 def clear_outputs() -> None:
     """Remove what an earlier full run wrote, so a call whose format changed leaves no stale file."""
     audio = [path for fmt in FORMATS for path in HERE.glob(f"*.{fmt}")]
@@ -621,6 +641,7 @@ def main() -> None:
             print(f"{truth['file']:34} {truth['duration']:5.1f} s  agent {rate['agent']} {rate['unit']}")
     if not args.ids:
         make_bad_inputs()
+        write_metadata_csv()
         update_readme(scripts)
 
 
