@@ -20,6 +20,7 @@ Both languages refuse a fuzzy hit whose negation differs from the phrase (我知
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -183,13 +184,18 @@ def _normalize_map(text: str, language: str,
     starts: list[int] = []
     ends: list[int] = []
     # 1. NFKC + lower-case + apostrophe unification, character by character (keeps the map).
-    for i, ch in enumerate(text):
-        out = unicodedata.normalize("NFKC", ch).translate(_APOSTROPHES).lower()
-        for c in out:
-            chars.append(c)
-            starts.append(i)
-            ends.append(i + 1)
-    s = "".join(chars)
+    if text.isascii():  # NFKC leaves ASCII alone and lower() keeps its length: one char per char
+        s = text.translate(_APOSTROPHES).lower()
+        starts = list(range(len(text)))
+        ends = list(range(1, len(text) + 1))
+    else:
+        for i, ch in enumerate(text):
+            out = unicodedata.normalize("NFKC", ch).translate(_APOSTROPHES).lower()
+            for c in out:
+                chars.append(c)
+                starts.append(i)
+                ends.append(i + 1)
+        s = "".join(chars)
     # 2. Traditional -> simplified (zh). OpenCC is phrase based; keep it when it is 1:1.
     if fam == "zh" and any(_is_cjk(c) for c in s):
         cc = _get_opencc()
@@ -216,8 +222,35 @@ def _normalize_map(text: str, language: str,
                 out_s.append(a)
                 out_e.append(b)
 
+    n = len(s) if fam == "zh" else 0
+    if fam == "en":
+        # Same as the loop below, word by word: a word (a run of letters/digits, apostrophes
+        # inside) is copied or expanded; the non-word characters after it are one space, mapped to
+        # the first of them.
+        gap_from = 0
+        for m in _WORD_RE.finditer(s):
+            i, j = m.span()
+            if i > gap_from:
+                emit(" ", starts[gap_from], ends[gap_from])
+            word = m.group()
+            exp = _expand_en_word(word)
+            if exp == word:
+                if "'" in word:
+                    for k in range(i, j):
+                        if s[k] != "'":
+                            out_c.append(s[k])
+                            out_s.append(starts[k])
+                            out_e.append(ends[k])
+                else:
+                    out_c.extend(word)
+                    out_s.extend(starts[i:j])
+                    out_e.extend(ends[i:j])
+            else:
+                emit(exp, starts[i], ends[j - 1])
+            gap_from = j
+        if gap_from < len(s):
+            emit(" ", starts[gap_from], ends[gap_from])
     i = 0
-    n = len(s)
     while i < n:
         c = s[i]
         if fam == "zh" and "0" <= c <= "9":
@@ -391,13 +424,13 @@ def _is_filler_token(tok: str, single: frozenset) -> bool:
     if not single or len(tok) > 12:
         return False
     # decomposition into filler strings (嗯嗯, 嗯啊)
-    ok = [True] + [False] * len(tok)
-    for i in range(len(tok)):
-        if ok[i]:
-            for f in single:
-                if tok.startswith(f, i):
-                    ok[i + len(f)] = True
-    return ok[len(tok)]
+    return not tok or _filler_run(single).fullmatch(tok) is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _filler_run(single: frozenset) -> re.Pattern:
+    """One or more of the strings in ``single``, back to back."""
+    return re.compile("(?:" + "|".join(map(re.escape, sorted(single, key=len, reverse=True))) + ")+")
 
 
 def _clause_break(text: str, a: int, b: int, fam: str) -> bool:
@@ -411,6 +444,8 @@ def _clause_break(text: str, a: int, b: int, fam: str) -> bool:
 
 def _split_token(tok: str, a: int) -> list[tuple[str, int, int]]:
     """Split a normalised token at offset ``a`` into units (CJK char / alnum run)."""
+    if tok.isascii() and tok.isalnum():  # a plain Latin word or number: one unit
+        return [(tok, a, a + len(tok))]
     out: list[tuple[str, int, int]] = []
     i, n = 0, len(tok)
     while i < n:
@@ -454,8 +489,9 @@ def _units(text: str, fam: str, single: frozenset = frozenset(), multi: tuple = 
                 keep[i] = False
         for seq in multi:
             L = len(seq)
+            first = seq[0]
             for i in range(len(toks) - L + 1):
-                if all(toks[i + k][0] == seq[k] for k in range(L)):
+                if toks[i][0] == first and all(toks[i + k][0] == seq[k] for k in range(L)):
                     for k in range(L):
                         keep[i + k] = False
     texts: list[str] = []
@@ -473,6 +509,23 @@ def _units(text: str, fam: str, single: frozenset = frozenset(), multi: tuple = 
     prev_neg = False
     for (t, a), k in zip(toks, keep):
         if not k:
+            continue
+        if fam != "zh" and t.isascii() and t.isalnum():
+            # a plain Latin word or number (most English tokens): one unit, its own word
+            if prev_neg and oend and _clause_break(text, oend[-1], ns[a], fam):
+                prev_neg = False
+            texts.append(t)
+            sylls.append(t)
+            keys.append(" ")
+            ostart.append(ns[a])
+            oend.append(ne[a + len(t) - 1])
+            nst.append(a)
+            tstart.append(True)
+            softs.append(True)
+            tend.append(True)
+            softe.append(True)
+            negb.append(prev_neg)
+            prev_neg = t in neg_words
             continue
         parts = _split_token(t, a)
         if not parts:
@@ -515,6 +568,44 @@ def _units(text: str, fam: str, single: frozenset = frozenset(), multi: tuple = 
         prev_neg = t in neg_words
     return _Units(texts, "".join(keys), sylls, ostart, oend, tstart, softs, tend, softe, negb,
                   nst, (ns, ne))
+
+
+def _en_index(t: _Units) -> tuple[dict[str, list[int]], dict[int, list[str]], list[int]]:
+    """English units' positions per word (and per two words run together: "follow up" /
+    "followup"), those keys by length, and the characters before each unit (prefix sums of the
+    unit lengths); made once per text, kept on the units."""
+    index = t.__dict__.get("_en_index")
+    if index is None:
+        pos: dict[str, list[int]] = {}
+        for i, w in enumerate(t.texts):
+            pos.setdefault(w, []).append(i)
+        texts = t.texts
+        for i in range(len(texts) - 1):
+            pos.setdefault(texts[i] + texts[i + 1], []).append(i)
+        by_length: dict[int, list[str]] = {}
+        for w in pos:
+            by_length.setdefault(len(w), []).append(w)
+        chars = [0]
+        for w in texts:
+            chars.append(chars[-1] + len(w))
+        index = t.__dict__["_en_index"] = (pos, by_length, chars)
+    return index
+
+
+def _en_windows(t: _Units) -> dict[tuple[int, int], str]:
+    """The joined words of windows (start, length) of a text, as the matchers ask for them."""
+    windows = t.__dict__.get("_en_windows")
+    if windows is None:
+        windows = t.__dict__["_en_windows"] = {}
+    return windows
+
+
+@functools.lru_cache(maxsize=8192)
+def _text_units(text: str, fam: str, single: frozenset, multi: tuple) -> _Units:
+    """``_units`` of a transcript text, cached: one call's turns are searched by every matcher of
+    the spec (a few dozen), and matchers with the same fillers share the work. Callers must not
+    modify the result."""
+    return _units(text, fam, single, multi)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -807,6 +898,13 @@ class PhraseMatcher:
         for pi, p in enumerate(self._phrases):
             for piece, off in p.pieces:
                 self._piece_index.setdefault(piece[0], []).append((pi, piece, off, p.h, p.hd))
+        # en: anchor word -> (phrase number, the anchor's index in the phrase), so a text's words
+        # lead to the phrases they can start; long single words are also tried by spelling.
+        self._anchor_index: dict[str, list[tuple[int, int]]] = {}
+        for pi, p in enumerate(self._phrases):
+            for word, idx in p.anchors:
+                self._anchor_index.setdefault(word, []).append((pi, idx))
+        self._spelled = frozenset(pi for pi, p in enumerate(self._phrases) if p.n == 1 and len(p.joined) >= 6)
 
     # -- container protocol -----------------------------------------------------------------
     @property
@@ -831,7 +929,7 @@ class PhraseMatcher:
     def _candidates(self, text: str) -> tuple[_Units | None, list]:
         if not text or not self._phrases:
             return None, []
-        t = _units(text, self.family, self._single, self._multi)
+        t = _text_units(text, self.family, self._single, self._multi)
         if not t.texts:
             return t, []
         if self.family == "zh":
@@ -938,30 +1036,44 @@ class PhraseMatcher:
     def _en_candidates(self, t: _Units):
         thr = self.threshold
         T = len(t.texts)
-        pos: dict[str, list[int]] = {}
-        for i, w in enumerate(t.texts):
-            pos.setdefault(w, []).append(i)
+        pos, by_length, chars = _en_index(t)
         out = []
         cutoff = thr * 100.0 - 1e-6
         cutoff2 = max(0.0, (2.0 * thr - 1.0) * 100.0 - 1e-6)  # word score is at most 1
-        for i in range(T - 1):  # run-together spellings of two words ("follow up"/"followup")
-            pos.setdefault(t.texts[i] + t.texts[i + 1], []).append(i)
         if not self.whole_word:
             out.extend(self._en_substrings(t))
-        for p in self._phrases:
+        # the phrases an anchor of which the text has, with the anchors' positions in it
+        anchored: dict[int, list[tuple[list[int], int]]] = {}
+        index = self._anchor_index
+        if len(index) < len(pos):
+            for word, entries in index.items():
+                at = pos.get(word)
+                if at is not None:
+                    for pi, idx in entries:
+                        anchored.setdefault(pi, []).append((at, idx))
+        else:
+            for word, at in pos.items():
+                for pi, idx in index.get(word, ()):
+                    anchored.setdefault(pi, []).append((at, idx))
+        spelled = self._spelled
+        windows = _en_windows(t)
+        for pi, p in enumerate(self._phrases):
+            if pi not in anchored and pi not in spelled:
+                continue
             n, h = p.n, p.h
             starts: set[int] = set()
-            for word, idx in p.anchors:
-                for i in pos.get(word, ()):
+            for at, idx in anchored.get(pi, ()):
+                for i in at:
                     base = i - idx
                     for s in range(base - h, base + h + 1):
                         if 0 <= s < T:
                             starts.add(s)
             if n == 1 and len(p.joined) >= 6:
                 # long single word: also try near-spellings of it
-                for w, lst in pos.items():
-                    if abs(len(w) - len(p.joined)) <= 2 and fuzz.ratio(w, p.joined, score_cutoff=cutoff):
-                        starts.update(lst)
+                for length in range(len(p.joined) - 2, len(p.joined) + 3):
+                    for w in by_length.get(length, ()):
+                        if fuzz.ratio(w, p.joined, score_cutoff=cutoff):
+                            starts.update(pos[w])
             if not starts:
                 continue
             best_at: dict[int, tuple[float, int]] = {}
@@ -976,13 +1088,22 @@ class PhraseMatcher:
             if n == 1 and len(p.joined) < 6:
                 pass  # short single word: exact only ("hey" is not "they", "hello" not "hell")
             else:
+                plen = len(p.joined)
                 for s in starts:
                     if s in blocked or (guard and t.neg_before[s]):
                         continue
                     # letters first (C); the word-level score only where it can still matter
                     rs = []
                     for w in range(max(1, n - h), min(n + h, T - s) + 1):
-                        r = fuzz.ratio(p.joined, "".join(texts[s:s + w]), score_cutoff=cutoff2)
+                        # fuzz.ratio is at most 200 min(a, b) / (a + b) for strings of lengths a, b:
+                        # a window whose length alone keeps it under the cutoff is not scored
+                        length = chars[s + w] - chars[s]
+                        if 200.0 * min(length, plen) < (cutoff2 - 1e-6) * (length + plen):
+                            continue
+                        window = windows.get((s, w))
+                        if window is None:
+                            window = windows[s, w] = "".join(texts[s:s + w])
+                        r = fuzz.ratio(p.joined, window, score_cutoff=cutoff2)
                         if r:
                             rs.append((r, -abs(w - n), w))
                     if not rs:
