@@ -21,6 +21,7 @@ Both languages refuse a fuzzy hit whose negation differs from the phrase (我知
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import re
 import threading
@@ -570,26 +571,66 @@ def _units(text: str, fam: str, single: frozenset = frozenset(), multi: tuple = 
                   nst, (ns, ne))
 
 
-def _en_index(t: _Units) -> tuple[dict[str, list[int]], dict[int, list[str]], list[int]]:
-    """English units' positions per word (and per two words run together: "follow up" /
-    "followup"), those keys by length, and the characters before each unit (prefix sums of the
-    unit lengths); made once per text, kept on the units."""
-    index = t.__dict__.get("_en_index")
-    if index is None:
-        pos: dict[str, list[int]] = {}
-        for i, w in enumerate(t.texts):
-            pos.setdefault(w, []).append(i)
+def _en_index(t: _Units) -> dict[str, list[int]]:
+    """English units' positions per word, and per two words run together ("follow up" /
+    "followup"); made once per text, kept on the units."""
+    pos = t.__dict__.get("_en_pos")
+    if pos is None:
+        pos = {}
         texts = t.texts
-        for i in range(len(texts) - 1):
-            pos.setdefault(texts[i] + texts[i + 1], []).append(i)
-        by_length: dict[int, list[str]] = {}
-        for w in pos:
+        for i, w in enumerate(texts):
+            at = pos.get(w)
+            if at is None:
+                pos[w] = [i]
+            else:
+                at.append(i)
+        for i, w in enumerate(map(str.__add__, texts, texts[1:])):
+            at = pos.get(w)
+            if at is None:
+                pos[w] = [i]
+            else:
+                at.append(i)
+        t.__dict__["_en_pos"] = pos
+    return pos
+
+
+def _en_by_length(t: _Units) -> dict[int, list[str]]:
+    """The keys of ``_en_index`` by length (for near-spellings of long single words)."""
+    by_length = t.__dict__.get("_en_by_length")
+    if by_length is None:
+        by_length = t.__dict__["_en_by_length"] = {}
+        for w in _en_index(t):
             by_length.setdefault(len(w), []).append(w)
-        chars = [0]
-        for w in texts:
-            chars.append(chars[-1] + len(w))
-        index = t.__dict__["_en_index"] = (pos, by_length, chars)
-    return index
+    return by_length
+
+
+def _en_chars(t: _Units) -> list[int]:
+    """Characters before each unit: prefix sums of the unit lengths."""
+    chars = t.__dict__.get("_en_chars")
+    if chars is None:
+        chars = t.__dict__["_en_chars"] = [0, *itertools.accumulate(map(len, t.texts))]
+    return chars
+
+
+@functools.lru_cache(maxsize=8192)
+def _en_keys(text: str, single: frozenset, multi: tuple) -> frozenset[str] | None:
+    """The keys ``_en_index`` would give the units of an English ``text`` (its words, and every two
+    adjacent words run together), found without building the units; None when that shortcut does
+    not apply (non-ASCII text, a word that is not plain letters and digits, a filler present)."""
+    if not text.isascii():
+        return None
+    tokens = []
+    for word in _WORD_RE.findall(text.translate(_APOSTROPHES).lower()):
+        expanded = _expand_en_word(word)
+        for token in (expanded.split() if expanded is not word else (word,)):
+            if not token.isalnum() or (single and _is_filler_token(token, single)):
+                return None
+            tokens.append(token)
+    for seq in multi:  # a multi-word filler present would be removed from the units
+        length = len(seq)
+        if any(tokens[i] == seq[0] and tuple(tokens[i:i + length]) == seq for i in range(len(tokens) - length + 1)):
+            return None
+    return frozenset(tokens).union(map(str.__add__, tokens, tokens[1:]))
 
 
 def _en_windows(t: _Units) -> dict[tuple[int, int], str]:
@@ -772,35 +813,39 @@ def _en_word_score(p: list[str], w: list[str]) -> float:
     an adjacent swap ("i can" / "can i") costs 1 and a split or run-together word ("follow up"
     / "followup") costs 0.1; normalised by the longer length."""
     n, m = len(p), len(w)
-    D = [[0.0] * (m + 1) for _ in range(n + 1)]
-    for j in range(m + 1):
-        D[0][j] = float(j)
+    rows = [[float(j) for j in range(m + 1)]]  # rows[i][j]: cost of p[:i] vs w[:j]
+    joined = [None, None] + [w[j - 2] + w[j - 1] for j in range(2, m + 1)]  # w[j-2] + w[j-1]
     for i in range(1, n + 1):
-        D[i][0] = float(i)
         a = p[i - 1]
+        up = rows[i - 1]
+        up2 = rows[i - 2] if i > 1 else None
+        a_before = p[i - 2] if i > 1 else None
+        a_joined = a_before + a if i > 1 else None
+        cur = [float(i)] + [0.0] * m
         for j in range(1, m + 1):
             b = w[j - 1]
-            best = D[i - 1][j - 1] + (1.0 - _word_sim(a, b))
-            x = D[i - 1][j] + 1.0
+            best = up[j - 1] + (1.0 - (1.0 if a == b else _word_sim(a, b)))
+            x = up[j] + 1.0
             if x < best:
                 best = x
-            x = D[i][j - 1] + 1.0
+            x = cur[j - 1] + 1.0
             if x < best:
                 best = x
-            if i > 1 and j > 1 and a == w[j - 2] and p[i - 2] == b:
-                x = D[i - 2][j - 2] + 1.0
+            if up2 is not None and j > 1 and a == w[j - 2] and a_before == b:
+                x = up2[j - 2] + 1.0
                 if x < best:
                     best = x
-            if j > 1 and a == w[j - 2] + b:
-                x = D[i - 1][j - 2] + 0.1
+            if j > 1 and a == joined[j]:
+                x = up[j - 2] + 0.1
                 if x < best:
                     best = x
-            if i > 1 and p[i - 2] + a == b:
-                x = D[i - 2][j - 1] + 0.1
+            if a_joined is not None and a_joined == b:
+                x = up2[j - 1] + 0.1
                 if x < best:
                     best = x
-            D[i][j] = best
-    return max(0.0, 1.0 - D[n][m] / max(n, m))
+            cur[j] = best
+        rows.append(cur)
+    return max(0.0, 1.0 - rows[n][m] / max(n, m))
 
 
 def _affix_negated(a: str, b: str) -> bool:
@@ -905,6 +950,8 @@ class PhraseMatcher:
             for word, idx in p.anchors:
                 self._anchor_index.setdefault(word, []).append((pi, idx))
         self._spelled = frozenset(pi for pi, p in enumerate(self._phrases) if p.n == 1 and len(p.joined) >= 6)
+        self._spelled_phrases = [self._phrases[pi] for pi in sorted(self._spelled)]
+        self._relevant: dict[str, bool] = {}  # word -> may start a candidate (see _may_match)
 
     # -- container protocol -----------------------------------------------------------------
     @property
@@ -929,6 +976,10 @@ class PhraseMatcher:
     def _candidates(self, text: str) -> tuple[_Units | None, list]:
         if not text or not self._phrases:
             return None, []
+        if self.family == "en" and self.whole_word:
+            keys = _en_keys(text, self._single, self._multi)
+            if keys is not None and not self._may_match(keys):
+                return None, []  # no anchor word and no near-spelling: nothing to find
         t = _text_units(text, self.family, self._single, self._multi)
         if not t.texts:
             return t, []
@@ -1033,10 +1084,30 @@ class PhraseMatcher:
                 out.append((score, s, s + w, p.index, p, None, edges))
         return out
 
+    def _may_match(self, keys: frozenset[str]) -> bool:
+        """Could ``_en_candidates`` find anything in a text whose word index has these keys? Only
+        from an anchor word of a phrase, or a near-spelling of a long single-word phrase (the two
+        ways it finds start positions). Answers per word are kept (a call centre's vocabulary is
+        small)."""
+        relevant = self._relevant
+        for key in keys:
+            answer = relevant.get(key)
+            if answer is None:
+                answer = key in self._anchor_index or any(
+                    abs(len(key) - len(p.joined)) <= 2
+                    and fuzz.ratio(key, p.joined, score_cutoff=self.threshold * 100.0 - 1e-6)
+                    for p in self._spelled_phrases)
+                if len(relevant) > 200_000:
+                    relevant.clear()
+                relevant[key] = answer
+            if answer:
+                return True
+        return False
+
     def _en_candidates(self, t: _Units):
         thr = self.threshold
         T = len(t.texts)
-        pos, by_length, chars = _en_index(t)
+        pos = _en_index(t)
         out = []
         cutoff = thr * 100.0 - 1e-6
         cutoff2 = max(0.0, (2.0 * thr - 1.0) * 100.0 - 1e-6)  # word score is at most 1
@@ -1070,6 +1141,7 @@ class PhraseMatcher:
                             starts.add(s)
             if n == 1 and len(p.joined) >= 6:
                 # long single word: also try near-spellings of it
+                by_length = _en_by_length(t)
                 for length in range(len(p.joined) - 2, len(p.joined) + 3):
                     for w in by_length.get(length, ()):
                         if fuzz.ratio(w, p.joined, score_cutoff=cutoff):
@@ -1081,14 +1153,19 @@ class PhraseMatcher:
             # exact occurrences first; a fuzzy window overlapping one can never beat it
             blocked: set[int] = set()
             texts = t.texts
+            first = p.texts[0]
             for s in starts:
-                if texts[s:s + n] == p.texts and not (guard and t.neg_before[s]):
+                if texts[s] == first and texts[s:s + n] == p.texts and not (guard and t.neg_before[s]):
                     best_at[s] = (1.0, n)
                     blocked.update(range(s - n - h + 1, s + n))
             if n == 1 and len(p.joined) < 6:
                 pass  # short single word: exact only ("hey" is not "they", "hello" not "hell")
             else:
-                plen = len(p.joined)
+                # fuzz.ratio is at most 200 min(a, b) / (a + b) for strings of lengths a, b: a window
+                # whose length is outside these bounds cannot reach cutoff2 and is not scored
+                chars = _en_chars(t)
+                plen, c = len(p.joined), cutoff2 - 1e-6
+                shortest, longest = c * plen / (200.0 - c) - 1e-6, plen * (200.0 - c) / max(c, 1e-9) + 1e-6
                 for s in starts:
                     if s in blocked or (guard and t.neg_before[s]):
                         continue
@@ -1097,8 +1174,7 @@ class PhraseMatcher:
                     for w in range(max(1, n - h), min(n + h, T - s) + 1):
                         # fuzz.ratio is at most 200 min(a, b) / (a + b) for strings of lengths a, b:
                         # a window whose length alone keeps it under the cutoff is not scored
-                        length = chars[s + w] - chars[s]
-                        if 200.0 * min(length, plen) < (cutoff2 - 1e-6) * (length + plen):
+                        if not shortest <= chars[s + w] - chars[s] <= longest:
                             continue
                         window = windows.get((s, w))
                         if window is None:
