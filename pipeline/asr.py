@@ -7,6 +7,7 @@ mapped back to the region it came from.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import importlib.util
 import re
@@ -85,7 +86,7 @@ class AsrEngine:
     """One faster-whisper model; create once per worker process and reuse for every call."""
 
     def __init__(self, settings: dict):
-        from faster_whisper import WhisperModel
+        from faster_whisper import BatchedInferencePipeline, WhisperModel
 
         self.settings = settings
         self.model_info = resolve_model(settings["model"])
@@ -95,6 +96,8 @@ class AsrEngine:
             compute_type=settings["compute_type"],
             cpu_threads=settings["cpu_threads"],
         )
+        self.batch_size = int(settings.get("batch_size") or 0)
+        self.batched = BatchedInferencePipeline(self.model) if self.batch_size > 1 else None
 
     def describe(self) -> dict[str, str]:
         return {
@@ -111,8 +114,21 @@ class AsrEngine:
                 "set asr.model to a multilingual Whisper model (e.g. small, medium, large-v3)"
             )
 
+    def transcribe_channels(self, channels: list[np.ndarray], regions: list[list[Region]],
+                            language: str) -> list[list[list[Word]]]:
+        """Words per region per channel (same order), times in the original recording.
+
+        With ``batch_size`` > 1 the speech of all channels is cut into chunks of at most 30 s and
+        decoded ``batch_size`` chunks at a time; otherwise each channel is one packed stream
+        decoded window after window.
+        """
+        if self.batched is None:
+            return [self.transcribe_regions(samples, rs, language) for samples, rs in zip(channels, regions)]
+        return self._transcribe_batched(channels, regions, language)
+
     def transcribe_regions(self, samples: np.ndarray, regions: list[Region], language: str) -> list[list[Word]]:
-        """Words per region (same order), each with times in the original recording."""
+        """Words per region (same order), each with times in the original recording: one channel
+        packed into one stream, decoded sequentially."""
         if not regions:
             return []
         packed, pieces = _pack(samples, regions, self.settings["region_padding"])
@@ -128,12 +144,169 @@ class AsrEngine:
         for segment in segments:
             for word in segment.words or []:
                 index, offset = _piece_of((word.start + word.end) / 2, pieces)
-                text = _simplified(word.word.strip()) if language.startswith("zh") else word.word.strip()
-                if text:
-                    words[index].append(
-                        Word(round(float(word.start) + offset, 3), round(float(word.end) + offset, 3), text, round(float(word.probability), 4))
-                    )
+                _add_word(words[index], word, offset, language)
         return words
+
+    def _transcribe_batched(self, channels: list[np.ndarray], regions: list[list[Region]],
+                            language: str) -> list[list[list[Word]]]:
+        words: list[list[list[Word]]] = [[[] for _ in rs] for rs in regions]
+        bounds = [_padded_bounds(rs, len(samples), self.settings["region_padding"])
+                  for samples, rs in zip(channels, regions)]
+        pieces = [
+            (c, index, piece_first, piece_last)
+            for c, samples in enumerate(channels)
+            for index, (first, last) in enumerate(bounds[c])
+            for piece_first, piece_last in _split_long(samples, first, last)
+        ]
+        self._decode_chunks(channels, _chunks(pieces), language, words)
+        # Decoded together, Whisper now and then skips one of a chunk's regions, or its first or
+        # last sentence (one pass per window, no seeking back). Regions that came back without
+        # words, or whose words leave a stretch uncovered at either end, are decoded again, each in
+        # a window of its own, and the second reading is kept when it has more words.
+        again = [(c, index) for c, rs in enumerate(regions) for index, region in enumerate(rs)
+                 if _uncovered(region, words[c][index])]
+        if again:
+            retried: list[list[list[Word]]] = [[[] for _ in rs] for rs in regions]
+            single = [[(c, index, first, last)] for c, index in again
+                      for first, last in _split_long(channels[c], *bounds[c][index])]
+            self._decode_chunks(channels, single, language, retried)
+            for c, index in again:
+                if len(retried[c][index]) > len(words[c][index]):
+                    words[c][index] = retried[c][index]
+        return words
+
+    def _decode_chunks(self, channels: list[np.ndarray], chunks: list, language: str,
+                       words: list[list[list[Word]]]) -> None:
+        """Decode ``chunks`` (lists of pieces) ``batch_size`` at a time; add their words to ``words``."""
+        # A bounded number of chunks per call keeps the features (80 x 3000 floats per chunk) and
+        # the packed audio small however long the call is.
+        group = self.batch_size * CHUNK_GROUP_BATCHES
+        for at in range(0, len(chunks), group):
+            part = chunks[at:at + group]
+            packed, clips, placed = _pack_chunks(channels, part)
+            segments, _ = self.batched.transcribe(
+                packed,
+                language=language.split("-")[0],
+                beam_size=self.settings["beam_size"],
+                word_timestamps=True,
+                clip_timestamps=clips,
+                batch_size=_balanced(len(part), self.batch_size),
+                without_timestamps=True,  # one pass per window: timestamp tokens only cost time here
+            )
+            for segment in segments:
+                for word in segment.words or []:
+                    c, index, offset = _placed_of((word.start + word.end) / 2, segment.start, clips, placed)
+                    _add_word(words[c][index], word, offset, language)
+
+
+# Batched decoding: Whisper's window is 30 s; a chunk holds whole padded regions (with the gap
+# between them) up to CHUNK_SECONDS, and a region longer than that is cut at its quietest moment.
+CHUNK_SECONDS = 29.5
+CUT_SEARCH = (20.0, 29.0)  # where in a long region, counted from its start, a cut is looked for
+CUT_FRAME_SECONDS = 0.05
+CHUNK_GROUP_BATCHES = 4  # batches of chunks per transcribe call (bounds memory on long calls)
+# A region whose words leave this much of its speech uncovered at either end is decoded again alone;
+# so is a wordless region at least MIN_RETRY_SECONDS long.
+UNCOVERED_SECONDS = 1.5
+MIN_RETRY_SECONDS = 0.5
+
+
+def _balanced(count: int, batch_size: int) -> int:
+    """The batch size that decodes ``count`` chunks in as few batches as ``batch_size`` does, with
+    batches of near-equal size (9 chunks: 5 + 4, not 8 + 1)."""
+    batches = -(-count // batch_size)
+    return max(1, -(-count // batches))
+
+
+def _uncovered(region: Region, words: list[Word]) -> bool:
+    """No words for a region, or none in its first or last UNCOVERED_SECONDS of speech."""
+    start, end = region
+    if not words:
+        return end - start >= MIN_RETRY_SECONDS
+    return words[0].start - start > UNCOVERED_SECONDS or end - words[-1].end > UNCOVERED_SECONDS
+
+
+def _add_word(into: list[Word], word, offset: float, language: str) -> None:
+    text = _simplified(word.word.strip()) if language.startswith("zh") else word.word.strip()
+    if text:
+        into.append(Word(round(float(word.start) + offset, 3), round(float(word.end) + offset, 3), text,
+                         round(float(word.probability), 4)))
+
+
+def _padded_bounds(regions: list[Region], length: int, padding: float) -> list[tuple[int, int]]:
+    """Sample bounds of each region with ``padding`` added, at most half the gap to each neighbour,
+    so no audio is transcribed twice."""
+    bounds = [-np.inf, *(t for start, end in regions for t in (start, end)), np.inf]
+    out = []
+    for index, (start, end) in enumerate(regions):
+        before, after = bounds[2 * index], bounds[2 * index + 3]  # previous region's end, next one's start
+        first = max(0, int((start - min(padding, (start - before) / 2)) * SAMPLE_RATE))
+        last = min(length, int((end + min(padding, (after - end) / 2)) * SAMPLE_RATE))
+        out.append((first, last))
+    return out
+
+
+def _split_long(samples: np.ndarray, first: int, last: int) -> list[tuple[int, int]]:
+    """``first:last`` cut into pieces of at most CHUNK_SECONDS, each cut at the quietest
+    CUT_FRAME_SECONDS between CUT_SEARCH seconds after the piece's start."""
+    pieces = []
+    frame = int(CUT_FRAME_SECONDS * SAMPLE_RATE)
+    while last - first > CHUNK_SECONDS * SAMPLE_RATE:
+        lo, hi = first + int(CUT_SEARCH[0] * SAMPLE_RATE), first + int(CUT_SEARCH[1] * SAMPLE_RATE)
+        window = samples[lo:hi]
+        energy = np.square(window[: len(window) // frame * frame].reshape(-1, frame)).sum(axis=1)
+        cut = lo + int(np.argmin(energy)) * frame + frame // 2
+        pieces.append((first, cut))
+        first = cut
+    pieces.append((first, last))
+    return pieces
+
+
+def _chunks(pieces: list[tuple[int, int, int, int]]) -> list[list[tuple[int, int, int, int]]]:
+    """Consecutive pieces of one channel grouped greedily into chunks of at most CHUNK_SECONDS,
+    gaps included (a chunk holds one voice: Whisper drops more of a window that changes voice)."""
+    gap = int(PACK_GAP_SECONDS * SAMPLE_RATE)
+    limit = CHUNK_SECONDS * SAMPLE_RATE
+    chunks: list[list] = []
+    size = 0
+    for piece in pieces:
+        length = piece[3] - piece[2]
+        if chunks and chunks[-1][-1][0] == piece[0] and size + gap + length <= limit:
+            chunks[-1].append(piece)
+            size += gap + length
+        else:
+            chunks.append([piece])
+            size = length
+    return chunks
+
+
+def _pack_chunks(channels: list[np.ndarray], chunks: list[list[tuple[int, int, int, int]]]):
+    """One stream of the chunks back to back; the clip (start, end seconds) of each chunk, and per
+    chunk its pieces as (packed start, packed end, channel, region index, offset to original time)."""
+    gap = np.zeros(int(PACK_GAP_SECONDS * SAMPLE_RATE), dtype=np.float32)
+    parts, clips, placed, cursor = [], [], [], 0
+    for chunk in chunks:
+        chunk_start = cursor
+        placed.append([])
+        for number, (c, index, first, last) in enumerate(chunk):
+            if number:
+                parts.append(gap)
+                cursor += len(gap)
+            parts.append(channels[c][first:last])
+            placed[-1].append((cursor / SAMPLE_RATE, (cursor + last - first) / SAMPLE_RATE, c, index,
+                               (first - cursor) / SAMPLE_RATE))
+            cursor += last - first
+        clips.append({"start": chunk_start / SAMPLE_RATE, "end": cursor / SAMPLE_RATE})
+    return np.concatenate(parts).astype(np.float32, copy=False), clips, placed
+
+
+def _placed_of(time: float, segment_start: float, clips: list[dict], placed) -> tuple[int, int, float]:
+    """The piece a packed time falls in (or the nearest one), among the pieces of the chunk the
+    segment comes from (a segment never spans two chunks): channel, region index, offset."""
+    # a segment starts at its chunk's offset floored to Whisper's 10 ms frames
+    chunk = max(0, bisect.bisect_right([clip["start"] for clip in clips], segment_start + 0.02) - 1)
+    best = min(placed[chunk], key=lambda p: 0.0 if p[0] <= time <= p[1] else min(abs(time - p[0]), abs(time - p[1])))
+    return best[2], best[3], best[4]
 
 
 @functools.lru_cache(maxsize=1)
@@ -154,12 +327,8 @@ def _pack(samples: np.ndarray, regions: list[Region], padding: float):
     Each pad is at most half the gap to the neighbouring region, so no audio is transcribed twice.
     """
     gap = np.zeros(int(PACK_GAP_SECONDS * SAMPLE_RATE), dtype=np.float32)
-    bounds = [-np.inf, *(t for start, end in regions for t in (start, end)), np.inf]
     parts, pieces, cursor = [], [], 0
-    for index, (start, end) in enumerate(regions):
-        before, after = bounds[2 * index], bounds[2 * index + 3]  # previous region's end, next one's start
-        first = max(0, int((start - min(padding, (start - before) / 2)) * SAMPLE_RATE))
-        last = min(len(samples), int((end + min(padding, (after - end) / 2)) * SAMPLE_RATE))
+    for first, last in _padded_bounds(regions, len(samples), padding):
         chunk = samples[first:last]
         pieces.append((cursor / SAMPLE_RATE, (cursor + len(chunk)) / SAMPLE_RATE, (first - cursor) / SAMPLE_RATE))
         parts.extend((chunk, gap))

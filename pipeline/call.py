@@ -83,7 +83,7 @@ class CallProcessor:
         answer_at, ring = self._ring_phase(audio)
         language = self.spec.language
         regions = [speech_regions(channel, self.settings["vad"], start_at=answer_at) for channel in audio.channels]
-        words = [self.asr.transcribe_regions(channel, rs, language) for channel, rs in zip(audio.channels, regions)]
+        words = self.asr.transcribe_channels(audio.channels, regions, language)
         turns = [
             _turn(c, region, region_words, language)
             for c in (0, 1)
