@@ -44,11 +44,13 @@ class Audio:
     def is_stereo(self) -> bool:
         return len(self.channels) == 2
 
-    def mix(self) -> np.ndarray:
-        """The channels summed to one (for ring-back detection and mono-style processing)."""
+    def mix(self, seconds: float | None = None) -> np.ndarray:
+        """The channels summed to one (for ring-back detection and mono-style processing); only the
+        first ``seconds`` when given."""
+        end = None if seconds is None else int(seconds * SAMPLE_RATE)
         if not self.is_stereo:
-            return self.channels[0]
-        return (self.channels[0] + self.channels[1]) * 0.5
+            return self.channels[0][:end]
+        return (self.channels[0][:end] + self.channels[1][:end]) * 0.5
 
 
 def file_sha256(path: Path) -> str:
@@ -103,11 +105,18 @@ def _decode_channels(path: Path) -> list[np.ndarray] | None:
         raise AudioError(path, f"truncated: the header says {declared:.1f} s, only {decoded:.1f} s of audio is there")
     if not chunks:
         return [np.zeros(0, dtype=np.float32)]
-    # Packed s16 frames: one row, channels interleaved.
-    interleaved = np.concatenate([chunk.reshape(-1) for chunk in chunks]).astype(np.float32) / 32768.0
-    if layout == "mono":
-        return [interleaved]
-    return [np.ascontiguousarray(interleaved[0::2]), np.ascontiguousarray(interleaved[1::2])]
+    # Packed s16 frames: one row, channels interleaved. Each channel is written straight into its
+    # own float32 array (no interleaved float copy: a long call's peak memory stays near its size).
+    count = 2 if layout == "stereo" else 1
+    out = [np.empty(sum(chunk.size for chunk in chunks) // count, dtype=np.float32) for _ in range(count)]
+    at = 0
+    for chunk in chunks:
+        flat = chunk.reshape(-1)
+        frames = flat.size // count
+        for c in range(count):
+            np.multiply(flat[c::count], 1.0 / 32768.0, out=out[c][at:at + frames], casting="unsafe")
+        at += frames
+    return out
 
 
 def _seconds(chunks: list[np.ndarray], layout: str) -> float:

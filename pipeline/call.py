@@ -6,12 +6,16 @@ created once per worker; ``audit`` is then called for every call.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from audits.engine import AuditResult, audit
 from audits.spec import Spec, load_spec
-from pipeline.activity import speech_regions
+from pipeline.activity import Region, speech_regions
 from pipeline.asr import AsrEngine
 from pipeline.audio import SAMPLE_RATE, Audio, decode
 from pipeline.measure import measure
@@ -82,7 +86,7 @@ class CallProcessor:
             )
         answer_at, ring = self._ring_phase(audio)
         language = self.spec.language
-        regions = [speech_regions(channel, self.settings["vad"], start_at=answer_at) for channel in audio.channels]
+        regions = self._speech_regions(audio.channels, answer_at)
         words = self.asr.transcribe_channels(audio.channels, regions, language)
         turns = [
             _turn(c, region, region_words, language)
@@ -109,11 +113,23 @@ class CallProcessor:
             asr=self.asr.describe(),
         )
 
+    def _speech_regions(self, channels: list[np.ndarray], answer_at: float) -> list[list[Region]]:
+        """VAD per channel; the channels side by side on this worker's cores (Silero runs on one
+        thread, and the ONNX session releases the GIL)."""
+        settings = self.settings["vad"]
+        threads = min(len(channels), self.settings["asr"]["cpu_threads"] or os.cpu_count() or 1)
+        if threads <= 1:
+            return [speech_regions(channel, settings, start_at=answer_at) for channel in channels]
+        with ThreadPoolExecutor(threads) as pool:
+            return list(pool.map(lambda channel: speech_regions(channel, settings, start_at=answer_at), channels))
+
     def _ring_phase(self, audio: Audio) -> tuple[float, RingBack]:
         """When the call was answered and how long it rang, from the ring-back tone. (Call metadata,
         when given, overrides the ring time in the measurements.)"""
         settings = self.settings["ringback"]
-        detection = detect_ringback(audio.mix(), SAMPLE_RATE, settings) if settings["enabled"] else None
+        detection = (detect_ringback(audio.mix(seconds=settings["search_seconds"]), SAMPLE_RATE, settings,
+                                     duration=audio.duration)
+                     if settings["enabled"] else None)
         if detection is None:
             return 0.0, RingBack(None, None, "unknown")
         return detection.answer_at, RingBack(round(detection.seconds, 3), detection.count, "audio")

@@ -74,12 +74,16 @@ def rings_for_seconds(seconds: float, seconds_per_ring: float) -> int:
     return math.ceil(seconds / seconds_per_ring - 1e-9)  # 15.0 s of 5 s rings is 3, not 4
 
 
-def detect_ringback(samples: np.ndarray, sample_rate: int, settings: dict) -> RingbackDetection | None:
-    """The ring phase at the start of ``samples`` (mono), or None when no configured cadence fits."""
+def detect_ringback(samples: np.ndarray, sample_rate: int, settings: dict,
+                    duration: float | None = None) -> RingbackDetection | None:
+    """The ring phase at the start of ``samples`` (mono), or None when no configured cadence fits.
+
+    Only the first ``search_seconds`` are read, so ``samples`` may be just those when ``duration``
+    gives the recording's length (the answer is never placed after the end)."""
     audio = np.asarray(samples, dtype=np.float32)
     if audio.ndim != 1:
         raise ValueError(f"ring-back detection takes mono samples, got an array of shape {audio.shape}")
-    duration = len(audio) / sample_rate
+    duration = len(audio) / sample_rate if duration is None else duration
     spectrogram = _spectrogram(audio[: int(settings["search_seconds"] * sample_rate)], sample_rate)
     if spectrogram is None:
         return None
