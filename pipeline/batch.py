@@ -156,7 +156,7 @@ def plan(
             skipped += 1
             continue
         stored = None if force or given else store.transcript(info.audio_sha256, key_of_asr)
-        tasks.append(CallTask(info, given or (stored.to_dict() if stored else None)))
+        tasks.append(CallTask(info, given or (stored.to_dict() if stored else None), stored=stored is not None))
     return Plan(tasks, skipped, unreadable)
 
 
@@ -176,7 +176,7 @@ def plan_rescore(store: Store, spec: Spec, force: bool) -> Plan:
             agent_id=row["agent_id"], agent_name=row["agent_name"], team=row["team"], call_time=row["call_time"],
             metadata=CallMetadata(**json.loads(row["metadata"])) if row["metadata"] else None,
         )
-        tasks.append(CallTask(info, transcript))
+        tasks.append(CallTask(info, transcript, stored=True))
     return Plan(tasks, skipped, [])
 
 
@@ -198,10 +198,13 @@ def run_batch(
         summary.failed += 1
         summary.failures.append((info.path, reason))
     status = "interrupted"
+    # Transcripts read from the store are stored already: rewriting them (rescore) costs more than
+    # auditing them.
+    stored = {task.info.key for task in work.tasks if task.stored}
     try:
         for outcome in execute(work.tasks):
             if outcome.call is not None:
-                store.save_call(run_id, outcome.info, outcome.call)
+                store.save_call(run_id, outcome.info, outcome.call, write_transcript=outcome.info.key not in stored)
                 summary.done += 1
                 if outcome.info.call_time:
                     summary.days.add(date.fromisoformat(outcome.info.call_time[:10]))

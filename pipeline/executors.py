@@ -24,6 +24,7 @@ from pipeline.transcript import Transcript
 class CallTask:
     info: CallInfo  # with the call's metadata
     transcript: dict | None = None  # a stored transcript: re-audit it, no ASR
+    stored: bool = False  # the transcript came from the store: no need to write it again
 
 
 @dataclass

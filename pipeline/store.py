@@ -224,15 +224,18 @@ class Store:
             params = (asr_key,)
         yield from self.db.execute(query, params)
 
-    def save_call(self, run_id: int | None, info: CallInfo, call: CallAudit) -> None:
-        """Store one audited call and its transcript, atomically."""
+    def save_call(self, run_id: int | None, info: CallInfo, call: CallAudit, write_transcript: bool = True) -> None:
+        """Store one audited call and its transcript, atomically. ``write_transcript=False``: the
+        transcript is stored already under (audio hash, ASR key), unchanged (a re-audit)."""
         m = call.measurements.to_dict()
         result = call.result.to_dict()
+        transcript_json = call.transcript.to_json() if write_transcript else None
         with self.transaction():
-            self.db.execute(
-                "INSERT OR REPLACE INTO transcripts (audio_sha256, asr_key, json, created_at) VALUES (?, ?, ?, ?)",
-                (info.audio_sha256, info.asr_key, call.transcript.to_json(), now()),
-            )
+            if transcript_json is not None:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO transcripts (audio_sha256, asr_key, json, created_at) VALUES (?, ?, ?, ?)",
+                    (info.audio_sha256, info.asr_key, transcript_json, now()),
+                )
             self._replace_call(run_id, info, "done", None, call)
             self.db.execute(
                 "INSERT INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -79,6 +79,7 @@ def test_batch_stores_good_calls_once_records_bad_ones_and_exits_1(archive, tmp_
 def test_changed_spec_reaudits_stored_transcripts_without_asr(archive, tmp_path):
     db = tmp_path / "qa.sqlite"
     _batch(archive, db)
+    transcripts = _rows(db, "SELECT audio_sha256, asr_key, json, created_at FROM transcripts ORDER BY audio_sha256")
     spec = tmp_path / "spec.yaml"
     spec.write_text((Path(__file__).parent.parent / "configs/spec/en.yaml").read_text().replace(
         "points: 10", "points: 11", 1))
@@ -91,6 +92,8 @@ def test_changed_spec_reaudits_stored_transcripts_without_asr(archive, tmp_path)
                               capture_output=True, text=True, timeout=300)
     assert rescored.returncode == 0, rescored.stderr
     assert _rows(db, "SELECT COUNT(*) FROM calls WHERE spec_name = 'zh-CN'") == [(len(GOOD),)]
+    # re-audits read the stored transcripts and leave them as they were
+    assert _rows(db, "SELECT audio_sha256, asr_key, json, created_at FROM transcripts ORDER BY audio_sha256") == transcripts
 
 
 def test_sigkill_mid_batch_then_rerun_stores_each_call_exactly_once(archive, tmp_path):
