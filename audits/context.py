@@ -80,6 +80,8 @@ def quote(text: str, start: int | None = None, end: int | None = None,
 
 def half_width(text: str) -> str:
     """Full-width Latin letters (ＯＫ) as ASCII, character by character so offsets still hold."""
+    if text.isascii():  # NFKC leaves ASCII as it is
+        return text
     return "".join(c if len(n := unicodedata.normalize("NFKC", c)) != 1 else n for c in text)
 
 

@@ -231,8 +231,10 @@ def _normalize_map(text: str, language: str,
         gap_from = 0
         for m in _WORD_RE.finditer(s):
             i, j = m.span()
-            if i > gap_from:
-                emit(" ", starts[gap_from], ends[gap_from])
+            if i > gap_from and out_c and out_c[-1] != " ":  # emit(" ") for the gap, inlined
+                out_c.append(" ")
+                out_s.append(starts[gap_from])
+                out_e.append(ends[gap_from])
             word = m.group()
             exp = _expand_en_word(word)
             if exp == word:
@@ -594,14 +596,18 @@ def _en_index(t: _Units) -> dict[str, list[int]]:
     return pos
 
 
-def _en_by_length(t: _Units) -> dict[int, list[str]]:
-    """The keys of ``_en_index`` by length (for near-spellings of long single words)."""
-    by_length = t.__dict__.get("_en_by_length")
-    if by_length is None:
-        by_length = t.__dict__["_en_by_length"] = {}
+def _en_near(t: _Units, matcher: PhraseMatcher) -> dict[int, list[str]]:
+    """Per long single-word phrase of ``matcher`` (by number), the words of ``t``'s index that are
+    near-spellings of it; kept on the units per matcher."""
+    cache = t.__dict__.setdefault("_en_near", {})
+    found = cache.get(id(matcher))
+    if found is None or found[0] is not matcher:
+        near: dict[int, list[str]] = {}
         for w in _en_index(t):
-            by_length.setdefault(len(w), []).append(w)
-    return by_length
+            for pi in matcher._near(w):
+                near.setdefault(pi, []).append(w)
+        found = cache[id(matcher)] = (matcher, near)
+    return found[1]
 
 
 def _en_chars(t: _Units) -> list[int]:
@@ -950,8 +956,9 @@ class PhraseMatcher:
             for word, idx in p.anchors:
                 self._anchor_index.setdefault(word, []).append((pi, idx))
         self._spelled = frozenset(pi for pi, p in enumerate(self._phrases) if p.n == 1 and len(p.joined) >= 6)
-        self._spelled_phrases = [self._phrases[pi] for pi in sorted(self._spelled)]
+        self._spelled_order = tuple(sorted(self._spelled))
         self._relevant: dict[str, bool] = {}  # word -> may start a candidate (see _may_match)
+        self._near_spellings: dict[str, tuple[int, ...]] = {}  # word -> spelled phrases it is near
 
     # -- container protocol -----------------------------------------------------------------
     @property
@@ -1093,16 +1100,26 @@ class PhraseMatcher:
         for key in keys:
             answer = relevant.get(key)
             if answer is None:
-                answer = key in self._anchor_index or any(
-                    abs(len(key) - len(p.joined)) <= 2
-                    and fuzz.ratio(key, p.joined, score_cutoff=self.threshold * 100.0 - 1e-6)
-                    for p in self._spelled_phrases)
+                answer = relevant[key] = key in self._anchor_index or bool(self._near(key))
                 if len(relevant) > 200_000:
                     relevant.clear()
-                relevant[key] = answer
             if answer:
                 return True
         return False
+
+    def _near(self, key: str) -> tuple[int, ...]:
+        """The long single-word phrases (numbers) that ``key`` is a near-spelling of: same length
+        within 2 and fuzz.ratio at least the threshold. Kept per word."""
+        near = self._near_spellings.get(key)
+        if near is None:
+            cutoff = self.threshold * 100.0 - 1e-6
+            near = tuple(pi for pi in self._spelled_order
+                         if abs(len(key) - len(self._phrases[pi].joined)) <= 2
+                         and fuzz.ratio(key, self._phrases[pi].joined, score_cutoff=cutoff))
+            if len(self._near_spellings) > 200_000:
+                self._near_spellings.clear()
+            self._near_spellings[key] = near
+        return near
 
     def _en_candidates(self, t: _Units):
         thr = self.threshold
@@ -1127,6 +1144,7 @@ class PhraseMatcher:
                 for pi, idx in index.get(word, ()):
                     anchored.setdefault(pi, []).append((at, idx))
         spelled = self._spelled
+        near = None
         windows = _en_windows(t)
         for pi, p in enumerate(self._phrases):
             if pi not in anchored and pi not in spelled:
@@ -1140,12 +1158,12 @@ class PhraseMatcher:
                         if 0 <= s < T:
                             starts.add(s)
             if n == 1 and len(p.joined) >= 6:
-                # long single word: also try near-spellings of it
-                by_length = _en_by_length(t)
-                for length in range(len(p.joined) - 2, len(p.joined) + 3):
-                    for w in by_length.get(length, ()):
-                        if fuzz.ratio(w, p.joined, score_cutoff=cutoff):
-                            starts.update(pos[w])
+                # long single word: also try near-spellings of it (the text's words near one of
+                # the matcher's long words, found once per text)
+                if near is None:
+                    near = _en_near(t, self)
+                for w in near.get(pi, ()):
+                    starts.update(pos[w])
             if not starts:
                 continue
             best_at: dict[int, tuple[float, int]] = {}

@@ -10,6 +10,7 @@ the ``timing`` settings.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable
 
@@ -21,6 +22,8 @@ from pipeline.transcript import ROLES, Transcript, Turn
 Span = tuple[float, float]
 
 EPSILON = 1e-6  # times are decimal seconds: 12.3 - 10.3 must still reach a 2.0 s threshold
+# A whitespace-separated token with a letter or digit ([^\W_] is str.isalnum) in it.
+WORD_TOKEN = re.compile(r"\S*[^\W_]\S*")
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
 
@@ -101,10 +104,18 @@ def interruptions(agent: list[Span], customer: list[Span], min_overlap: float) -
     """Overlaps of at least ``min_overlap`` seconds, each credited to whoever started talking second.
 
     Both starting at the same instant is not an interruption: neither was already talking.
+    ``agent`` and ``customer`` are sorted, disjoint spans (as ``union`` gives them), so only the
+    customer spans near each agent span are looked at.
     """
     found = []
+    reach = min_overlap - EPSILON
+    ends = [c_end for _, c_end in customer]
     for a_start, a_end in agent:
-        for c_start, c_end in customer:
+        # a customer span ending before a_start + reach (or starting after a_end - reach) cannot
+        # overlap this one by reach; a margin leaves the borderline ones to the test below
+        for c_start, c_end in customer[bisect.bisect_left(ends, a_start + reach - 1e-6):]:
+            if c_start > a_end - reach + 1e-6:
+                break
             start, end = max(a_start, c_start), min(a_end, c_end)
             if end - start < min_overlap - EPSILON or a_start == c_start:
                 continue
@@ -175,7 +186,7 @@ def _han_characters(text: str) -> int:
 
 def _words(text: str) -> int:
     """Whitespace-separated tokens with a letter or digit in them (punctuation alone is no word)."""
-    return sum(1 for token in text.split() if any(ch.isalnum() for ch in token))
+    return len(WORD_TOKEN.findall(text))
 
 
 def _mean_word_probability(turns: list[Turn]) -> float | None:
