@@ -486,7 +486,7 @@ def _units(text: str, fam: str, single: frozenset = frozenset(), multi: tuple = 
             toks.append((m.group(), m.start()))
     # filler removal (single tokens, filler-only tokens, multi-token sequences)
     keep = [True] * len(toks)
-    if single or multi:
+    if (single or multi) and (fam == "zh" or _filler_tokens(single, multi).search(norm)):
         for i, (t, _) in enumerate(toks):
             if _is_filler_token(t, single):
                 keep[i] = False
@@ -625,18 +625,31 @@ def _en_keys(text: str, single: frozenset, multi: tuple) -> frozenset[str] | Non
     not apply (non-ASCII text, a word that is not plain letters and digits, a filler present)."""
     if not text.isascii():
         return None
-    tokens = []
+    tokens: list[str] = []
     for word in _WORD_RE.findall(text.translate(_APOSTROPHES).lower()):
         expanded = _expand_en_word(word)
-        for token in (expanded.split() if expanded is not word else (word,)):
-            if not token.isalnum() or (single and _is_filler_token(token, single)):
-                return None
-            tokens.append(token)
-    for seq in multi:  # a multi-word filler present would be removed from the units
-        length = len(seq)
-        if any(tokens[i] == seq[0] and tuple(tokens[i:i + length]) == seq for i in range(len(tokens) - length + 1)):
-            return None
+        if expanded is word:
+            tokens.append(word)
+        else:
+            tokens.extend(expanded.split())
+    joined = " ".join(tokens)
+    if "'" in joined:  # words are letters and digits, apostrophes inside: these are the others
+        return None
+    if (single or multi) and _filler_tokens(single, multi).search(joined):
+        return None  # a filler would be left out of the units: no shortcut
     return frozenset(tokens).union(map(str.__add__, tokens, tokens[1:]))
+
+
+@functools.lru_cache(maxsize=64)
+def _filler_tokens(single: frozenset, multi: tuple) -> re.Pattern:
+    """Whitespace-separated tokens that are fillers: a run of single fillers (嗯嗯, 'umum'), or a
+    multi-word filler's words in a row. Finds every token ``_units`` would leave out, and maybe
+    more (a run longer than 12 characters)."""
+    alternatives = []
+    if single:
+        alternatives.append("(?:" + "|".join(map(re.escape, sorted(single, key=len, reverse=True))) + ")+")
+    alternatives += [r"\s+".join(map(re.escape, seq)) for seq in multi]
+    return re.compile(r"(?<!\S)(?:" + "|".join(alternatives) + r")(?!\S)")
 
 
 def _en_windows(t: _Units) -> dict[tuple[int, int], str]:
