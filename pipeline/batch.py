@@ -169,14 +169,16 @@ def plan_rescore(store: Store, spec: Spec, force: bool) -> Plan:
         if key in done:
             skipped += 1
             continue
-        transcript = json.loads(row["json"])
+        text = row["json"]  # parsed where it is audited (a worker), not here
+        known = row["call_id"] and row["path"]
+        transcript = {} if known else json.loads(text)
         info = CallInfo(
             key=key, path=row["path"] or transcript.get("source", ""), call_id=row["call_id"] or transcript["call_id"],
             audio_sha256=row["audio_sha256"], spec_name=spec.name, spec_version=spec.version, asr_key=row["asr_key"],
             agent_id=row["agent_id"], agent_name=row["agent_name"], team=row["team"], call_time=row["call_time"],
             metadata=CallMetadata(**json.loads(row["metadata"])) if row["metadata"] else None,
         )
-        tasks.append(CallTask(info, transcript, stored=True))
+        tasks.append(CallTask(info, text, stored=True))
     return Plan(tasks, skipped, [])
 
 

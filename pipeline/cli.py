@@ -335,6 +335,8 @@ def rescore(
     db: Annotated[Optional[Path], typer.Option(help="SQLite results store (default: batch.db in settings).",
                                                dir_okay=False)] = None,
     force: Annotated[bool, typer.Option(help="Re-audit calls already stored with this spec.")] = False,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes auditing the "
+                                         "transcripts (this process stores them).")] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary; errors only.")] = False,
     config: ConfigOption = None,
     spec: SpecOption = None,
@@ -343,7 +345,11 @@ def rescore(
 
     Results are stored under the new spec's version beside the old ones; reports use the newest.
 
-    Example: callqa rescore --spec my_spec_v2.yaml --db out/callqa.sqlite
+    Examples:
+
+      callqa rescore --spec my_spec_v2.yaml --db out/callqa.sqlite
+
+      callqa rescore --spec my_spec_v2.yaml --workers 2
     """
     from pipeline.batch import plan_rescore
     from pipeline.store import StoreBusy
@@ -352,7 +358,7 @@ def rescore(
     try:
         with store.batch_lock():
             work = plan_rescore(store, loaded, force)
-            summary = _run_planned(store, str(store.path), work, settings, spec_source, loaded, "", 1, quiet)
+            summary = _run_planned(store, str(store.path), work, settings, spec_source, loaded, "", workers, quiet)
     except StoreBusy as exc:
         raise _fail_usage(str(exc)) from None
     finally:

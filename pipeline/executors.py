@@ -7,6 +7,7 @@ Each worker builds one ``CallProcessor`` (the Whisper model, the spec) and keeps
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import time
@@ -17,13 +18,13 @@ from dataclasses import dataclass
 
 from pipeline.call import CallAudit, CallProcessor
 from pipeline.store import CallInfo
-from pipeline.transcript import Transcript
+from pipeline.transcript import Transcript, TranscriptError
 
 
 @dataclass
 class CallTask:
     info: CallInfo  # with the call's metadata
-    transcript: dict | None = None  # a stored transcript: re-audit it, no ASR
+    transcript: dict | str | None = None  # a stored transcript (or its JSON text): re-audit it, no ASR
     stored: bool = False  # the transcript came from the store: no need to write it again
 
 
@@ -41,7 +42,13 @@ def process(processor: CallProcessor, task: CallTask) -> CallOutcome:
     started = time.perf_counter()
     try:
         if task.transcript is not None:
-            transcript = Transcript.from_dict(task.transcript, origin=task.info.path)
+            data = task.transcript
+            if isinstance(data, str):
+                try:
+                    data = json.loads(data)
+                except json.JSONDecodeError as exc:
+                    raise TranscriptError(f"{task.info.path}: stored transcript is not JSON: {exc}") from None
+            transcript = Transcript.from_dict(data, origin=task.info.path)
         else:
             transcript = processor.transcribe(task.info.path)
         call = processor.audit_transcript(transcript, task.info.metadata)
