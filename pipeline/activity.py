@@ -2,16 +2,27 @@
 
 These regions are the timing truth of a call: turns, silences, holds, overlaps and the answer
 delay are measured on them, never on ASR segment boundaries.
+
+The speech probabilities are faster-whisper's own (its Silero model and its way of feeding it
+512-sample windows with 64 samples of context), computed block by block straight from the channel:
+``faster_whisper.vad.get_speech_timestamps`` pads a copy of the whole channel and runs the model on
+10,000 windows (5 minutes) at a time, which costs a few hundred MB on a long call. The model carries
+its state from block to block, so the probabilities are bit-for-bit the same, and so are the
+regions (the thresholding below is faster-whisper 1.2.1's).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from faster_whisper.vad import VadOptions, get_speech_timestamps
+from faster_whisper.vad import VadOptions, get_vad_model
 
 from pipeline.audio import SAMPLE_RATE
 
 Region = tuple[float, float]
+
+WINDOW = 512  # samples per Silero window at 16 kHz (32 ms)
+CONTEXT = 64  # samples of the previous window the model sees with each one
+BLOCK_WINDOWS = 250  # windows per model call (8 s of audio): bounded memory, the same probabilities
 
 
 def vad_options(settings: dict) -> VadOptions:
@@ -27,8 +38,135 @@ def speech_regions(samples: np.ndarray, settings: dict, start_at: float = 0.0) -
     """Speech regions (start, end) in seconds of one channel, ignoring everything before ``start_at``
     (the ring-back phase, whose tone Silero may take for voice)."""
     offset = int(start_at * SAMPLE_RATE)
-    stamps = get_speech_timestamps(samples[offset:], vad_options(settings), sampling_rate=SAMPLE_RATE)
+    audio = samples[offset:]
+    stamps = speech_timestamps(speech_probabilities(audio), len(audio), vad_options(settings))
     return [
         (round((offset + s["start"]) / SAMPLE_RATE, 3), round((offset + s["end"]) / SAMPLE_RATE, 3))
         for s in stamps
     ]
+
+
+def speech_probabilities(audio: np.ndarray, block: int = BLOCK_WINDOWS) -> np.ndarray:
+    """Silero's speech probability of every window, shape (windows, 1), exactly as
+    ``faster_whisper.vad.SileroVADModel`` gives them for the audio padded as
+    ``get_speech_timestamps`` pads it (to a whole number of windows, a whole extra window when it
+    already is one): each window is preceded by the last 64 samples of the one before (zeros for
+    the first), and the last window's own last 64 samples are zeroed (its context trick does that)."""
+    model = get_vad_model()
+    length = len(audio)
+    windows = (length + (WINDOW - length % WINDOW)) // WINDOW
+    h = np.zeros((1, 1, 128), dtype="float32")
+    c = np.zeros((1, 1, 128), dtype="float32")
+    tail = np.zeros(CONTEXT, dtype="float32")
+    outputs = []
+    for first in range(0, windows, block):
+        last = min(windows, first + block)
+        chunk = np.zeros((last - first) * WINDOW, dtype="float32")
+        part = audio[first * WINDOW:last * WINDOW]
+        chunk[:len(part)] = part
+        chunk = chunk.reshape(-1, WINDOW)
+        if last == windows:
+            chunk[-1, -CONTEXT:] = 0
+        context = np.empty((len(chunk), CONTEXT), dtype="float32")
+        context[0] = tail
+        context[1:] = chunk[:-1, -CONTEXT:]
+        tail = chunk[-1, -CONTEXT:].copy()
+        output, h, c = model.session.run(None, {"input": np.concatenate([context, chunk], 1), "h": h, "c": c})
+        outputs.append(output)
+    return np.concatenate(outputs, axis=0)
+
+
+def speech_timestamps(speech_probs: np.ndarray, audio_length_samples: int, vad_options: VadOptions) -> list[dict]:
+    """Speech chunks {start, end} in samples from the window probabilities: faster-whisper 1.2.1's
+    ``get_speech_timestamps`` (MIT licence; adapted from silero-vad) after its model call, unchanged."""
+    threshold = vad_options.threshold
+    neg_threshold = vad_options.neg_threshold
+    min_speech_duration_ms = vad_options.min_speech_duration_ms
+    max_speech_duration_s = vad_options.max_speech_duration_s
+    min_silence_duration_ms = vad_options.min_silence_duration_ms
+    window_size_samples = WINDOW
+    speech_pad_ms = vad_options.speech_pad_ms
+    sampling_rate = SAMPLE_RATE
+    min_speech_samples = sampling_rate * min_speech_duration_ms / 1000
+    speech_pad_samples = sampling_rate * speech_pad_ms / 1000
+    max_speech_samples = sampling_rate * max_speech_duration_s - window_size_samples - 2 * speech_pad_samples
+    min_silence_samples = sampling_rate * min_silence_duration_ms / 1000
+    min_silence_samples_at_max_speech = sampling_rate * 98 / 1000
+
+    triggered = False
+    speeches = []
+    current_speech = {}
+    if neg_threshold is None:
+        neg_threshold = max(threshold - 0.15, 0.01)
+
+    # to save potential segment end (and tolerate some silence)
+    temp_end = 0
+    # to save potential segment limits in case of maximum segment size reached
+    prev_end = next_start = 0
+
+    for i, speech_prob in enumerate(speech_probs):
+        if (speech_prob >= threshold) and temp_end:
+            temp_end = 0
+            if next_start < prev_end:
+                next_start = window_size_samples * i
+
+        if (speech_prob >= threshold) and not triggered:
+            triggered = True
+            current_speech["start"] = window_size_samples * i
+            continue
+
+        if triggered and (window_size_samples * i) - current_speech["start"] > max_speech_samples:
+            if prev_end:
+                current_speech["end"] = prev_end
+                speeches.append(current_speech)
+                current_speech = {}
+                # previously reached silence (< neg_thres) and is still not speech (< thres)
+                if next_start < prev_end:
+                    triggered = False
+                else:
+                    current_speech["start"] = next_start
+                prev_end = next_start = temp_end = 0
+            else:
+                current_speech["end"] = window_size_samples * i
+                speeches.append(current_speech)
+                current_speech = {}
+                prev_end = next_start = temp_end = 0
+                triggered = False
+                continue
+
+        if (speech_prob < neg_threshold) and triggered:
+            if not temp_end:
+                temp_end = window_size_samples * i
+            # condition to avoid cutting in very short silence
+            if (window_size_samples * i) - temp_end > min_silence_samples_at_max_speech:
+                prev_end = temp_end
+            if (window_size_samples * i) - temp_end < min_silence_samples:
+                continue
+            else:
+                current_speech["end"] = temp_end
+                if (current_speech["end"] - current_speech["start"]) > min_speech_samples:
+                    speeches.append(current_speech)
+                current_speech = {}
+                prev_end = next_start = temp_end = 0
+                triggered = False
+                continue
+
+    if current_speech and (audio_length_samples - current_speech["start"]) > min_speech_samples:
+        current_speech["end"] = audio_length_samples
+        speeches.append(current_speech)
+
+    for i, speech in enumerate(speeches):
+        if i == 0:
+            speech["start"] = int(max(0, speech["start"] - speech_pad_samples))
+        if i != len(speeches) - 1:
+            silence_duration = speeches[i + 1]["start"] - speech["end"]
+            if silence_duration < 2 * speech_pad_samples:
+                speech["end"] += int(silence_duration // 2)
+                speeches[i + 1]["start"] = int(max(0, speeches[i + 1]["start"] - silence_duration // 2))
+            else:
+                speech["end"] = int(min(audio_length_samples, speech["end"] + speech_pad_samples))
+                speeches[i + 1]["start"] = int(max(0, speeches[i + 1]["start"] - speech_pad_samples))
+        else:
+            speech["end"] = int(min(audio_length_samples, speech["end"] + speech_pad_samples))
+
+    return speeches
