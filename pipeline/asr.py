@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import os
 import importlib.util
 import re
 from dataclasses import dataclass
@@ -88,6 +89,7 @@ class AsrEngine:
     def __init__(self, settings: dict):
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
+        _limit_malloc_arenas()
         self.settings = settings
         self.model_info = resolve_model(settings["model"])
         self.model = WhisperModel(
@@ -97,7 +99,8 @@ class AsrEngine:
             cpu_threads=settings["cpu_threads"],
         )
         self.batch_size = int(settings.get("batch_size") or 0)
-        self.batched = BatchedInferencePipeline(self.model) if self.batch_size > 1 else None
+        self.batched = (BatchedInferencePipeline(_EncodeInParts(self.model, ENCODE_BATCH))
+                        if self.batch_size > 1 else None)
 
     def describe(self) -> dict[str, str]:
         return {
@@ -199,12 +202,53 @@ class AsrEngine:
                     _add_word(words[c][index], word, offset, language)
 
 
+MALLOC_ARENAS = 2  # glibc malloc arenas per process (default: 8 per core)
+
+
+def _limit_malloc_arenas() -> None:
+    """Cap glibc's malloc arenas before CTranslate2 and ONNX Runtime start their threads: each
+    thread that allocates may otherwise get an arena of its own, and freed buffers stranded there
+    kept a worker's peak 50-100 MB higher (the same knob as MALLOC_ARENA_MAX). No-op elsewhere."""
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return  # the user's setting wins
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-8, MALLOC_ARENAS)  # -8: M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass  # not glibc
+
+
+class _EncodeInParts:
+    """The WhisperModel as BatchedInferencePipeline sees it, with ``encode`` run ``size`` chunks at a
+    time: the encoder's self-attention over a window's 1500 frames takes chunks x heads x 1500 x 1500
+    floats (54 MB per chunk for tiny, more for larger models), and the batch's speed comes from
+    decoding, not encoding, chunks together."""
+
+    def __init__(self, model, size: int):
+        self._model = model
+        self._size = size
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+    def encode(self, features: np.ndarray):
+        if len(features) <= self._size:
+            return self._model.encode(features)
+        import ctranslate2
+
+        parts = [np.asarray(self._model.encode(features[at:at + self._size]))
+                 for at in range(0, len(features), self._size)]
+        return ctranslate2.StorageView.from_array(np.concatenate(parts))
+
+
 # Batched decoding: Whisper's window is 30 s; a chunk holds whole padded regions (with the gap
 # between them) up to CHUNK_SECONDS, and a region longer than that is cut at its quietest moment.
 CHUNK_SECONDS = 29.5
 CUT_SEARCH = (20.0, 29.0)  # where in a long region, counted from its start, a cut is looked for
 CUT_FRAME_SECONDS = 0.05
-CHUNK_GROUP_BATCHES = 4  # batches of chunks per transcribe call (bounds memory on long calls)
+CHUNK_GROUP_BATCHES = 2  # batches of chunks per transcribe call (bounds memory on long calls)
+ENCODE_BATCH = 1  # chunks encoded at a time (the encoder's memory grows with it; decoding is batched)
 # A region whose words leave this much of its speech uncovered at either end is decoded again alone;
 # so is a wordless region at least MIN_RETRY_SECONDS long.
 UNCOVERED_SECONDS = 1.5
