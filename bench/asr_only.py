@@ -10,7 +10,8 @@ others, then transcribes its share; the figure is the wall time from the common 
 worker's end. Model loading and decoding are excluded, so the comparison is strict.
 
 ``--mode transcribe``: ``WhisperModel.transcribe(channel, vad_filter=True, ...)``, faster-whisper's
-usual call. ``--mode batched``: ``BatchedInferencePipeline.transcribe(..., batch_size=N)``. Both use
+usual call. ``--mode batched``: ``BatchedInferencePipeline.transcribe(..., batch_size=N)``, N callqa's
+``asr.batch_size`` unless ``--batch-size``. Both use
 callqa's language, beam size, word timestamps, condition_on_previous_text=False, and callqa's VAD
 settings, with ``speech_pad_ms`` widened by ``asr.region_padding`` so faster-whisper transcribes the
 same stretches of audio callqa does. Prints one JSON object.
@@ -65,9 +66,11 @@ def worker(index: int, files: list[str], workers: int, mode: str, batch_size: in
     audio = [decode_audio(path, split_stereo=True) for path in files]
     decode = time.perf_counter() - started
     options = fw_options(settings, load_spec(settings["spec"]).language)
+    batch_size = batch_size or settings["asr"].get("batch_size") or 8
     pipeline = BatchedInferencePipeline(model) if mode == "batched" else None
     barrier.wait()
     started = time.perf_counter()
+    cpu_started = time.process_time()
     words, seconds_after_vad = 0, 0.0
     for channels in audio:
         for channel in channels:
@@ -78,9 +81,11 @@ def worker(index: int, files: list[str], workers: int, mode: str, batch_size: in
             words += sum(len(segment.words or []) for segment in segments)
             seconds_after_vad += info.duration_after_vad
     transcribe = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     results.put({"worker": index, "calls": len(files), "load_s": load, "decode_s": decode, "transcribe_s": transcribe,
+                 "transcribe_cpu_s": cpu,
                  "finished_at": time.time(), "words": words, "seconds_after_vad": seconds_after_vad,
-                 "cpu_threads": asr["cpu_threads"],
+                 "cpu_threads": asr["cpu_threads"], "batch_size": batch_size if mode == "batched" else None,
                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
 
 
@@ -89,7 +94,7 @@ def main() -> None:
     parser.add_argument("files", nargs="+")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--mode", choices=["transcribe", "batched"], default="transcribe")
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=None, help="batched mode (default: callqa's asr.batch_size)")
     args = parser.parse_args()
 
     from bench.common import partition, seconds
@@ -109,7 +114,8 @@ def main() -> None:
     for process in processes:
         process.join()
     wall = max(r["finished_at"] for r in per_worker) - started
-    print(json.dumps({"mode": args.mode, "workers": args.workers, "batch_size": args.batch_size, "wall_s": wall,
+    print(json.dumps({"mode": args.mode, "workers": args.workers, "batch_size": per_worker[0]["batch_size"], "wall_s": wall,
+                      "cpu_s": sum(r["transcribe_cpu_s"] for r in per_worker),
                       "calls": len(args.files), "words": sum(r["words"] for r in per_worker),
                       "seconds_after_vad": sum(r["seconds_after_vad"] for r in per_worker),
                       "per_worker": sorted(per_worker, key=lambda r: r["worker"])}))

@@ -81,6 +81,7 @@ def _cmdline(pid: int) -> str:
 @dataclass
 class Monitored:
     wall: float
+    cpu: float  # user + system seconds of the command and every process it waited for
     returncode: int
     stdout: str
     stderr: str
@@ -94,6 +95,9 @@ class Monitored:
 
 def run_monitored(command: list[str], interval: float = 0.1, **kwargs) -> Monitored:
     """Run ``command``; sample the RSS high-water mark (VmHWM) of it and of every descendant."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=kwargs.pop("env", env()), **kwargs)
@@ -125,7 +129,9 @@ def run_monitored(command: list[str], interval: float = 0.1, **kwargs) -> Monito
     wall = time.perf_counter() - started
     done.set()
     sampler.join()
-    return Monitored(wall, process.returncode, stdout, stderr, peaks, kinds)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Monitored(wall, cpu, process.returncode, stdout, stderr, peaks, kinds)
 
 
 def seconds(path: str | Path) -> float:
