@@ -21,7 +21,7 @@ EXIT_USAGE = 2
 
 app = typer.Typer(
     help="Audit customer-service calls against your service specification.\n\n"
-    "Example: callqa audit sample_audio/en_01_compliant.mp3",
+    "Example: callqa audit sample_audio/en_01_compliant.ogg",
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
@@ -113,7 +113,7 @@ def transcribe(
 
     The JSON can be audited later without running ASR again: callqa audit call.json
 
-    Example: callqa transcribe sample_audio/en_01_compliant.mp3 -o en_01.json
+    Example: callqa transcribe sample_audio/en_01_compliant.ogg -o en_01.json
     """
     processor = _processor(config, spec)
     try:
@@ -147,7 +147,7 @@ def audit(
 
     Examples:
 
-      callqa audit sample_audio/en_01_compliant.mp3
+      callqa audit sample_audio/en_01_compliant.ogg
 
       callqa audit call.json --spec configs/spec/zh-CN.yaml --json
 
