@@ -95,25 +95,24 @@ def test_answer_delay(audited, name):
     assert audited[name].measurements.answer_delay == pytest.approx(TRUTHS[name]["answer_delay"], abs=0.5)
 
 
-@pytest.mark.parametrize("name", STEREO_EN)
-def test_silences_above_threshold(audited, name):
-    threshold = load_settings()["timing"]["silence_threshold"]
-    expected = [s for s in TRUTHS[name]["silences"] if s["seconds"] > threshold]
-    measured = audited[name].measurements.silences
+def _assert_same_intervals(measured, expected: list[dict]) -> None:
     assert len(measured) == len(expected), measured
     for got, want in zip(measured, expected):
         assert got.start == pytest.approx(want["start"], abs=0.5)
         assert got.end == pytest.approx(want["end"], abs=0.5)
+
+
+@pytest.mark.parametrize("name", STEREO_EN)
+def test_silences_above_threshold(audited, name):
+    threshold = load_settings()["timing"]["silence_threshold"]
+    expected = [s for s in TRUTHS[name]["silences"] if s["seconds"] > threshold]
+    _assert_same_intervals(audited[name].measurements.silences, expected)
 
 
 @pytest.mark.parametrize("name", STEREO_EN)
 def test_holds(audited, name):
     expected = [s for s in TRUTHS[name]["silences"] if s["kind"] == "hold"]
-    measured = audited[name].measurements.holds
-    assert len(measured) == len(expected), measured
-    for got, want in zip(measured, expected):
-        assert got.start == pytest.approx(want["start"], abs=0.5)
-        assert got.end == pytest.approx(want["end"], abs=0.5)
+    _assert_same_intervals(audited[name].measurements.holds, expected)
 
 
 @pytest.mark.parametrize("name", STEREO_EN)
