@@ -56,13 +56,26 @@ def _rows(db: Path, query: str) -> list[tuple]:
         return connection.execute(query).fetchall()
 
 
-def test_batch_stores_good_calls_once_records_bad_ones_and_exits_1(archive, tmp_path):
-    db = tmp_path / "qa.sqlite"
+@pytest.fixture
+def full_archive(archive) -> Path:
+    """Every English stereo sample call (agent folders by call number), plus the corrupt files."""
+    for index, path in enumerate(sorted(SAMPLES.glob("en_*.*"))):
+        if "_mono" not in path.stem and path.stem not in GOOD:
+            folder = archive / "T2" / f"A10{index % 3}"
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, folder)
+    return archive
+
+
+def test_batch_stores_good_calls_once_records_bad_ones_and_exits_1(full_archive, tmp_path):
+    archive, db = full_archive, tmp_path / "qa.sqlite"
+    calls = sorted(p.stem for p in SAMPLES.glob("en_*.*") if "_mono" not in p.stem)
     first = _batch(archive, db)
     assert first.returncode == 1, first.stderr
     done = _rows(db, "SELECT call_id, agent_id, team, score FROM calls WHERE status = 'done' ORDER BY call_id")
-    assert [row[0] for row in done] == sorted(GOOD)
-    assert {row[1] for row in done} == {"A001", "A002"} and {row[2] for row in done} == {"T1"}
+    assert [row[0] for row in done] == calls and len(calls) >= 18
+    assert {row[1] for row in done} == {"A001", "A002", "A100", "A101", "A102"}
+    assert {row[2] for row in done} == {"T1", "T2"}
     failed = dict(_rows(db, "SELECT call_id, error FROM calls WHERE status = 'failed'"))
     assert set(failed) == {Path(name).stem for name in BAD}
     assert "empty file" in failed["empty"] and "truncated" in failed["truncated"]
@@ -72,8 +85,8 @@ def test_batch_stores_good_calls_once_records_bad_ones_and_exits_1(archive, tmp_
 
     second = _batch(archive, db)
     assert second.returncode == 1  # the corrupt files still fail
-    assert "0 transcribed" in second.stderr and f"{len(GOOD)} already done" in second.stderr
-    assert _rows(db, "SELECT COUNT(*), COUNT(DISTINCT key) FROM calls") == [(len(GOOD) + len(BAD),) * 2]
+    assert "0 transcribed" in second.stderr and f"{len(calls)} already done" in second.stderr
+    assert _rows(db, "SELECT COUNT(*), COUNT(DISTINCT key) FROM calls") == [(len(calls) + len(BAD),) * 2]
 
 
 def test_changed_spec_reaudits_stored_transcripts_without_asr(archive, tmp_path):
