@@ -4,9 +4,10 @@ Each actor holds one ``CallProcessor`` (so one Whisper model, loaded on its firs
 one call at a time; outcomes come back to the batch's own process in completion order, where the
 batch stores them: the store keeps its single writer and its guarantees whatever the cluster does.
 
-Tasks carry file paths, not audio: every node must see the archive at the same path (shared
-storage), and must have callqa, its ``ray`` extra and the Whisper model installed (``asr.model``
-is resolved on the node that runs the actor). The spec is read here and sent to the actors.
+Tasks carry file paths (made absolute), not audio: every node must see the archive at the same
+path (shared storage), and must have callqa, its ``ray`` extra and the Whisper model installed
+(``asr.model`` is resolved on the node that runs the actor). The spec is read here and sent to the
+actors.
 
 A worker lost in the middle of a call (killed, out of memory, its node gone) fails that call only,
 with the reason; a fresh actor takes its place and the batch goes on. The next run retries the
@@ -23,21 +24,22 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pipeline.call import CallProcessor
 from pipeline.executors import CallOutcome, CallTask, ExecutorError, process, with_cpu_threads
 
 INSTALL_HINT = "--executor ray needs Ray, an optional extra: pip install 'callqa[ray]'"
-# Without --workers or asr.cpu_threads, a CPU actor runs CTranslate2's own default thread count.
+# Without --workers or asr.cpu_threads, a CPU actor runs faster-whisper's default thread count.
 DEFAULT_ACTOR_THREADS = 4
 # Tasks and outcomes are kilobytes; Ray's default store would reserve 30 % of this machine's memory.
 OWN_INSTANCE_OBJECT_STORE_BYTES = 256 * 2**20
 ACTOR_NAME = "callqa-worker-{}"  # as `ray list actors` shows them; numbered in order of creation
 SECONDS_TO_REACH_CLUSTER = 10.0  # ray.init retries an unreachable address for minutes; fail fast
+AUTH_MODE = "RAY_AUTH_MODE"
 
 
-def _import_ray(own_instance: bool):
+def _require_ray(own_instance: bool) -> None:
     """Import Ray, or say how to install it. A Ray instance of our own on this machine listens on
     loopback only (Ray's single-machine mode): nothing off this machine needs to reach it. Ray reads
     that setting, and the opt-out of its usage statistics, when it is first imported."""
@@ -45,10 +47,9 @@ def _import_ray(own_instance: bool):
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     try:
-        import ray
+        import ray  # noqa: F401 (imported here only to know it is installed)
     except ImportError:
         raise ExecutorError(INSTALL_HINT) from None
-    return ray
 
 
 class CallWorker:
@@ -100,20 +101,20 @@ def actor_shape(nodes: list[dict[str, float]], asr: dict, workers: int | None) -
 
 class RayExecutor:
     """Ray actors, each with its own model: on a cluster at ``address`` (or $RAY_ADDRESS), else on a
-    Ray instance started on this machine for the batch and stopped after it. A Ray session already open in this process
-    (a notebook, a test) is used as it is and left open."""
+    Ray instance started on this machine for the batch and stopped after it. A Ray session already
+    open in this process (a notebook, a test) is used as it is and left open."""
 
     def __init__(self, settings: dict, spec_source: str, workers: int | None = None, address: str | None = None):
         from audits.spec import load_spec
 
         self.address = address or os.environ.get("RAY_ADDRESS")  # Ray's own convention
-        _import_ray(own_instance=not self.address)
+        _require_ray(own_instance=not self.address)
         self.settings = settings
         self.spec = load_spec(spec_source)  # the spec file may exist only on this machine
         self.workers = workers
 
     def run(self, tasks: Iterable[CallTask]) -> Iterator[CallOutcome]:
-        pending = deque(tasks)
+        pending = deque(map(_portable, tasks))
         if not pending:
             return
         with _ray_session(self.address) as ray:
@@ -124,6 +125,13 @@ class RayExecutor:
                 yield from pool.run(pending)
             finally:
                 pool.close()
+
+
+def _portable(task: CallTask) -> CallTask:
+    """An actor on another node has another working directory: recordings go with absolute paths."""
+    if task.transcript is not None:  # nothing to read
+        return task
+    return CallTask(replace(task.info, path=os.path.abspath(task.info.path)))
 
 
 @contextmanager
@@ -142,7 +150,10 @@ def _ray_session(address: str | None):
                      object_store_memory=OWN_INSTANCE_OBJECT_STORE_BYTES)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {address}" if address else "a Ray instance on this machine"
-        raise ExecutorError(f"cannot use {where}: {exc}") from None
+        # Ray turns token authentication on by itself only for a cluster it finds on this machine.
+        hint = "" if not address or AUTH_MODE in os.environ else (
+            f"; if the cluster uses token authentication, set {AUTH_MODE}=token and its token")
+        raise ExecutorError(f"cannot use {where}: {exc}{hint}") from None
     try:
         yield ray
     finally:
@@ -179,8 +190,9 @@ class _ActorPool:
             self._start_actor()
 
     def _start_actor(self) -> None:
-        options = {"num_cpus": self.shape.cpus, "num_gpus": self.shape.gpus, "name": ACTOR_NAME.format(len(self.actors))}
-        actor = self.remote_class.options(**options).remote(self.settings, self.spec)
+        name = ACTOR_NAME.format(len(self.actors))
+        actor = self.remote_class.options(num_cpus=self.shape.cpus, num_gpus=self.shape.gpus, name=name).remote(
+            self.settings, self.spec)
         self.actors.append(actor)
         self.starting[actor.ready.remote()] = actor
 
@@ -210,12 +222,14 @@ class _ActorPool:
                 reason = f"the Ray worker processing this call was lost: {_summary(exc)}"
                 outcome = CallOutcome(task.info, None, reason, time.perf_counter() - sent, False)
                 ray.kill(actor)
-                self._start_actor()
+                if pending:
+                    self._start_actor()
             else:
                 self._give_next(actor, pending)
             yield outcome
         if pending:
-            raise ExecutorError(f"no Ray worker could start, {len(pending)} calls not processed: {self.start_failure}")
+            raise ExecutorError(f"no Ray worker could start; {len(pending)} calls left for the next run: "
+                                f"{self.start_failure}")
 
     def close(self) -> None:
         import ray
@@ -225,6 +239,7 @@ class _ActorPool:
 
 
 def _summary(exc: Exception) -> str:
-    """Ray's errors run to many lines (tracebacks, advice); the store keeps the first line that says something."""
+    """Ray's errors run to many lines (actor ids, tracebacks); the last one says why: "killed by
+    `ray.kill`", "its worker process has died ... OOM killer ...", "No module named 'pipeline'"."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
+    return f"{type(exc).__name__}: {lines[-1] if lines else 'no reason given'}"

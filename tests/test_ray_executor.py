@@ -30,15 +30,17 @@ STORED_TABLES = {  # every table a batch writes, less the columns that name the 
 
 @pytest.fixture(scope="module")
 def ray_address():
-    """A Ray instance for this module, on loopback only (Ray's single-machine mode, which every
-    process that connects to it must share: the setting travels to the CLI's subprocesses in the
-    environment), with this machine's CPUs. Stopped, all its processes with it, after the module."""
+    """A new Ray instance for this module with this machine's CPUs, stopped (all its processes with it)
+    after the module. It listens on loopback only (Ray's single-machine mode) and asks for Ray's
+    token (~/.ray/auth_token, made by the first instance): a driver that connects to it must use the
+    same two settings, and the CLI's subprocesses get them from this environment."""
     with pytest.MonkeyPatch.context() as environment:
         environment.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+        environment.setenv("RAY_AUTH_MODE", "token")
         environment.setenv("RAY_USAGE_STATS_ENABLED", "0")
         import ray
 
-        ray.init(include_dashboard=False, object_store_memory=256 * 2**20, logging_level="WARNING")
+        ray.init(address="local", include_dashboard=False, object_store_memory=256 * 2**20, logging_level="WARNING")
         try:
             yield ray.get_runtime_context().gcs_address
         finally:
@@ -131,7 +133,8 @@ def test_a_worker_lost_mid_call_fails_that_call_only_and_the_next_run_completes_
     first = run_batch(store, archive, planned(), executor.spec, key, executor.run, kill_the_worker_once)
     assert (first.done, first.failed) == (2, 1)  # the third call went to the worker that replaced it
     [(path, reason)] = first.failures
-    assert "Ray worker processing this call was lost" in reason and "ActorDiedError" in reason
+    assert reason.startswith("the Ray worker processing this call was lost: ActorDiedError")
+    assert reason.endswith("killed by `ray.kill`.")
 
     work = planned()
     assert [task.info.path for task in work.tasks] == [path] and work.skipped == 2
