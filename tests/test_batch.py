@@ -51,6 +51,16 @@ def _batch(archive: Path, db: Path, *extra: str, **popen) -> subprocess.Complete
     return subprocess.run(args, capture_output=True, text=True, timeout=600)
 
 
+def _stored(db: Path) -> int:
+    """Calls stored so far; 0 while the batch has not created the store or its schema yet."""
+    if not db.exists():  # connecting would create it
+        return 0
+    try:
+        return _rows(db, "SELECT COUNT(*) FROM calls WHERE status = 'done'")[0][0]
+    except sqlite3.OperationalError:
+        return 0
+
+
 def _rows(db: Path, query: str) -> list[tuple]:
     with sqlite3.connect(db) as connection:
         return connection.execute(query).fetchall()
@@ -111,7 +121,7 @@ def test_sigkill_mid_batch_then_rerun_stores_each_call_exactly_once(archive, tmp
     process = _batch(archive, db, "--quiet", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:  # kill as soon as the first call is stored
-        if db.exists() and _rows(db, "SELECT COUNT(*) FROM calls WHERE status = 'done'")[0][0] >= 1:
+        if _stored(db) >= 1:
             break
         time.sleep(0.05)
     os.kill(process.pid, signal.SIGKILL)
