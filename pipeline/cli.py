@@ -94,16 +94,16 @@ def _metadata_table(path: Path | None) -> dict:
 def _call_errors():
     """The exceptions that fail one call (named on stderr) without stopping the others."""
     from pipeline.audio import AudioError
-    from pipeline.call import MonoNotSupported
+    from pipeline.diarize import DiarizationUnavailable
     from pipeline.metadata import MetadataError
     from pipeline.transcript import TranscriptError
 
-    return AudioError, MonoNotSupported, TranscriptError, MetadataError
+    return AudioError, DiarizationUnavailable, TranscriptError, MetadataError
 
 
 @app.command()
 def transcribe(
-    file: Annotated[Path, typer.Argument(help="A stereo recording (wav, mp3, flac, ogg, m4a, ...).")],
+    file: Annotated[Path, typer.Argument(help="A recording (wav, mp3, flac, ogg, m4a, ...); mono needs the diarize extra.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the transcript JSON here "
                                                    "(default: print it).", dir_okay=False)] = None,
     config: ConfigOption = None,
