@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from pipeline import __version__
 
@@ -63,7 +64,7 @@ def main(
 
 
 def _fail_usage(message: str) -> typer.Exit:
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False)
+    stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(EXIT_USAGE)
 
 
@@ -119,7 +120,7 @@ def transcribe(
     try:
         transcript = processor.transcribe(file)
     except _call_errors() as exc:
-        stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
+        stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_CALLS_FAILED) from None
     if output:
         transcript.save(output)
@@ -165,7 +166,7 @@ def audit(
         try:
             call = processor.audit(file, find_metadata(file, table))
         except _call_errors() as exc:
-            stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
+            stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             failed += 1
             continue
         document = call.to_dict()
@@ -198,7 +199,7 @@ def spec_validate(
         try:
             spec = load_spec(file)
         except SpecError as exc:
-            stderr.print(f"[bold red]invalid:[/] {exc}", highlight=False)
+            stderr.print(f"[bold red]invalid:[/] {escape(str(exc))}", highlight=False)
             bad += 1
         else:
             stdout.print(f"[green]ok[/] {file}: {spec.name} ({spec.language}), {len(spec.items)} items")
@@ -258,7 +259,7 @@ def _run_planned(store, archive_label: str, work, settings, spec_source, loaded,
             highlight=False,
         )
         for path, reason in summary.failures:
-            stderr.print(f"  [red]failed[/] {reason if reason.startswith(path) else f'{path}: {reason}'}",
+            stderr.print(f"  [red]failed[/] {escape(reason if reason.startswith(path) else f'{path}: {reason}')}",
                          highlight=False)
     return summary
 

@@ -45,6 +45,10 @@ class Diarizer:
         # pyannote.audio 4 sends usage telemetry to pyannote.ai unless told not to; call recordings
         # are private and many machines are offline, so callqa's default is off.
         os.environ["PYANNOTE_METRICS_ENABLED"] = "true" if settings["telemetry"] else "false"
+        # torch's OpenMP threads spin while they wait; with other busy processes on the cores
+        # (batch workers, the ASR) that made diarization 5-15 times slower here. Passive waiting
+        # kept it steady. Read once, when torch loads; a value set by the user wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             import torch
 

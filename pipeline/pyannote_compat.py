@@ -26,8 +26,9 @@ import torch.nn.functional as F
 from pyannote.audio import Model, Pipeline
 from pyannote.audio.core.plda import PLDA
 from pyannote.audio.pipelines import SpeakerDiarization
+from pyannote.core import Annotation
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
+from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
 from torchaudio.transforms import MelSpectrogram
 
 from pipeline.speakers import Diarization, SpeakerTurn
@@ -76,25 +77,31 @@ class VoiceEncoder(Model):
         mels = self.mel(_normalised(waveforms[:, 0])).transpose(1, 2)  # (batch, frames, bands)
         if weights is None:
             weights = torch.ones(mels.shape[:2])
-        keep = F.interpolate(weights[:, None].float(), size=mels.shape[1], mode="nearest")[:, 0] > 0.5
-        partials, owner = [], []
-        for index, (mel, kept) in enumerate(zip(mels, keep)):
-            frames = mel[kept]
-            for start in range(0, max(1, len(frames) - PARTIAL_FRAMES + PARTIAL_STEP), PARTIAL_STEP):
-                if len(frames[start:start + PARTIAL_FRAMES]):
-                    partials.append(frames[start:start + PARTIAL_FRAMES])
-                    owner.append(index)
+        kept = F.interpolate(weights[:, None].float(), size=mels.shape[1], mode="nearest")[:, 0] > 0.5
+        partials, owners = [], []
+        for index, (mel, keep) in enumerate(zip(mels, kept)):
+            own = _partials(mel[keep])
+            partials.extend(own)
+            owners.extend([index] * len(own))
         embeddings = torch.full((len(waveforms), HIDDEN), float("nan"))
         if not partials:
             return embeddings
         lengths = torch.tensor([len(p) for p in partials])
-        padded = nn.utils.rnn.pad_sequence(partials, batch_first=True)
-        _, (hidden, _) = self.lstm(pack_padded_sequence(padded, lengths, batch_first=True, enforce_sorted=False))
-        partial = F.normalize(F.relu(self.linear(hidden[-1])), dim=1)
-        owner = torch.tensor(owner)
-        for index in owner.unique():
-            embeddings[index] = F.normalize(partial[owner == index].mean(dim=0), dim=0)
+        packed = pack_padded_sequence(pad_sequence(partials, batch_first=True), lengths, batch_first=True,
+                                      enforce_sorted=False)
+        _, (hidden, _) = self.lstm(packed)
+        partial_embeddings = F.normalize(F.relu(self.linear(hidden[-1])), dim=1)
+        owners = torch.tensor(owners)
+        for index in owners.unique():
+            embeddings[index] = F.normalize(partial_embeddings[owners == index].mean(dim=0), dim=0)
         return embeddings
+
+
+def _partials(frames: torch.Tensor) -> list[torch.Tensor]:
+    """Resemblyzer's 1.6 s partial utterances, half overlapping; a shorter stretch is one partial."""
+    if len(frames) <= PARTIAL_FRAMES:
+        return [frames] if len(frames) else []
+    return [frames[start:start + PARTIAL_FRAMES] for start in range(0, len(frames) - PARTIAL_FRAMES + 1, PARTIAL_STEP)]
 
 
 def _normalised(waveforms: torch.Tensor) -> torch.Tensor:
@@ -146,12 +153,11 @@ def run(pipeline: Pipeline, waveform: np.ndarray, uri: str, min_speakers: int, m
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. "found fewer speakers than min_speakers" on a silent customer
         output = pipeline(file, min_speakers=min_speakers, max_speakers=max_speakers)
-    # pyannote 4 returns DiarizeOutput; pipelines configured as legacy (and pyannote 3) an Annotation.
-    full = getattr(output, "speaker_diarization", output)
-    exclusive = getattr(output, "exclusive_speaker_diarization", full)
-    return Diarization(_turns(full), _turns(exclusive))
+    if isinstance(output, Annotation):  # a pipeline configured as legacy: no exclusive diarization
+        return Diarization(_turns(output), _turns(output))
+    return Diarization(_turns(output.speaker_diarization), _turns(output.exclusive_speaker_diarization))
 
 
-def _turns(annotation) -> list[SpeakerTurn]:
+def _turns(annotation: Annotation) -> list[SpeakerTurn]:
     return [SpeakerTurn(round(segment.start, 3), round(segment.end, 3), str(label))
             for segment, _, label in annotation.itertracks(yield_label=True)]

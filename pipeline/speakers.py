@@ -115,3 +115,24 @@ def _by_speaker(turns: list[SpeakerTurn]) -> dict[str, list[SpeakerTurn]]:
 def _distance(word: Word, turn: SpeakerTurn) -> float:
     """Seconds between a word and a turn; 0 when they overlap."""
     return max(0.0, turn.start - word.end, word.start - turn.end)
+
+
+def diarization_error_rate(reference: dict[str, list[Region]], hypothesis: dict[str, list[Region]],
+                           duration: float, collar: float = 0.25) -> float:
+    """Diarization error rate (missed speech + false alarm + speaker confusion, over reference
+    speech) with the best mapping of hypothesis labels to reference labels, by pyannote.metrics.
+    ``collar``: seconds either side of each reference boundary left out (NIST's 0.25 s; pyannote
+    counts the collar's whole width). For measuring diarization against labelled calls (tests,
+    ``bench/diarization.py``); needs the diarize extra."""
+    from pyannote.core import Annotation, Segment, Timeline
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    def annotation(spans_by_label: dict[str, list[Region]]) -> Annotation:
+        result = Annotation()
+        for label, spans in spans_by_label.items():
+            for index, (start, end) in enumerate(spans):
+                result[Segment(start, end), f"{label}#{index}"] = label
+        return result
+
+    metric = DiarizationErrorRate(collar=2 * collar)
+    return float(metric(annotation(reference), annotation(hypothesis), uem=Timeline([Segment(0.0, duration)])))
