@@ -61,8 +61,16 @@ class Diarizer:
         if threads:
             torch.set_num_threads(threads)
         self._compat = pyannote_compat
-        self.pipeline, self.how = self._load(settings["pipeline"])
-        self.pipeline.to(torch.device(settings["device"]))
+        try:
+            self.pipeline, self.how = self._load(settings["pipeline"])
+            self.pipeline.to(torch.device(settings["device"]))
+        except DiarizationUnavailable:
+            raise
+        except Exception as exc:  # a damaged weights file, a bad config.yaml, no such device: many kinds
+            raise DiarizationUnavailable(
+                f"diarization pipeline {settings['pipeline']!r} cannot be loaded on {settings['device']}: "
+                f"{type(exc).__name__}: {str(exc)[:200]}"
+            ) from None
 
     def describe(self) -> str:
         return f"{self.settings['pipeline']} ({self.how})"
@@ -85,7 +93,10 @@ class Diarizer:
         folder = Path(name).expanduser()
         if folder.is_dir():
             if (folder / "config.yaml").is_file():
-                return Pipeline.from_pretrained(str(folder)), "pyannote pipeline folder"
+                pipeline = Pipeline.from_pretrained(str(folder))
+                if pipeline is None:
+                    raise DiarizationUnavailable(f"{folder / 'config.yaml'}: pyannote could not load this pipeline")
+                return pipeline, "pyannote pipeline folder"
             if (folder / SEGMENTATION_FILE).is_file() and (folder / EMBEDDING_FILE).is_file():
                 return self._assembled(folder), "assembled from local weights"
             tried.append(f"local folder {folder}: has neither config.yaml nor {SEGMENTATION_FILE} + {EMBEDDING_FILE}")

@@ -65,8 +65,9 @@ class VoiceEncoder(Model):
         self.lstm = nn.LSTM(MEL_BANDS, HIDDEN, LAYERS, batch_first=True)
         self.linear = nn.Linear(HIDDEN, HIDDEN)
         state = torch.load(weights, map_location="cpu", weights_only=True)["model_state"]
-        # The checkpoint also holds the training loss' similarity scale, which inference does not use.
-        self.load_state_dict({k: v for k, v in state.items() if k.startswith(("lstm.", "linear."))}, strict=False)
+        # Strict per layer; the checkpoint also holds the training loss' similarity scale, unused here.
+        for name, layer in (("lstm", self.lstm), ("linear", self.linear)):
+            layer.load_state_dict({k.split(".", 1)[1]: v for k, v in state.items() if k.startswith(f"{name}.")})
         self.eval()
 
     @property
@@ -116,7 +117,7 @@ class _NoPLDA(PLDA):
     """``SpeakerDiarization.__init__`` loads a PLDA whatever the clustering; agglomerative
     clustering never uses it, and none is reachable offline."""
 
-    def __init__(self):  # noqa: D107 - deliberately skips PLDA's file loading
+    def __init__(self):  # deliberately skips PLDA's file loading
         pass
 
 

@@ -4,10 +4,10 @@ Diarization gives speech turns per speaker, overlapping where both talk at once;
 with times, knowing nothing of speakers. Each word goes to the speaker who holds most of its time
 (in the exclusive diarization, which keeps one speaker per instant, so a word in overlapping speech
 goes to the speaker pyannote found most likely there); a word in no speaker's turn (diarization
-missed it, or the ASR's word times are off) goes to the nearest turn. A turn is one diarized speaker turn with its words, so no turn
-mixes two speakers; turns of different speakers may overlap in time, as the speech did. The
-diarized turns (overlaps included) are the speech activity that measurements read, so talking over
-each other shows as an interruption exactly as with two channels.
+missed it, or the ASR's word times are off) goes to the nearest turn. A turn is one diarized
+speaker turn with its words, so no turn mixes two speakers; turns of different speakers may overlap
+in time, as the speech did. The diarized turns (overlaps included) are the speech activity that
+measurements read, so talking over each other shows as an interruption exactly as with two channels.
 """
 
 from __future__ import annotations
