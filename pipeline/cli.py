@@ -103,16 +103,16 @@ def _metadata_table(path: Path | None) -> dict:
 def _call_errors():
     """The exceptions that fail one call (named on stderr) without stopping the others."""
     from pipeline.audio import AudioError
-    from pipeline.call import MonoNotSupported
+    from pipeline.diarize import DiarizationUnavailable
     from pipeline.metadata import MetadataError
     from pipeline.transcript import TranscriptError
 
-    return AudioError, MonoNotSupported, TranscriptError, MetadataError
+    return AudioError, DiarizationUnavailable, TranscriptError, MetadataError
 
 
 @app.command()
 def transcribe(
-    file: Annotated[Path, typer.Argument(help="A stereo recording (wav, mp3, flac, ogg, m4a, ...).")],
+    file: Annotated[Path, typer.Argument(help="A recording (wav, mp3, flac, ogg, m4a, ...); mono needs the diarize extra.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the transcript JSON here "
                                                    "(default: print it).", dir_okay=False)] = None,
     config: ConfigOption = None,
@@ -128,7 +128,7 @@ def transcribe(
     try:
         transcript = processor.transcribe(file)
     except _call_errors() as exc:
-        stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
+        stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_CALLS_FAILED) from None
     if output:
         transcript.save(output)
@@ -174,7 +174,7 @@ def audit(
         try:
             call = processor.audit(file, find_metadata(file, table))
         except _call_errors() as exc:
-            stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
+            stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             failed += 1
             continue
         document = call.to_dict()
@@ -207,7 +207,7 @@ def spec_validate(
         try:
             spec = load_spec(file)
         except SpecError as exc:
-            stderr.print(f"[bold red]invalid:[/] {exc}", highlight=False)
+            stderr.print(f"[bold red]invalid:[/] {escape(str(exc))}", highlight=False)
             bad += 1
         else:
             stdout.print(f"[green]ok[/] {file}: {spec.name} ({spec.language}), {len(spec.items)} items")
@@ -265,7 +265,7 @@ def _run_planned(store, archive_label: str, work, loaded, key, executor, quiet: 
             highlight=False,
         )
         for path, reason in summary.failures:
-            stderr.print(f"  [red]failed[/] {reason if reason.startswith(path) else f'{path}: {reason}'}",
+            stderr.print(f"  [red]failed[/] {escape(reason if reason.startswith(path) else f'{path}: {reason}')}",
                          highlight=False)
     return summary
 
