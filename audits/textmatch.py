@@ -20,6 +20,8 @@ Both languages refuse a fuzzy hit whose negation differs from the phrase (我知
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import re
 import threading
@@ -183,13 +185,18 @@ def _normalize_map(text: str, language: str,
     starts: list[int] = []
     ends: list[int] = []
     # 1. NFKC + lower-case + apostrophe unification, character by character (keeps the map).
-    for i, ch in enumerate(text):
-        out = unicodedata.normalize("NFKC", ch).translate(_APOSTROPHES).lower()
-        for c in out:
-            chars.append(c)
-            starts.append(i)
-            ends.append(i + 1)
-    s = "".join(chars)
+    if text.isascii():  # NFKC leaves ASCII alone and lower() keeps its length: one char per char
+        s = text.translate(_APOSTROPHES).lower()
+        starts = list(range(len(text)))
+        ends = list(range(1, len(text) + 1))
+    else:
+        for i, ch in enumerate(text):
+            out = unicodedata.normalize("NFKC", ch).translate(_APOSTROPHES).lower()
+            for c in out:
+                chars.append(c)
+                starts.append(i)
+                ends.append(i + 1)
+        s = "".join(chars)
     # 2. Traditional -> simplified (zh). OpenCC is phrase based; keep it when it is 1:1.
     if fam == "zh" and any(_is_cjk(c) for c in s):
         cc = _get_opencc()
@@ -216,8 +223,35 @@ def _normalize_map(text: str, language: str,
                 out_s.append(a)
                 out_e.append(b)
 
+    n = len(s) if fam == "zh" else 0
+    if fam == "en":
+        # Same as the loop below, word by word: a word (a run of letters/digits, apostrophes
+        # inside) is copied or expanded; the non-word characters after it are one space, mapped to
+        # the first of them.
+        gap_from = 0
+        for m in _WORD_RE.finditer(s):
+            i, j = m.span()
+            if i > gap_from:
+                emit(" ", starts[gap_from], ends[gap_from])
+            word = m.group()
+            exp = _expand_en_word(word)
+            if exp == word:
+                if "'" in word:
+                    for k in range(i, j):
+                        if s[k] != "'":
+                            out_c.append(s[k])
+                            out_s.append(starts[k])
+                            out_e.append(ends[k])
+                else:
+                    out_c.extend(word)
+                    out_s.extend(starts[i:j])
+                    out_e.extend(ends[i:j])
+            else:
+                emit(exp, starts[i], ends[j - 1])
+            gap_from = j
+        if gap_from < len(s):
+            emit(" ", starts[gap_from], ends[gap_from])
     i = 0
-    n = len(s)
     while i < n:
         c = s[i]
         if fam == "zh" and "0" <= c <= "9":
@@ -391,13 +425,13 @@ def _is_filler_token(tok: str, single: frozenset) -> bool:
     if not single or len(tok) > 12:
         return False
     # decomposition into filler strings (嗯嗯, 嗯啊)
-    ok = [True] + [False] * len(tok)
-    for i in range(len(tok)):
-        if ok[i]:
-            for f in single:
-                if tok.startswith(f, i):
-                    ok[i + len(f)] = True
-    return ok[len(tok)]
+    return not tok or _filler_run(single).fullmatch(tok) is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _filler_run(single: frozenset) -> re.Pattern:
+    """One or more of the strings in ``single``, back to back."""
+    return re.compile("(?:" + "|".join(map(re.escape, sorted(single, key=len, reverse=True))) + ")+")
 
 
 def _clause_break(text: str, a: int, b: int, fam: str) -> bool:
@@ -411,6 +445,8 @@ def _clause_break(text: str, a: int, b: int, fam: str) -> bool:
 
 def _split_token(tok: str, a: int) -> list[tuple[str, int, int]]:
     """Split a normalised token at offset ``a`` into units (CJK char / alnum run)."""
+    if tok.isascii() and tok.isalnum():  # a plain Latin word or number: one unit
+        return [(tok, a, a + len(tok))]
     out: list[tuple[str, int, int]] = []
     i, n = 0, len(tok)
     while i < n:
@@ -454,8 +490,9 @@ def _units(text: str, fam: str, single: frozenset = frozenset(), multi: tuple = 
                 keep[i] = False
         for seq in multi:
             L = len(seq)
+            first = seq[0]
             for i in range(len(toks) - L + 1):
-                if all(toks[i + k][0] == seq[k] for k in range(L)):
+                if toks[i][0] == first and all(toks[i + k][0] == seq[k] for k in range(L)):
                     for k in range(L):
                         keep[i + k] = False
     texts: list[str] = []
@@ -473,6 +510,23 @@ def _units(text: str, fam: str, single: frozenset = frozenset(), multi: tuple = 
     prev_neg = False
     for (t, a), k in zip(toks, keep):
         if not k:
+            continue
+        if fam != "zh" and t.isascii() and t.isalnum():
+            # a plain Latin word or number (most English tokens): one unit, its own word
+            if prev_neg and oend and _clause_break(text, oend[-1], ns[a], fam):
+                prev_neg = False
+            texts.append(t)
+            sylls.append(t)
+            keys.append(" ")
+            ostart.append(ns[a])
+            oend.append(ne[a + len(t) - 1])
+            nst.append(a)
+            tstart.append(True)
+            softs.append(True)
+            tend.append(True)
+            softe.append(True)
+            negb.append(prev_neg)
+            prev_neg = t in neg_words
             continue
         parts = _split_token(t, a)
         if not parts:
@@ -515,6 +569,84 @@ def _units(text: str, fam: str, single: frozenset = frozenset(), multi: tuple = 
         prev_neg = t in neg_words
     return _Units(texts, "".join(keys), sylls, ostart, oend, tstart, softs, tend, softe, negb,
                   nst, (ns, ne))
+
+
+def _en_index(t: _Units) -> dict[str, list[int]]:
+    """English units' positions per word, and per two words run together ("follow up" /
+    "followup"); made once per text, kept on the units."""
+    pos = t.__dict__.get("_en_pos")
+    if pos is None:
+        pos = {}
+        texts = t.texts
+        for i, w in enumerate(texts):
+            at = pos.get(w)
+            if at is None:
+                pos[w] = [i]
+            else:
+                at.append(i)
+        for i, w in enumerate(map(str.__add__, texts, texts[1:])):
+            at = pos.get(w)
+            if at is None:
+                pos[w] = [i]
+            else:
+                at.append(i)
+        t.__dict__["_en_pos"] = pos
+    return pos
+
+
+def _en_by_length(t: _Units) -> dict[int, list[str]]:
+    """The keys of ``_en_index`` by length (for near-spellings of long single words)."""
+    by_length = t.__dict__.get("_en_by_length")
+    if by_length is None:
+        by_length = t.__dict__["_en_by_length"] = {}
+        for w in _en_index(t):
+            by_length.setdefault(len(w), []).append(w)
+    return by_length
+
+
+def _en_chars(t: _Units) -> list[int]:
+    """Characters before each unit: prefix sums of the unit lengths."""
+    chars = t.__dict__.get("_en_chars")
+    if chars is None:
+        chars = t.__dict__["_en_chars"] = [0, *itertools.accumulate(map(len, t.texts))]
+    return chars
+
+
+@functools.lru_cache(maxsize=8192)
+def _en_keys(text: str, single: frozenset, multi: tuple) -> frozenset[str] | None:
+    """The keys ``_en_index`` would give the units of an English ``text`` (its words, and every two
+    adjacent words run together), found without building the units; None when that shortcut does
+    not apply (non-ASCII text, a word that is not plain letters and digits, a filler present)."""
+    if not text.isascii():
+        return None
+    tokens = []
+    for word in _WORD_RE.findall(text.translate(_APOSTROPHES).lower()):
+        expanded = _expand_en_word(word)
+        for token in (expanded.split() if expanded is not word else (word,)):
+            if not token.isalnum() or (single and _is_filler_token(token, single)):
+                return None
+            tokens.append(token)
+    for seq in multi:  # a multi-word filler present would be removed from the units
+        length = len(seq)
+        if any(tokens[i] == seq[0] and tuple(tokens[i:i + length]) == seq for i in range(len(tokens) - length + 1)):
+            return None
+    return frozenset(tokens).union(map(str.__add__, tokens, tokens[1:]))
+
+
+def _en_windows(t: _Units) -> dict[tuple[int, int], str]:
+    """The joined words of windows (start, length) of a text, as the matchers ask for them."""
+    windows = t.__dict__.get("_en_windows")
+    if windows is None:
+        windows = t.__dict__["_en_windows"] = {}
+    return windows
+
+
+@functools.lru_cache(maxsize=8192)
+def _text_units(text: str, fam: str, single: frozenset, multi: tuple) -> _Units:
+    """``_units`` of a transcript text, cached: one call's turns are searched by every matcher of
+    the spec (a few dozen), and matchers with the same fillers share the work. Callers must not
+    modify the result."""
+    return _units(text, fam, single, multi)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -681,35 +813,39 @@ def _en_word_score(p: list[str], w: list[str]) -> float:
     an adjacent swap ("i can" / "can i") costs 1 and a split or run-together word ("follow up"
     / "followup") costs 0.1; normalised by the longer length."""
     n, m = len(p), len(w)
-    D = [[0.0] * (m + 1) for _ in range(n + 1)]
-    for j in range(m + 1):
-        D[0][j] = float(j)
+    rows = [[float(j) for j in range(m + 1)]]  # rows[i][j]: cost of p[:i] vs w[:j]
+    joined = [None, None] + [w[j - 2] + w[j - 1] for j in range(2, m + 1)]  # w[j-2] + w[j-1]
     for i in range(1, n + 1):
-        D[i][0] = float(i)
         a = p[i - 1]
+        up = rows[i - 1]
+        up2 = rows[i - 2] if i > 1 else None
+        a_before = p[i - 2] if i > 1 else None
+        a_joined = a_before + a if i > 1 else None
+        cur = [float(i)] + [0.0] * m
         for j in range(1, m + 1):
             b = w[j - 1]
-            best = D[i - 1][j - 1] + (1.0 - _word_sim(a, b))
-            x = D[i - 1][j] + 1.0
+            best = up[j - 1] + (1.0 - (1.0 if a == b else _word_sim(a, b)))
+            x = up[j] + 1.0
             if x < best:
                 best = x
-            x = D[i][j - 1] + 1.0
+            x = cur[j - 1] + 1.0
             if x < best:
                 best = x
-            if i > 1 and j > 1 and a == w[j - 2] and p[i - 2] == b:
-                x = D[i - 2][j - 2] + 1.0
+            if up2 is not None and j > 1 and a == w[j - 2] and a_before == b:
+                x = up2[j - 2] + 1.0
                 if x < best:
                     best = x
-            if j > 1 and a == w[j - 2] + b:
-                x = D[i - 1][j - 2] + 0.1
+            if j > 1 and a == joined[j]:
+                x = up[j - 2] + 0.1
                 if x < best:
                     best = x
-            if i > 1 and p[i - 2] + a == b:
-                x = D[i - 2][j - 1] + 0.1
+            if a_joined is not None and a_joined == b:
+                x = up2[j - 1] + 0.1
                 if x < best:
                     best = x
-            D[i][j] = best
-    return max(0.0, 1.0 - D[n][m] / max(n, m))
+            cur[j] = best
+        rows.append(cur)
+    return max(0.0, 1.0 - rows[n][m] / max(n, m))
 
 
 def _affix_negated(a: str, b: str) -> bool:
@@ -807,6 +943,15 @@ class PhraseMatcher:
         for pi, p in enumerate(self._phrases):
             for piece, off in p.pieces:
                 self._piece_index.setdefault(piece[0], []).append((pi, piece, off, p.h, p.hd))
+        # en: anchor word -> (phrase number, the anchor's index in the phrase), so a text's words
+        # lead to the phrases they can start; long single words are also tried by spelling.
+        self._anchor_index: dict[str, list[tuple[int, int]]] = {}
+        for pi, p in enumerate(self._phrases):
+            for word, idx in p.anchors:
+                self._anchor_index.setdefault(word, []).append((pi, idx))
+        self._spelled = frozenset(pi for pi, p in enumerate(self._phrases) if p.n == 1 and len(p.joined) >= 6)
+        self._spelled_phrases = [self._phrases[pi] for pi in sorted(self._spelled)]
+        self._relevant: dict[str, bool] = {}  # word -> may start a candidate (see _may_match)
 
     # -- container protocol -----------------------------------------------------------------
     @property
@@ -831,7 +976,11 @@ class PhraseMatcher:
     def _candidates(self, text: str) -> tuple[_Units | None, list]:
         if not text or not self._phrases:
             return None, []
-        t = _units(text, self.family, self._single, self._multi)
+        if self.family == "en" and self.whole_word:
+            keys = _en_keys(text, self._single, self._multi)
+            if keys is not None and not self._may_match(keys):
+                return None, []  # no anchor word and no near-spelling: nothing to find
+        t = _text_units(text, self.family, self._single, self._multi)
         if not t.texts:
             return t, []
         if self.family == "zh":
@@ -935,33 +1084,68 @@ class PhraseMatcher:
                 out.append((score, s, s + w, p.index, p, None, edges))
         return out
 
+    def _may_match(self, keys: frozenset[str]) -> bool:
+        """Could ``_en_candidates`` find anything in a text whose word index has these keys? Only
+        from an anchor word of a phrase, or a near-spelling of a long single-word phrase (the two
+        ways it finds start positions). Answers per word are kept (a call centre's vocabulary is
+        small)."""
+        relevant = self._relevant
+        for key in keys:
+            answer = relevant.get(key)
+            if answer is None:
+                answer = key in self._anchor_index or any(
+                    abs(len(key) - len(p.joined)) <= 2
+                    and fuzz.ratio(key, p.joined, score_cutoff=self.threshold * 100.0 - 1e-6)
+                    for p in self._spelled_phrases)
+                if len(relevant) > 200_000:
+                    relevant.clear()
+                relevant[key] = answer
+            if answer:
+                return True
+        return False
+
     def _en_candidates(self, t: _Units):
         thr = self.threshold
         T = len(t.texts)
-        pos: dict[str, list[int]] = {}
-        for i, w in enumerate(t.texts):
-            pos.setdefault(w, []).append(i)
+        pos = _en_index(t)
         out = []
         cutoff = thr * 100.0 - 1e-6
         cutoff2 = max(0.0, (2.0 * thr - 1.0) * 100.0 - 1e-6)  # word score is at most 1
-        for i in range(T - 1):  # run-together spellings of two words ("follow up"/"followup")
-            pos.setdefault(t.texts[i] + t.texts[i + 1], []).append(i)
         if not self.whole_word:
             out.extend(self._en_substrings(t))
-        for p in self._phrases:
+        # the phrases an anchor of which the text has, with the anchors' positions in it
+        anchored: dict[int, list[tuple[list[int], int]]] = {}
+        index = self._anchor_index
+        if len(index) < len(pos):
+            for word, entries in index.items():
+                at = pos.get(word)
+                if at is not None:
+                    for pi, idx in entries:
+                        anchored.setdefault(pi, []).append((at, idx))
+        else:
+            for word, at in pos.items():
+                for pi, idx in index.get(word, ()):
+                    anchored.setdefault(pi, []).append((at, idx))
+        spelled = self._spelled
+        windows = _en_windows(t)
+        for pi, p in enumerate(self._phrases):
+            if pi not in anchored and pi not in spelled:
+                continue
             n, h = p.n, p.h
             starts: set[int] = set()
-            for word, idx in p.anchors:
-                for i in pos.get(word, ()):
+            for at, idx in anchored.get(pi, ()):
+                for i in at:
                     base = i - idx
                     for s in range(base - h, base + h + 1):
                         if 0 <= s < T:
                             starts.add(s)
             if n == 1 and len(p.joined) >= 6:
                 # long single word: also try near-spellings of it
-                for w, lst in pos.items():
-                    if abs(len(w) - len(p.joined)) <= 2 and fuzz.ratio(w, p.joined, score_cutoff=cutoff):
-                        starts.update(lst)
+                by_length = _en_by_length(t)
+                for length in range(len(p.joined) - 2, len(p.joined) + 3):
+                    for w in by_length.get(length, ()):
+                        if fuzz.ratio(w, p.joined, score_cutoff=cutoff):
+                            starts.update(pos[w])
             if not starts:
                 continue
             best_at: dict[int, tuple[float, int]] = {}
@@ -969,20 +1153,33 @@ class PhraseMatcher:
             # exact occurrences first; a fuzzy window overlapping one can never beat it
             blocked: set[int] = set()
             texts = t.texts
+            first = p.texts[0]
             for s in starts:
-                if texts[s:s + n] == p.texts and not (guard and t.neg_before[s]):
+                if texts[s] == first and texts[s:s + n] == p.texts and not (guard and t.neg_before[s]):
                     best_at[s] = (1.0, n)
                     blocked.update(range(s - n - h + 1, s + n))
             if n == 1 and len(p.joined) < 6:
                 pass  # short single word: exact only ("hey" is not "they", "hello" not "hell")
             else:
+                # fuzz.ratio is at most 200 min(a, b) / (a + b) for strings of lengths a, b: a window
+                # whose length is outside these bounds cannot reach cutoff2 and is not scored
+                chars = _en_chars(t)
+                plen, c = len(p.joined), cutoff2 - 1e-6
+                shortest, longest = c * plen / (200.0 - c) - 1e-6, plen * (200.0 - c) / max(c, 1e-9) + 1e-6
                 for s in starts:
                     if s in blocked or (guard and t.neg_before[s]):
                         continue
                     # letters first (C); the word-level score only where it can still matter
                     rs = []
                     for w in range(max(1, n - h), min(n + h, T - s) + 1):
-                        r = fuzz.ratio(p.joined, "".join(texts[s:s + w]), score_cutoff=cutoff2)
+                        # fuzz.ratio is at most 200 min(a, b) / (a + b) for strings of lengths a, b:
+                        # a window whose length alone keeps it under the cutoff is not scored
+                        if not shortest <= chars[s + w] - chars[s] <= longest:
+                            continue
+                        window = windows.get((s, w))
+                        if window is None:
+                            window = windows[s, w] = "".join(texts[s:s + w])
+                        r = fuzz.ratio(p.joined, window, score_cutoff=cutoff2)
                         if r:
                             rs.append((r, -abs(w - n), w))
                     if not rs:
