@@ -136,15 +136,26 @@ class Spec:
         return all(self._filler_run is not None and self._filler_run.fullmatch(t) for t in tokens)
 
     def opening_score(self, text: str) -> float:
-        """How well ``text`` matches the opening greeting, 0..1: the mean over the greeting's
-        phrase groups of the best match score (0 for a group not matched). Used to tell which
-        stereo channel is the agent's."""
-        item = self.item("opening.greeting")
+        """How well ``text`` matches the opening greeting, 0..1. Used to tell which channel or
+        diarized speaker is the agent."""
+        return self._phrase_groups_score("opening.greeting", text)
+
+    def closing_score(self, text: str) -> float:
+        """How well ``text`` matches the closing question ("anything else?"), 0..1; 0 when the spec
+        has no such item. Used to tell which diarized speaker is the agent."""
+        return self._phrase_groups_score("closing.anything_else", text) if self._has("closing.anything_else") else 0.0
+
+    def _phrase_groups_score(self, item_id: str, text: str) -> float:
+        """The mean over the item's phrase groups of the best match score (0 for a group not matched)."""
+        item = self.item(item_id)
         scores = []
         for group in item.options.groups:
             best = self.matcher(group, item.options.match_threshold).best(text)
             scores.append(best.score if best else 0.0)
         return sum(scores) / len(scores)
+
+    def _has(self, item_id: str) -> bool:
+        return any(item.id == item_id for item in self.items)
 
     def is_hold_announcement(self, text: str) -> bool:
         """Does ``text`` announce a wait (稍等 / 'one moment' / 'May I put you on hold')?

@@ -15,19 +15,17 @@ import numpy as np
 
 from audits.engine import AuditResult, audit
 from audits.spec import Spec, load_spec
+from pipeline import speakers
 from pipeline.activity import Region, speech_regions
 from pipeline.asr import AsrEngine
 from pipeline.audio import SAMPLE_RATE, Audio, decode
+from pipeline.diarize import DiarizationUnavailable, Diarizer
 from pipeline.measure import measure
 from pipeline.measurements import Measurements
 from pipeline.metadata import CallMetadata
 from pipeline.ringback import detect_ringback
-from pipeline.roles import assign_stereo, role_of_channel
+from pipeline.roles import assign_speakers, assign_stereo, role_of_channel, role_of_speaker
 from pipeline.transcript import RingBack, RoleAssignment, Transcript, Turn, Word
-
-
-class MonoNotSupported(Exception):
-    """A mono recording while no diarizer is available."""
 
 
 @dataclass
@@ -53,6 +51,7 @@ class CallProcessor:
         self.settings = settings
         self.spec = spec or load_spec(settings["spec"])
         self._asr: AsrEngine | None = None
+        self._diarizer: Diarizer | None = None
 
     @property
     def asr(self) -> AsrEngine:
@@ -61,6 +60,13 @@ class CallProcessor:
             self._asr = AsrEngine(self.settings["asr"])
             self._asr.check_language(self.spec.language)
         return self._asr
+
+    @property
+    def diarizer(self) -> Diarizer:
+        # Loaded on the first mono call: stereo-only archives never import torch.
+        if self._diarizer is None:
+            self._diarizer = Diarizer(self.settings["diarization"], threads=self.settings["asr"]["cpu_threads"])
+        return self._diarizer
 
     def audit(self, source: Path, metadata: CallMetadata | None = None) -> CallAudit:
         """Audit a recording or a transcript JSON."""
@@ -79,12 +85,30 @@ class CallProcessor:
 
     def transcribe(self, path: Path) -> Transcript:
         audio = decode(path)
-        if not audio.is_stereo:
-            raise MonoNotSupported(
-                f"{path}: mono recording: telling agent from customer needs diarization, which is not "
-                "available yet; record calls in stereo (agent and customer on separate channels)"
-            )
         answer_at, ring = self._ring_phase(audio)
+        if audio.is_stereo:
+            turns, activity, roles = self._stereo(audio, answer_at)
+            asr = self.asr.describe()
+        else:
+            turns, activity, roles = self._mono(audio, answer_at, path)
+            asr = {**self.asr.describe(), "diarization": self.diarizer.describe()}
+        turns.sort(key=lambda turn: turn.start)
+        return Transcript(
+            call_id=Path(path).stem,
+            duration=round(audio.duration, 3),
+            language=self.spec.language,
+            turns=turns,
+            activity=activity,
+            answer_at=answer_at,
+            ring=ring,
+            roles=roles,
+            source=str(path),
+            audio_sha256=audio.sha256,
+            channels=len(audio.channels),
+            asr=asr,
+        )
+
+    def _stereo(self, audio: Audio, answer_at: float):
         language = self.spec.language
         regions = self._speech_regions(audio.channels, answer_at)
         words = self.asr.transcribe_channels(audio.channels, regions, language)
@@ -97,21 +121,25 @@ class CallProcessor:
         roles = self._stereo_roles(turns)
         for turn in turns:
             turn.role = role_of_channel(roles, turn.channel)
-        turns.sort(key=lambda turn: turn.start)
-        return Transcript(
-            call_id=Path(path).stem,
-            duration=round(audio.duration, 3),
-            language=language,
-            turns=turns,
-            activity={role_of_channel(roles, c): regions[c] for c in (0, 1)},
-            answer_at=answer_at,
-            ring=ring,
-            roles=roles,
-            source=str(path),
-            audio_sha256=audio.sha256,
-            channels=len(audio.channels),
-            asr=self.asr.describe(),
-        )
+        return turns, {role_of_channel(roles, c): regions[c] for c in (0, 1)}, roles
+
+    def _mono(self, audio: Audio, answer_at: float, path: Path):
+        """Diarize, transcribe the speech regions, give each word its speaker, then tell the agent."""
+        try:
+            diarizer = self.diarizer
+        except DiarizationUnavailable as exc:
+            raise DiarizationUnavailable(f"{path}: mono recording: {exc}") from None
+        samples, language, vad = audio.channels[0], self.spec.language, self.settings["vad"]
+        found = diarizer.diarize(samples, Path(path).stem, start_at=answer_at)
+        speech = speakers.smooth(found.turns, vad["min_silence_duration_ms"] / 1000, vad["min_speech_duration_ms"] / 1000)
+        regions = speech_regions(samples, vad, start_at=answer_at)
+        words = [word for region_words in self.asr.transcribe_regions(samples, regions, language) for word in region_words]
+        turns = speakers.words_to_turns(words, speech, found.exclusive, language)
+        roles = assign_speakers(turns, speakers.talk_seconds(speech), self.spec.opening_score, self.spec.closing_score,
+                                self.settings["roles"]["review_below"])
+        for turn in turns:
+            turn.role = role_of_speaker(roles, turn.speaker)
+        return turns, speakers.activity_by_role(speech, lambda speaker: role_of_speaker(roles, speaker)), roles
 
     def _speech_regions(self, channels: list[np.ndarray], answer_at: float) -> list[list[Region]]:
         """VAD per channel; the channels side by side on this worker's cores (Silero runs on one

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from pipeline import __version__
 
@@ -21,7 +23,7 @@ EXIT_USAGE = 2
 
 app = typer.Typer(
     help="Audit customer-service calls against your service specification.\n\n"
-    "Example: callqa audit sample_audio/en_01_compliant.mp3",
+    "Example: callqa audit sample_audio/en_01_compliant.ogg",
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
@@ -32,6 +34,12 @@ app.add_typer(spec_app, name="spec")
 stdout = Console()
 # Log lines (cron mail, grep) must stay one line each: no hard wrapping when not on a terminal.
 stderr = Console(stderr=True, soft_wrap=True)
+
+
+class ExecutorName(str, Enum):
+    local = "local"
+    ray = "ray"
+
 
 ConfigOption = Annotated[
     Optional[Path],
@@ -63,7 +71,8 @@ def main(
 
 
 def _fail_usage(message: str) -> typer.Exit:
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False)
+    # escape: messages hold brackets that are not markup, as in pip install 'callqa[ray]'
+    stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(EXIT_USAGE)
 
 
@@ -94,16 +103,16 @@ def _metadata_table(path: Path | None) -> dict:
 def _call_errors():
     """The exceptions that fail one call (named on stderr) without stopping the others."""
     from pipeline.audio import AudioError
-    from pipeline.call import MonoNotSupported
+    from pipeline.diarize import DiarizationUnavailable
     from pipeline.metadata import MetadataError
     from pipeline.transcript import TranscriptError
 
-    return AudioError, MonoNotSupported, TranscriptError, MetadataError
+    return AudioError, DiarizationUnavailable, TranscriptError, MetadataError
 
 
 @app.command()
 def transcribe(
-    file: Annotated[Path, typer.Argument(help="A stereo recording (wav, mp3, flac, ogg, m4a, ...).")],
+    file: Annotated[Path, typer.Argument(help="A recording (wav, mp3, flac, ogg, m4a, ...); mono needs the diarize extra.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the transcript JSON here "
                                                    "(default: print it).", dir_okay=False)] = None,
     config: ConfigOption = None,
@@ -113,13 +122,13 @@ def transcribe(
 
     The JSON can be audited later without running ASR again: callqa audit call.json
 
-    Example: callqa transcribe sample_audio/en_01_compliant.mp3 -o en_01.json
+    Example: callqa transcribe sample_audio/en_01_compliant.ogg -o en_01.json
     """
     processor = _processor(config, spec)
     try:
         transcript = processor.transcribe(file)
     except _call_errors() as exc:
-        stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
+        stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_CALLS_FAILED) from None
     if output:
         transcript.save(output)
@@ -147,7 +156,7 @@ def audit(
 
     Examples:
 
-      callqa audit sample_audio/en_01_compliant.mp3
+      callqa audit sample_audio/en_01_compliant.ogg
 
       callqa audit call.json --spec configs/spec/zh-CN.yaml --json
 
@@ -165,7 +174,7 @@ def audit(
         try:
             call = processor.audit(file, find_metadata(file, table))
         except _call_errors() as exc:
-            stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
+            stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             failed += 1
             continue
         document = call.to_dict()
@@ -198,7 +207,7 @@ def spec_validate(
         try:
             spec = load_spec(file)
         except SpecError as exc:
-            stderr.print(f"[bold red]invalid:[/] {exc}", highlight=False)
+            stderr.print(f"[bold red]invalid:[/] {escape(str(exc))}", highlight=False)
             bad += 1
         else:
             stdout.print(f"[green]ok[/] {file}: {spec.name} ({spec.language}), {len(spec.items)} items")
@@ -242,12 +251,10 @@ def _batch_setup(config: Path | None, spec: str | None, db: Path | None):
     return settings, spec_source, loaded, Store(db or Path(settings["batch"]["db"]))
 
 
-def _run_planned(store, archive_label: str, work, settings, spec_source, loaded, key, workers: int, quiet: bool):
+def _run_planned(store, archive_label: str, work, loaded, key, executor, quiet: bool):
     from pipeline.batch import run_batch
-    from pipeline.executors import LocalExecutor
     from pipeline.progress import BatchProgress
 
-    executor = LocalExecutor(settings, spec_source, workers)
     with BatchProgress(stderr, len(work.tasks), quiet) as progress:
         summary = run_batch(store, Path(archive_label), work, loaded, key, executor.run, progress.update)
     if not quiet:
@@ -258,7 +265,7 @@ def _run_planned(store, archive_label: str, work, settings, spec_source, loaded,
             highlight=False,
         )
         for path, reason in summary.failures:
-            stderr.print(f"  [red]failed[/] {reason if reason.startswith(path) else f'{path}: {reason}'}",
+            stderr.print(f"  [red]failed[/] {escape(reason if reason.startswith(path) else f'{path}: {reason}')}",
                          highlight=False)
     return summary
 
@@ -270,8 +277,16 @@ def batch(
     since: Annotated[Optional[str], typer.Option(help="Only calls on or after this day: YYYY-MM-DD, today, "
                                                  "yesterday, 'N days ago'.")] = None,
     until: Annotated[Optional[str], typer.Option(help="Only calls on or before this day (same forms).")] = None,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes, each with its own "
-                                         "model; cores are divided between them.")] = 1,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Workers, each with its own "
+                                                   "model; cores are divided between them. Local: processes "
+                                                   "(default 1). Ray: actors (default: as many as the cluster "
+                                                   "holds, 4 CPUs or 1 GPU each).")] = None,
+    executor: Annotated[ExecutorName, typer.Option(help="Where calls are processed: local worker processes, or "
+                                                   "Ray actors (pip install 'callqa[ray]').")] = ExecutorName.local,
+    ray_address: Annotated[Optional[str], typer.Option(help="With --executor ray: the cluster's address "
+                                                       "(host:6379, as `ray start --head` prints). Default: "
+                                                       "$RAY_ADDRESS, else a Ray instance on this machine for "
+                                                       "this batch.")] = None,
     db: Annotated[Optional[Path], typer.Option(help="SQLite results store (default: batch.db in settings).",
                                                dir_okay=False)] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Reports folder (default: batch.out in "
@@ -301,14 +316,18 @@ def batch(
       callqa batch /recordings --metadata calls.csv --db qa.sqlite --out reports/
 
       callqa batch transcripts/ --ext json --spec zh-CN     # audit transcript files, no ASR
+
+      callqa batch /shared/recordings --executor ray --ray-address head-node:6379
     """
     from pipeline.asr import ModelNotFound
     from pipeline.batch import BatchError, asr_key, discover, parse_day, plan
+    from pipeline.executors import ExecutorError, make_executor
     from pipeline.store import StoreBusy
 
     settings, spec_source, loaded, store = _batch_setup(config, spec, db)
     table = _metadata_table(metadata)
     try:
+        runner = make_executor(executor.value, settings, spec_source, workers, ray_address)
         first, last = (parse_day(since) if since else None), (parse_day(until) if until else None)
         with store.batch_lock():
             key = asr_key(settings)
@@ -316,13 +335,13 @@ def batch(
                       "exclude": [*settings["batch"]["exclude"], *(exclude or [])]}
             files = discover(archive, chosen)
             work = plan(archive, files, store, loaded, key, settings, table, first, last, force)
-            summary = _run_planned(store, str(archive), work, settings, spec_source, loaded, key, workers, quiet)
+            summary = _run_planned(store, str(archive), work, loaded, key, runner, quiet)
             if report and summary.done:
                 # Without --since/--until, the report covers the days of the calls this run audited.
                 days = sorted(summary.days)
                 _write_reports(store, out or Path(settings["batch"]["out"]), first or (days and days[0]) or None,
                                last or (days and days[-1]) or None, quiet)
-    except (BatchError, StoreBusy, ModelNotFound) as exc:
+    except (BatchError, StoreBusy, ModelNotFound, ExecutorError) as exc:
         raise _fail_usage(str(exc)) from None
     finally:
         store.close()
@@ -352,13 +371,15 @@ def rescore(
       callqa rescore --spec my_spec_v2.yaml --workers 2
     """
     from pipeline.batch import plan_rescore
+    from pipeline.executors import LocalExecutor
     from pipeline.store import StoreBusy
 
     settings, spec_source, loaded, store = _batch_setup(config, spec, db)
     try:
         with store.batch_lock():
             work = plan_rescore(store, loaded, force)
-            summary = _run_planned(store, str(store.path), work, settings, spec_source, loaded, "", workers, quiet)
+            executor = LocalExecutor(settings, spec_source, workers)
+            summary = _run_planned(store, str(store.path), work, loaded, "", executor, quiet)
     except StoreBusy as exc:
         raise _fail_usage(str(exc)) from None
     finally:

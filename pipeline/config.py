@@ -15,6 +15,15 @@ import yaml
 
 # Mappings whose keys are the user's to choose (a new ring-back cadence, say).
 OPEN_MAPPINGS = {"ringback.cadences"}
+# Numbers with a range (inclusive) outside which they make no sense; checked on load.
+RANGES = {
+    "diarization.min_speakers": (1, 20),
+    "diarization.max_speakers": (1, 20),
+    "diarization.segmentation_step": (0.05, 1.0),
+    "diarization.segmentation_threshold": (0.1, 0.9),
+    "diarization.clustering_threshold": (0.0, 2.0),
+    "diarization.min_cluster_size": (1, 20),
+}
 
 
 class ConfigError(ValueError):
@@ -39,7 +48,12 @@ def load_settings(path: Path | str | None = None) -> dict:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(user, dict):
         raise ConfigError(f"{path}: settings must be a mapping of sections, got {type(user).__name__}")
-    return _merge(defaults, user, path, prefix="")
+    merged = _merge(defaults, user, path, prefix="")
+    speakers = merged["diarization"]
+    if speakers["min_speakers"] > speakers["max_speakers"]:
+        raise ConfigError(f"{path}: diarization.min_speakers ({speakers['min_speakers']}) is more than "
+                          f"diarization.max_speakers ({speakers['max_speakers']})")
+    return merged
 
 
 def _merge(defaults: dict, user: dict, path: Path, prefix: str) -> dict:
@@ -75,6 +89,9 @@ def _checked(value, default, path: Path, field: str):
         ok = isinstance(value, str)
     if not ok:
         raise ConfigError(f"{path}: field {field!r} must be {_kind(default)}, got {value!r}")
+    if field in RANGES and not RANGES[field][0] <= value <= RANGES[field][1]:
+        low, high = RANGES[field]
+        raise ConfigError(f"{path}: field {field!r} must be between {low} and {high}, got {value!r}")
     return value
 
 

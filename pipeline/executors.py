@@ -3,6 +3,8 @@ its own process (the one writer), so every executor gets the store's guarantees 
 
 An executor has one method, ``run(tasks) -> iterator of CallOutcome`` (in completion order).
 Each worker builds one ``CallProcessor`` (the Whisper model, the spec) and keeps it for all its calls.
+Two executors: worker processes on this machine (``LocalExecutor``, the default) and Ray actors on
+this machine or a cluster (``pipeline.ray_executor``, the optional ``ray`` extra).
 """
 
 from __future__ import annotations
@@ -15,10 +17,16 @@ import traceback
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from typing import Protocol
 
 from pipeline.call import CallAudit, CallProcessor
 from pipeline.store import CallInfo
 from pipeline.transcript import Transcript, TranscriptError
+
+
+class ExecutorError(Exception):
+    """The executor cannot run: Ray missing, a cluster that cannot hold a worker, workers that cannot
+    start (exit code 2; calls not yet stored are left for the next run)."""
 
 
 @dataclass
@@ -35,6 +43,11 @@ class CallOutcome:
     error: str | None
     seconds: float
     transcribed: bool
+
+
+class Executor(Protocol):
+    def run(self, tasks: Iterable[CallTask]) -> Iterator[CallOutcome]:
+        """Process every task; yield each outcome as it completes, one per task."""
 
 
 def process(processor: CallProcessor, task: CallTask) -> CallOutcome:
@@ -69,8 +82,24 @@ def worker_settings(settings: dict, workers: int) -> dict:
     """Divide the cores between workers unless the settings fix the thread count."""
     if settings["asr"]["cpu_threads"]:
         return settings
-    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    return with_cpu_threads(settings, max(1, (os.cpu_count() or 1) // max(1, workers)))
+
+
+def with_cpu_threads(settings: dict, threads: int) -> dict:
     return {**settings, "asr": {**settings["asr"], "cpu_threads": threads}}
+
+
+def make_executor(name: str, settings: dict, spec_source: str, workers: int | None = None,
+                  ray_address: str | None = None) -> Executor:
+    """``local`` (worker processes, 1 unless ``workers``) or ``ray`` (actors sized by ``workers`` or
+    the cluster; a Ray instance of its own on this machine unless ``ray_address``)."""
+    if name == "ray":
+        from pipeline.ray_executor import RayExecutor
+
+        return RayExecutor(settings, spec_source, workers, ray_address)
+    if ray_address:
+        raise ExecutorError("--ray-address needs --executor ray")
+    return LocalExecutor(settings, spec_source, workers or 1)
 
 
 class LocalExecutor:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from pipeline.executors import CallOutcome
@@ -45,12 +46,13 @@ class BatchProgress:
             rate = f"{self.count / elapsed * 60:.1f} calls/min" if elapsed else ""
             self.bar.update(self.task, advance=1, rate=rate, failed=f"{self.failed} failed" if self.failed else "")
             if outcome.error:
-                self.bar.console.print(f"[red]failed[/] {outcome.error}", highlight=False)
+                self.bar.console.print(f"[red]failed[/] {escape(outcome.error)}", highlight=False)
             return
         status = "failed: " + outcome.error if outcome.error else (
             f"score {_score(outcome)}" + ("" if outcome.transcribed else " (no ASR: stored or given transcript)"))
+        # Plain text: file names and reasons may hold brackets ("pip install 'callqa[diarize]'").
         self.console.print(f"[{self.count}/{self.total}] {outcome.info.path} {outcome.seconds:.1f} s {status}",
-                           highlight=False, soft_wrap=True)
+                           markup=False, highlight=False, soft_wrap=True)
 
 
 def _score(outcome: CallOutcome) -> str:

@@ -1,22 +1,46 @@
-"""Which stereo channel is the agent.
+"""Who is the agent: a stereo channel, or a diarized speaker of a mono recording.
 
 ``agent_channel: left | right`` is a fixed channel map (the PBX records the agent on one leg).
-``auto`` weighs two signs: the opening greeting of the spec (strong: only agents say it) and
-who speaks first after the answer (weak: agents open inbound calls). Agreement gives confidence
-1.0; a lone weak sign gives about 0.67, and anything under ``review_below`` is flagged.
+Otherwise the parties (two channels, or the speakers diarization found) are weighed on signs of
+the agent's part in a service call:
+
+* the spec's opening greeting in a party's first turns (strong: only agents say it);
+* the spec's closing question ("anything else?") in its last turns (agents close the call);
+* who speaks first after the answer (weak: agents open inbound calls);
+* the share of the talk (weakest: agents explain, customers ask).
+
+Each sign gives every party a score in 0..1; the party with the highest weighted sum is the agent.
+Confidence is 0.5 plus the margin over the runner-up, scaled so that all signs agreeing fully gives
+1.0; a sign nobody was scored on (stereo passes no closing or talk share) does not count. A lone
+weak sign gives about 0.67, and anything under ``review_below`` is flagged for review.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from pipeline.transcript import RoleAssignment
+from pipeline.transcript import RoleAssignment, Turn
 
 CHANNEL_NAMES = ("left", "right")
 GREETING_WEIGHT = 2.0
+CLOSING_WEIGHT = 1.0
 FIRST_SPEAKER_WEIGHT = 1.0
-# How many of a channel's first turns may hold the greeting.
+TALK_SHARE_WEIGHT = 0.5
+# How many of a party's first turns may hold the greeting, and last turns the closing question.
 GREETING_TURNS = 2
+CLOSING_TURNS = 3
+
+
+@dataclass
+class Party:
+    """What is known of one channel or speaker; None: that sign was not looked at."""
+
+    name: str
+    greeting: float  # best opening-greeting score of its first turns, 0..1
+    first_start: float | None  # its first speech after the answer; None when it never speaks
+    closing: float | None = None  # best closing-question score of its last turns, 0..1
+    talk_seconds: float | None = None
 
 
 def assign_stereo(
@@ -30,27 +54,76 @@ def assign_stereo(
     after the answer (None when the channel is silent)."""
     if agent_channel in CHANNEL_NAMES:
         return RoleAssignment("channel-map", 1.0, agent=agent_channel, reason="agent_channel in settings")
-
-    greeting = [max((greeting_score(t) for t in texts[:GREETING_TURNS]), default=0.0) for texts in first_texts]
-    vote = GREETING_WEIGHT * (greeting[0] - greeting[1]) + FIRST_SPEAKER_WEIGHT * _first_speaker_vote(first_starts)
-    agent = "left" if vote >= 0 else "right"
-    confidence = round(0.5 + abs(vote) / (2 * (GREETING_WEIGHT + FIRST_SPEAKER_WEIGHT)), 3)
-    reason = (
-        f"greeting score left {greeting[0]:.2f} / right {greeting[1]:.2f}; "
-        f"first speech left {_fmt(first_starts[0])} / right {_fmt(first_starts[1])}"
-    )
-    return RoleAssignment("auto-greeting", confidence, agent=agent, needs_review=confidence < review_below, reason=reason)
+    parties = [
+        Party(name, _best(greeting_score, texts[:GREETING_TURNS]), start)
+        for name, texts, start in zip(CHANNEL_NAMES, first_texts, first_starts)
+    ]
+    return weigh(parties, "auto-greeting", review_below)
 
 
-def _first_speaker_vote(first_starts: list[float | None]) -> float:
-    left, right = first_starts
-    if left is None and right is None:
-        return 0.0
-    if right is None or (left is not None and left < right):
-        return 1.0
-    if left is None or right < left:
-        return -1.0
-    return 0.0
+def assign_speakers(
+    turns: list[Turn],
+    talk_seconds: dict[str, float],
+    greeting_score: Callable[[str], float],
+    closing_score: Callable[[str], float],
+    review_below: float,
+) -> RoleAssignment:
+    """The agent among diarized speakers, from their turns (in time order) and talk time. Every
+    speaker that is not the agent is a customer. A call with one speaker is weighed against an
+    absent one, so a lone speaker who greets is confidently the agent (a silent customer)."""
+    speakers = sorted(talk_seconds, key=lambda s: min((t.start for t in turns if t.speaker == s), default=float("inf")))
+    if not speakers:
+        return RoleAssignment("diarization", 0.0, needs_review=True, reason="diarization found no speech")
+    parties = []
+    for speaker in speakers:
+        texts = [t.text for t in turns if t.speaker == speaker]
+        starts = [t.start for t in turns if t.speaker == speaker]
+        parties.append(Party(
+            speaker,
+            greeting=_best(greeting_score, texts[:GREETING_TURNS]),
+            first_start=min(starts, default=None),
+            closing=_best(closing_score, texts[-CLOSING_TURNS:]),
+            talk_seconds=talk_seconds[speaker],
+        ))
+    if len(parties) == 1:
+        parties.append(Party("(no second speaker)", 0.0, None, 0.0, 0.0))
+    return weigh(parties, "diarization", review_below)
+
+
+def weigh(parties: list[Party], method: str, review_below: float) -> RoleAssignment:
+    """The agent among ``parties`` (ties go to the first listed), its confidence and the evidence."""
+    signs = _signs(parties)
+    totals = [sum(weight * scores[i] for weight, scores, _ in signs) for i in range(len(parties))]
+    ranked = sorted(range(len(parties)), key=lambda i: -totals[i])
+    agent, runner_up = ranked[0], ranked[1]
+    full_weight = sum(weight for weight, _, _ in signs)
+    confidence = round(0.5 + (totals[agent] - totals[runner_up]) / (2 * full_weight), 3)
+    reason = "; ".join(f"{label} " + " / ".join(f"{p.name} {text}" for p, text in zip(parties, shown))
+                       for _, _, (label, shown) in signs)
+    return RoleAssignment(method, confidence, agent=parties[agent].name, needs_review=confidence < review_below,
+                          reason=reason)
+
+
+def _signs(parties: list[Party]) -> list[tuple[float, list[float], tuple[str, list[str]]]]:
+    """(weight, score per party, (label, what to show per party)) for every sign that was looked at."""
+    signs = [(GREETING_WEIGHT, [p.greeting for p in parties], ("greeting score", [f"{p.greeting:.2f}" for p in parties]))]
+    if any(p.closing is not None for p in parties):
+        closing = [p.closing or 0.0 for p in parties]
+        signs.append((CLOSING_WEIGHT, closing, ("closing question", [f"{c:.2f}" for c in closing])))
+    starts = [p.first_start for p in parties]
+    first = min((s for s in starts if s is not None), default=None)
+    # Only a strictly first speaker scores: two parties starting together tell nothing.
+    firsts = [1.0 if s is not None and s == first and starts.count(first) == 1 else 0.0 for s in starts]
+    signs.append((FIRST_SPEAKER_WEIGHT, firsts, ("first speech", [_fmt(s) for s in starts])))
+    if any(p.talk_seconds is not None for p in parties):
+        talk = [p.talk_seconds or 0.0 for p in parties]
+        shares = [t / (sum(talk) or 1.0) for t in talk]
+        signs.append((TALK_SHARE_WEIGHT, shares, ("talk share", [f"{s:.0%}" for s in shares])))
+    return signs
+
+
+def _best(score: Callable[[str], float], texts: list[str]) -> float:
+    return max((score(text) for text in texts), default=0.0)
 
 
 def _fmt(start: float | None) -> str:
@@ -59,3 +132,7 @@ def _fmt(start: float | None) -> str:
 
 def role_of_channel(assignment: RoleAssignment, channel: int) -> str:
     return "agent" if CHANNEL_NAMES[channel] == assignment.agent else "customer"
+
+
+def role_of_speaker(assignment: RoleAssignment, speaker: str) -> str:
+    return "agent" if speaker == assignment.agent else "customer"

@@ -51,18 +51,41 @@ def _batch(archive: Path, db: Path, *extra: str, **popen) -> subprocess.Complete
     return subprocess.run(args, capture_output=True, text=True, timeout=600)
 
 
+def _stored(db: Path) -> int:
+    """Calls stored so far; 0 while the batch has not created the store or its schema yet."""
+    if not db.exists():  # connecting would create it
+        return 0
+    try:
+        return _rows(db, "SELECT COUNT(*) FROM calls WHERE status = 'done'")[0][0]
+    except sqlite3.OperationalError:
+        return 0
+
+
 def _rows(db: Path, query: str) -> list[tuple]:
     with sqlite3.connect(db) as connection:
         return connection.execute(query).fetchall()
 
 
-def test_batch_stores_good_calls_once_records_bad_ones_and_exits_1(archive, tmp_path):
-    db = tmp_path / "qa.sqlite"
+@pytest.fixture
+def full_archive(archive) -> Path:
+    """Every English stereo sample call (agent folders by call number), plus the corrupt files."""
+    for index, path in enumerate(sorted(SAMPLES.glob("en_*.*"))):
+        if "_mono" not in path.stem and path.stem not in GOOD:
+            folder = archive / "T2" / f"A10{index % 3}"
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, folder)
+    return archive
+
+
+def test_batch_stores_good_calls_once_records_bad_ones_and_exits_1(full_archive, tmp_path):
+    archive, db = full_archive, tmp_path / "qa.sqlite"
+    calls = sorted(p.stem for p in SAMPLES.glob("en_*.*") if "_mono" not in p.stem)
     first = _batch(archive, db)
     assert first.returncode == 1, first.stderr
     done = _rows(db, "SELECT call_id, agent_id, team, score FROM calls WHERE status = 'done' ORDER BY call_id")
-    assert [row[0] for row in done] == sorted(GOOD)
-    assert {row[1] for row in done} == {"A001", "A002"} and {row[2] for row in done} == {"T1"}
+    assert [row[0] for row in done] == calls and len(calls) >= 18
+    assert {row[1] for row in done} == {"A001", "A002", "A100", "A101", "A102"}
+    assert {row[2] for row in done} == {"T1", "T2"}
     failed = dict(_rows(db, "SELECT call_id, error FROM calls WHERE status = 'failed'"))
     assert set(failed) == {Path(name).stem for name in BAD}
     assert "empty file" in failed["empty"] and "truncated" in failed["truncated"]
@@ -72,8 +95,8 @@ def test_batch_stores_good_calls_once_records_bad_ones_and_exits_1(archive, tmp_
 
     second = _batch(archive, db)
     assert second.returncode == 1  # the corrupt files still fail
-    assert "0 transcribed" in second.stderr and f"{len(GOOD)} already done" in second.stderr
-    assert _rows(db, "SELECT COUNT(*), COUNT(DISTINCT key) FROM calls") == [(len(GOOD) + len(BAD),) * 2]
+    assert "0 transcribed" in second.stderr and f"{len(calls)} already done" in second.stderr
+    assert _rows(db, "SELECT COUNT(*), COUNT(DISTINCT key) FROM calls") == [(len(calls) + len(BAD),) * 2]
 
 
 def test_changed_spec_reaudits_stored_transcripts_without_asr(archive, tmp_path):
@@ -101,7 +124,7 @@ def test_sigkill_mid_batch_then_rerun_stores_each_call_exactly_once(archive, tmp
     process = _batch(archive, db, "--quiet", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:  # kill as soon as the first call is stored
-        if db.exists() and _rows(db, "SELECT COUNT(*) FROM calls WHERE status = 'done'")[0][0] >= 1:
+        if _stored(db) >= 1:
             break
         time.sleep(0.05)
     os.kill(process.pid, signal.SIGKILL)

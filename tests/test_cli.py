@@ -57,6 +57,19 @@ def test_bad_recording_exits_1_with_one_line_naming_file_and_problem(name, probl
     assert "Traceback" not in run.stderr
 
 
+def test_mono_call_without_the_diarize_extra_exits_1_saying_how_to_install_it():
+    """A core install has no pyannote or torch; blocking their import here stands in for one."""
+    mono = SAMPLES / "en_11_interrupt_mono.mp3"
+    without_extra = ("import sys; sys.modules['torch'] = sys.modules['pyannote'] = None; "
+                     "from pipeline.cli import app; sys.argv[0] = 'callqa'; app()")
+    run = subprocess.run([sys.executable, "-c", without_extra, "audit", str(mono)], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert str(mono) in lines[0] and "mono" in lines[0] and "pip install 'callqa[diarize]'" in lines[0]
+
+
 def test_bad_spec_exits_2_naming_file_line_and_field(tmp_path):
     spec = tmp_path / "spec.yaml"
     spec.write_text((SAMPLES.parent / "configs/spec/en.yaml").read_text().replace("window_seconds: 10", "window_seconds: ten", 1))

@@ -26,6 +26,9 @@ def test_user_file_overrides_only_what_it_gives(tmp_path):
     ("timing:\n  silence_threshold: [1]\n", "'timing.silence_threshold' must be a number"),
     ("asr: 3\n", "'asr' must be a mapping"),
     ("asr: [\n", "not valid YAML"),
+    ("diarization:\n  clustering_threshold: 2.5\n", "'diarization.clustering_threshold' must be between 0.0 and 2.0"),
+    ("diarization:\n  max_speakers: 0\n", "'diarization.max_speakers' must be between 1 and 20"),
+    ("diarization:\n  min_speakers: 3\n", "diarization.min_speakers (3) is more than diarization.max_speakers (2)"),
 ])
 def test_bad_settings_name_file_and_field(tmp_path, text, problem):
     path = tmp_path / "bad.yaml"

@@ -1,6 +1,7 @@
-"""End to end on the real sample calls with the real tiny.en model: transcription, timing truth,
-roles, measurements and checklist statuses against each call's ground truth
-(``sample_audio/truth/<call>.json``, written by the generator from the script it synthesised)."""
+"""End to end on the real sample calls with the real tiny.en model (and, for the mono mixes, the
+real pyannote pipeline): transcription, timing truth, roles, measurements and checklist statuses
+against each call's ground truth (``sample_audio/truth/<call>.json``, written by the generator from
+the script it synthesised)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,21 @@ import json
 import re
 
 import pytest
-from conftest import SAMPLES
+from conftest import DIARIZATION_WEIGHTS, SAMPLES, needs_diarization
 
 from audits.spec import load_spec
 from pipeline.call import CallProcessor
 from pipeline.config import load_settings
 from pipeline.metadata import CallMetadata
+from pipeline.speakers import diarization_error_rate
 
 pytestmark = pytest.mark.slow
 
 TRUTHS = {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in sorted((SAMPLES / "truth").glob("*.json"))}
 STEREO_EN = [name for name, truth in TRUTHS.items() if truth["language"] == "en" and truth["channels"] == 2]
+MONO_EN = [pytest.param(name, marks=needs_diarization) for name, truth in TRUTHS.items()
+           if truth["language"] == "en" and truth["channels"] == 1]
+ENGLISH = [*STEREO_EN, *MONO_EN]
 
 
 def _metadata(truth: dict) -> CallMetadata | None:
@@ -29,13 +34,26 @@ def _metadata(truth: dict) -> CallMetadata | None:
 
 @pytest.fixture(scope="session")
 def processor() -> CallProcessor:
-    return CallProcessor(load_settings(), load_spec("en"))
+    settings = load_settings()
+    settings["diarization"]["pipeline"] = str(DIARIZATION_WEIGHTS)
+    return CallProcessor(settings, load_spec("en"))
+
+
+class Audits(dict):
+    """Each sample transcribed and audited on first use, once for the whole session."""
+
+    def __init__(self, processor: CallProcessor):
+        super().__init__()
+        self.processor = processor
+
+    def __missing__(self, name: str):
+        self[name] = self.processor.audit(SAMPLES / TRUTHS[name]["file"], _metadata(TRUTHS[name]))
+        return self[name]
 
 
 @pytest.fixture(scope="session")
 def audited(processor):
-    """Every English stereo sample, transcribed and audited once for the whole session."""
-    return {name: processor.audit(SAMPLES / TRUTHS[name]["file"], _metadata(TRUTHS[name])) for name in STEREO_EN}
+    return Audits(processor)
 
 
 def _words(text: str) -> list[str]:
@@ -44,6 +62,7 @@ def _words(text: str) -> list[str]:
 
 def test_samples_are_there():
     assert len(STEREO_EN) >= 10
+    assert len(MONO_EN) >= 3
 
 
 @pytest.mark.parametrize("name", STEREO_EN)
@@ -52,7 +71,7 @@ def test_agent_is_the_left_channel(audited, name):
     assert roles.agent == TRUTHS[name]["channel_map"]["agent"], roles.reason
 
 
-@pytest.mark.parametrize("name", STEREO_EN)
+@pytest.mark.parametrize("name", ENGLISH)
 def test_turns_match_the_script_timing(audited, name):
     """Every scripted turn is found on its channel, its start and end within 0.5 s."""
     transcript = audited[name].transcript
@@ -64,7 +83,7 @@ def test_turns_match_the_script_timing(audited, name):
         assert max(e for _, e in spans) == pytest.approx(scripted["end"], abs=0.5), scripted["text"]
 
 
-@pytest.mark.parametrize("name", STEREO_EN)
+@pytest.mark.parametrize("name", ENGLISH)
 def test_transcript_has_the_scripted_words(audited, name):
     """Most scripted words come back (tiny.en on 8 kHz synthetic speech is not perfect)."""
     heard = set(_words(" ".join(turn.text for turn in audited[name].transcript.turns)))
@@ -79,7 +98,7 @@ def test_compliant_call_transcript_reads_as_scripted(audited):
         assert phrase in text
 
 
-@pytest.mark.parametrize("name", STEREO_EN)
+@pytest.mark.parametrize("name", ENGLISH)
 def test_ring_back(audited, name):
     ring, m = TRUTHS[name]["ring"], audited[name].measurements
     if ring["rings"] == 0:
@@ -90,33 +109,32 @@ def test_ring_back(audited, name):
         assert m.answer_at == pytest.approx(TRUTHS[name]["answer_at"], abs=0.5)
 
 
-@pytest.mark.parametrize("name", STEREO_EN)
+@pytest.mark.parametrize("name", ENGLISH)
 def test_answer_delay(audited, name):
     assert audited[name].measurements.answer_delay == pytest.approx(TRUTHS[name]["answer_delay"], abs=0.5)
 
 
-@pytest.mark.parametrize("name", STEREO_EN)
+def _assert_same_intervals(measured, expected: list[dict]) -> None:
+    assert len(measured) == len(expected), measured
+    for got, want in zip(measured, expected):
+        assert got.start == pytest.approx(want["start"], abs=0.5)
+        assert got.end == pytest.approx(want["end"], abs=0.5)
+
+
+@pytest.mark.parametrize("name", ENGLISH)
 def test_silences_above_threshold(audited, name):
     threshold = load_settings()["timing"]["silence_threshold"]
     expected = [s for s in TRUTHS[name]["silences"] if s["seconds"] > threshold]
-    measured = audited[name].measurements.silences
-    assert len(measured) == len(expected), measured
-    for got, want in zip(measured, expected):
-        assert got.start == pytest.approx(want["start"], abs=0.5)
-        assert got.end == pytest.approx(want["end"], abs=0.5)
+    _assert_same_intervals(audited[name].measurements.silences, expected)
 
 
-@pytest.mark.parametrize("name", STEREO_EN)
+@pytest.mark.parametrize("name", ENGLISH)
 def test_holds(audited, name):
     expected = [s for s in TRUTHS[name]["silences"] if s["kind"] == "hold"]
-    measured = audited[name].measurements.holds
-    assert len(measured) == len(expected), measured
-    for got, want in zip(measured, expected):
-        assert got.start == pytest.approx(want["start"], abs=0.5)
-        assert got.end == pytest.approx(want["end"], abs=0.5)
+    _assert_same_intervals(audited[name].measurements.holds, expected)
 
 
-@pytest.mark.parametrize("name", STEREO_EN)
+@pytest.mark.parametrize("name", ENGLISH)
 def test_interruptions(audited, name):
     min_overlap = load_settings()["timing"]["interruption_min_overlap"]
     expected = [o for o in TRUTHS[name]["overlaps"] if o["seconds"] >= min_overlap]
@@ -127,17 +145,77 @@ def test_interruptions(audited, name):
         assert got.seconds == pytest.approx(want["seconds"], abs=0.3)
 
 
-@pytest.mark.parametrize("name", STEREO_EN)
-def test_speech_rate_within_ten_percent(audited, name):
+# While both talk, a mono mix holds both voices and Whisper writes a blend of the two; those words
+# go to one speaker, so a mono call with a long overlap reads faster than scripted (en_11: 139 wpm
+# for 122). Strict: when attribution gets better, this shows it.
+BLENDED = {name for name, truth in TRUTHS.items() if truth["channels"] == 1 and any(o["seconds"] >= 2 for o in truth["overlaps"])}
+
+
+@pytest.mark.parametrize("name", ENGLISH)
+def test_speech_rate_within_ten_percent(audited, name, request):
+    if name in BLENDED:
+        request.applymarker(pytest.mark.xfail(reason="words of overlapping speech in a mono mix", strict=True))
     truth = TRUTHS[name]["speech_rate"]
     measured = audited[name].measurements.speech_rate
     assert measured["agent"] == pytest.approx(truth["agent"], rel=0.10)
 
 
-@pytest.mark.parametrize("name", STEREO_EN)
+@pytest.mark.parametrize("name", ENGLISH)
 def test_checklist_statuses_match_the_expected_table(audited, name):
     got = {f.item: f.status for f in audited[name].result.findings}
     expected = TRUTHS[name]["expected"]
     wrong = {item: (got.get(item), status) for item, status in expected.items() if got.get(item) != status}
     details = {f.item: (f.reason, [e.text for e in f.evidence]) for f in audited[name].result.findings if f.item in wrong}
     assert not wrong, f"{name}: (got, expected) {wrong}; details {details}"
+
+
+# --- mono mixes: what diarization adds ----------------------------------------------------------
+
+
+def _scripted_speech(name: str) -> dict[str, list[tuple[float, float]]]:
+    spans = {"agent": [], "customer": []}
+    for turn in TRUTHS[name]["turns"]:
+        spans[turn["role"]].append((turn["start"], turn["end"]))
+    return spans
+
+
+def _overlap(spans: list[tuple[float, float]], start: float, end: float) -> float:
+    return sum(max(0.0, min(e, end) - max(s, start)) for s, e in spans)
+
+
+@pytest.mark.parametrize("name", MONO_EN)
+def test_diarization_error_rate_at_most_ten_percent(audited, name):
+    """Speech activity by role against the script's turns, 0.25 s collar: missed speech, false alarm
+    and speaker confusion together."""
+    transcript = audited[name].transcript
+    der = diarization_error_rate(_scripted_speech(name), transcript.activity, transcript.duration, collar=0.25)
+    assert der <= 0.10, f"{name}: diarization error rate {der:.1%}"
+
+
+@pytest.mark.parametrize("name", MONO_EN)
+def test_agent_and_customer_are_told_apart_confidently(audited, name):
+    """Every scripted turn is heard mostly as its own role (DER alone would forgive a swap)."""
+    transcript = audited[name].transcript
+    assert not transcript.roles.needs_review, transcript.roles.reason
+    for scripted in TRUTHS[name]["turns"]:
+        heard = {role: _overlap(transcript.speech(role), scripted["start"], scripted["end"]) for role in ("agent", "customer")}
+        assert max(heard, key=heard.get) == scripted["role"], (scripted["text"], heard, transcript.roles.reason)
+
+
+@pytest.mark.parametrize("name", MONO_EN)
+def test_no_turn_mixes_two_speakers(audited, name):
+    """A word said while only one scripted speaker talks is in a turn of that speaker's role."""
+    scripted = _scripted_speech(name)
+    for turn in audited[name].transcript.turns:
+        for word in turn.words:
+            middle = (word.start + word.end) / 2
+            speaking = {role for role, spans in scripted.items() if any(s <= middle <= e for s, e in spans)}
+            assert len(speaking) != 1 or speaking == {turn.role}, f"{word.text!r} at {middle:.2f} s in {turn}"
+
+
+@needs_diarization
+def test_talking_over_the_customer_in_a_mono_call_fails_no_interrupt(audited):
+    call = audited["en_11_interrupt_mono"]
+    finding = next(f for f in call.result.findings if f.item == "interaction.no_interrupt")
+    assert finding.status == "fail"
+    assert [(e.role, round(e.start)) for e in finding.evidence] == [("agent", 16)]

@@ -1,6 +1,7 @@
 import pytest
 
-from pipeline.roles import assign_stereo, role_of_channel
+from pipeline.roles import assign_speakers, assign_stereo, role_of_channel, role_of_speaker
+from pipeline.transcript import Turn
 
 
 def greeting(text: str) -> float:
@@ -29,3 +30,46 @@ def test_auto_assignment(texts, starts, agent, confident):
     assert roles.agent == agent
     assert roles.needs_review is (not confident)
     assert 0.5 <= roles.confidence <= 1.0
+
+
+def closing(text: str) -> float:
+    return 1.0 if "anything else" in text.lower() else 0.0
+
+
+def turns(*spoken: tuple[str, float, str]) -> list[Turn]:
+    return [Turn("unknown", start, start + 2.0, text, speaker=speaker) for speaker, start, text in spoken]
+
+
+CALL = turns(("S0", 0.8, "Hello, glad to serve you"), ("S1", 4.0, "My order is late"),
+             ("S0", 7.0, "It comes tomorrow. Anything else?"), ("S1", 10.0, "No, thanks"))
+
+
+def test_the_speaker_who_greets_and_closes_is_the_agent_whatever_the_label():
+    roles = assign_speakers(CALL, {"S0": 6.0, "S1": 4.0}, greeting, closing, 0.7)
+    assert roles.method == "diarization" and roles.agent == "S0" and not roles.needs_review
+    assert roles.confidence > 0.9
+    assert "greeting score S0 1.00 / S1 0.00" in roles.reason and "closing question" in roles.reason
+    assert role_of_speaker(roles, "S0") == "agent" and role_of_speaker(roles, "S1") == "customer"
+    swapped = [Turn(t.role, t.start, t.end, t.text, speaker={"S0": "S1", "S1": "S0"}[t.speaker]) for t in CALL]
+    assert assign_speakers(swapped, {"S0": 4.0, "S1": 6.0}, greeting, closing, 0.7).agent == "S1"
+
+
+def test_without_greeting_or_closing_the_guess_is_flagged_for_review():
+    call = turns(("S0", 0.8, "Yes?"), ("S1", 4.0, "My order is late"), ("S0", 7.0, "It comes tomorrow"))
+    roles = assign_speakers(call, {"S0": 4.0, "S1": 2.0}, greeting, closing, 0.7)
+    assert roles.agent == "S0"  # first speaker, more talk: weak signs only
+    assert roles.needs_review and roles.confidence < 0.7
+
+
+def test_a_lone_speaker_who_greets_is_the_agent_of_a_silent_call():
+    call = turns(("S0", 0.8, "Hello, glad to serve you"), ("S0", 8.0, "Hello? Anything else?"))
+    roles = assign_speakers(call, {"S0": 4.0}, greeting, closing, 0.7)
+    assert roles.agent == "S0" and not roles.needs_review
+
+
+def test_more_than_two_speakers_one_agent_and_no_speech_at_all():
+    call = [*CALL, *turns(("S2", 12.0, "Hi, I am his wife"))]
+    roles = assign_speakers(call, {"S0": 6.0, "S1": 4.0, "S2": 2.0}, greeting, closing, 0.7)
+    assert roles.agent == "S0" and role_of_speaker(roles, "S2") == "customer"
+    silent = assign_speakers([], {}, greeting, closing, 0.7)
+    assert silent.agent is None and silent.needs_review

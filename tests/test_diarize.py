@@ -1,0 +1,39 @@
+"""Where the diarization pipeline comes from, and what is said when it cannot be had."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import DIARIZATION_WEIGHTS, needs_diarization
+
+from pipeline.config import load_settings
+from pipeline.diarize import DiarizationUnavailable, Diarizer
+
+pytestmark = needs_diarization
+
+
+def settings(pipeline: str) -> dict:
+    return {**load_settings()["diarization"], "pipeline": pipeline}
+
+
+def test_the_local_weights_folder_gives_the_assembled_pipeline():
+    diarizer = Diarizer(settings(str(DIARIZATION_WEIGHTS)))
+    assert diarizer.describe() == f"{DIARIZATION_WEIGHTS} (assembled from local weights)"
+
+
+def test_nothing_found_lists_what_was_tried_and_how_to_get_the_weights(tmp_path):
+    with pytest.raises(DiarizationUnavailable) as raised:
+        Diarizer(settings(str(tmp_path / "nowhere")))
+    message = str(raised.value)
+    assert "does not exist" in message and "not a Hugging Face pipeline name" in message
+    assert "make diarize-models" in message and "$HF_TOKEN" in message
+
+
+def test_a_folder_without_weights_or_config_is_named(tmp_path):
+    with pytest.raises(DiarizationUnavailable, match="has neither config.yaml nor segmentation/pytorch_model.bin"):
+        Diarizer(settings(str(tmp_path)))
+
+
+def test_a_broken_pipeline_config_fails_as_unavailable_naming_the_pipeline(tmp_path):
+    (tmp_path / "config.yaml").write_text("pipeline:\n  name: pyannote.audio.pipelines.NoSuchPipeline\n")
+    with pytest.raises(DiarizationUnavailable, match=f"{tmp_path}.*cannot be loaded on cpu"):
+        Diarizer(settings(str(tmp_path)))

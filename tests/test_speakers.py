@@ -1,0 +1,60 @@
+"""Words onto diarized speakers, turns and activity of mono calls (plain data: no model involved)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.speakers import SpeakerTurn, activity_by_role, smooth, speaker_of, talk_seconds, words_to_turns
+from pipeline.transcript import Word
+
+A, B = "SPEAKER_00", "SPEAKER_01"
+# A greets, B asks a long question, A talks over its last 3 s, B answers.
+TURNS = [SpeakerTurn(0.8, 7.6, A), SpeakerTurn(8.3, 19.1, B), SpeakerTurn(16.0, 21.4, A), SpeakerTurn(22.0, 25.0, B)]
+EXCLUSIVE = [SpeakerTurn(0.8, 7.6, A), SpeakerTurn(8.3, 16.0, B), SpeakerTurn(16.0, 21.4, A), SpeakerTurn(22.0, 25.0, B)]
+
+
+def word(start: float, end: float, text: str = "w") -> Word:
+    return Word(start, end, text, 0.9)
+
+
+def test_a_word_goes_to_the_speaker_holding_most_of_its_time():
+    assert speaker_of(word(1.0, 1.5), EXCLUSIVE) == A
+    assert speaker_of(word(15.8, 16.4), EXCLUSIVE) == A  # 0.4 s of it in A's turn, 0.2 s in B's
+    assert speaker_of(word(15.5, 16.1), EXCLUSIVE) == B
+
+
+def test_a_word_outside_every_turn_goes_to_the_nearest():
+    assert speaker_of(word(7.7, 7.9), EXCLUSIVE) == A  # 0.1 s after A's turn, 0.4 s before B's
+    assert speaker_of(word(8.0, 8.2), EXCLUSIVE) == B
+    assert speaker_of(word(1.0, 1.5), []) is None
+
+
+def test_turns_follow_the_diarization_and_never_mix_speakers():
+    words = [word(1.0, 1.4, "Hello,"), word(1.5, 2.0, "Apex."), word(9.0, 9.5, "I"), word(9.6, 10.0, "ordered"),
+             word(17.0, 17.5, "Yes,"), word(18.0, 18.4, "fine."), word(22.5, 23.0, "Thanks.")]
+    turns = words_to_turns(words, TURNS, EXCLUSIVE, "en")
+    assert [(t.speaker, t.start, t.end, t.text) for t in turns] == [
+        (A, 0.8, 7.6, "Hello, Apex."),
+        (B, 8.3, 19.1, "I ordered"),
+        (A, 16.0, 21.4, "Yes, fine."),  # overlaps B's turn in time, as the speech did
+        (B, 22.0, 25.0, "Thanks."),
+    ]
+    assert all(t.role == "unknown" and t.channel is None for t in turns)
+    assert turns[0].confidence == pytest.approx(0.9)
+
+
+def test_a_diarized_turn_without_words_is_no_turn_and_chinese_words_join_without_spaces():
+    turns = words_to_turns([word(1.0, 1.4, "您好"), word(1.4, 1.8, "请问")], TURNS, EXCLUSIVE, "zh-CN")
+    assert [(t.speaker, t.text) for t in turns] == [(A, "您好请问")]
+
+
+def test_smooth_joins_short_pauses_and_drops_blips_like_the_vad():
+    found = [SpeakerTurn(0.8, 3.0, A), SpeakerTurn(3.3, 7.6, A), SpeakerTurn(5.0, 5.1, B), SpeakerTurn(8.3, 12.0, B)]
+    assert smooth(found, min_pause=0.5, min_speech=0.25) == [SpeakerTurn(0.8, 7.6, A), SpeakerTurn(8.3, 12.0, B)]
+
+
+def test_activity_by_role_keeps_the_overlap_that_becomes_an_interruption():
+    regions = activity_by_role(TURNS, lambda speaker: "agent" if speaker == A else "customer")
+    assert regions == {"agent": [(0.8, 7.6), (16.0, 21.4)], "customer": [(8.3, 19.1), (22.0, 25.0)]}
+    assert activity_by_role([], lambda speaker: "agent") == {"agent": [], "customer": []}
+    assert talk_seconds(TURNS) == {A: pytest.approx(12.2), B: pytest.approx(13.8)}
