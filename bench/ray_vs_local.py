@@ -17,6 +17,7 @@ Usage: python bench/ray_vs_local.py [RECORDING ...] [--audit-only N]
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from collections.abc import Callable
@@ -94,7 +95,7 @@ def main() -> None:
         for workers in (1, 2):
             run = timed(make(workers), tasks)
             row(name, workers, tasks, run)
-            transcripts = transcripts or [o.call.transcript.to_dict() for o in run["outcomes"]]
+            transcripts = transcripts or [json.loads(o.record.transcript_json) for o in run["outcomes"]]
 
     audit_only = [CallTask(tasks[i % len(tasks)].info, transcripts[i % len(tasks)]) for i in range(args.audit_only)]
     print(f"\naudit-only ({len(audit_only)} stored transcripts, no ASR): the cost of moving a call")

@@ -156,8 +156,8 @@ def plan(
         if info.key in done:
             skipped += 1
             continue
-        stored = None if force or given else store.transcript(info.audio_sha256, key_of_asr)
-        tasks.append(CallTask(info, given or (stored.to_dict() if stored else None), stored=stored is not None))
+        stored = None if force or given else store.transcript_json(info.audio_sha256, key_of_asr)
+        tasks.append(CallTask(info, given or stored, stored=stored is not None))
     return Plan(tasks, skipped, unreadable)
 
 
@@ -201,13 +201,10 @@ def run_batch(
         summary.failed += 1
         summary.failures.append((info.path, reason))
     status = "interrupted"
-    # Transcripts read from the store are stored already: rewriting them (rescore) costs more than
-    # auditing them.
-    stored = {task.info.key for task in work.tasks if task.stored}
     try:
         for outcome in execute(work.tasks):
-            if outcome.call is not None:
-                store.save_call(run_id, outcome.info, outcome.call, write_transcript=outcome.info.key not in stored)
+            if outcome.record is not None:
+                store.save_call(run_id, outcome.info, outcome.record)
                 summary.done += 1
                 if outcome.info.call_time:
                     summary.days.add(date.fromisoformat(outcome.info.call_time[:10]))

@@ -19,8 +19,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Protocol
 
-from pipeline.call import CallAudit, CallProcessor
-from pipeline.store import CallInfo
+from pipeline.call import CallProcessor
+from pipeline.store import CallInfo, CallRecord
 from pipeline.transcript import Transcript, TranscriptError
 
 
@@ -39,7 +39,7 @@ class CallTask:
 @dataclass
 class CallOutcome:
     info: CallInfo
-    call: CallAudit | None
+    record: CallRecord | None  # what the store writes; None when the call failed
     error: str | None
     seconds: float
     transcribed: bool
@@ -65,7 +65,8 @@ def process(processor: CallProcessor, task: CallTask) -> CallOutcome:
         else:
             transcript = processor.transcribe(task.info.path)
         call = processor.audit_transcript(transcript, task.info.metadata)
-        return CallOutcome(task.info, call, None, time.perf_counter() - started, task.transcript is None)
+        record = CallRecord.of(call, with_transcript=not task.stored)
+        return CallOutcome(task.info, record, None, time.perf_counter() - started, task.transcript is None)
     except Exception as exc:  # a broken call must not end the night's batch; the reason is stored
         return CallOutcome(task.info, None, _reason(exc), time.perf_counter() - started, False)
 

@@ -56,5 +56,5 @@ class BatchProgress:
 
 
 def _score(outcome: CallOutcome) -> str:
-    score = outcome.call.result.score
+    score = outcome.record.score
     return "n/a" if score is None else f"{score:.1f}"

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.metadata import CallMetadata
-from pipeline.transcript import Transcript
 
 if TYPE_CHECKING:
     from pipeline.call import CallAudit
@@ -130,6 +129,40 @@ class CallInfo:
     metadata: CallMetadata | None = None
 
 
+@dataclass(frozen=True)
+class CallRecord:
+    """One audited call as the store writes it, in plain values. Made where the call was audited
+    (a worker), so the one writer only runs SQL: handing it the audited call instead (thousands of
+    small objects) cost the writer more to unpickle than a worker spends re-auditing the call."""
+
+    transcript_json: str | None  # None: the transcript is stored already, unchanged (a re-audit)
+    call_columns: tuple  # duration, language, score, critical_failed, role_confidence, needs_review
+    measurements: tuple  # the measurements row after its key
+    findings: tuple[tuple, ...]  # the findings rows after their key
+
+    @classmethod
+    def of(cls, call: CallAudit, with_transcript: bool = True) -> CallRecord:
+        transcript, result, m = call.transcript, call.result, call.measurements.to_dict()
+        return cls(
+            transcript.to_json() if with_transcript else None,
+            (transcript.duration, transcript.language, result.score,
+             json.dumps(result.critical_failed, ensure_ascii=False), transcript.roles.confidence,
+             int(transcript.roles.needs_review)),
+            (json.dumps(m, ensure_ascii=False), m["ring_seconds"], m["answer_delay"],
+             m["talk_time"].get("agent", 0.0), m["talk_time"].get("customer", 0.0), m["non_talk_total"],
+             len(m["silences"]), max((s["seconds"] for s in m["silences"]), default=0.0),
+             len(m["interruptions"]), sum(i["seconds"] for i in m["interruptions"]),
+             len(m["holds"]), sum(h["seconds"] for h in m["holds"]),
+             m["speech_rate"].get("agent"), m["speech_rate_unit"]),
+            tuple((f.item, f.title, f.status, f.reason, json.dumps([e.to_dict() for e in f.evidence], ensure_ascii=False),
+                   f.points, int(f.critical)) for f in result.findings),
+        )
+
+    @property
+    def score(self) -> float | None:
+        return self.call_columns[2]
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -203,11 +236,12 @@ class Store:
     def done_keys(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT key FROM calls WHERE status = 'done'")}
 
-    def transcript(self, audio_sha256: str, asr_key: str) -> Transcript | None:
+    def transcript_json(self, audio_sha256: str, asr_key: str) -> str | None:
+        """The stored transcript's JSON text (parsed where it is audited, in a worker)."""
         row = self.db.execute(
             "SELECT json FROM transcripts WHERE audio_sha256 = ? AND asr_key = ?", (audio_sha256, asr_key)
         ).fetchone()
-        return Transcript.from_dict(json.loads(row[0]), origin=f"{self.path} transcript {audio_sha256[:12]}") if row else None
+        return row[0] if row else None
 
     def transcripts(self, asr_key: str | None = None):
         """Every stored transcript with the newest call info that used it (for rescore)."""
@@ -224,48 +258,28 @@ class Store:
             params = (asr_key,)
         yield from self.db.execute(query, params)
 
-    def save_call(self, run_id: int | None, info: CallInfo, call: CallAudit, write_transcript: bool = True) -> None:
-        """Store one audited call and its transcript, atomically. ``write_transcript=False``: the
-        transcript is stored already under (audio hash, ASR key), unchanged (a re-audit)."""
-        m = call.measurements.to_dict()
-        result = call.result.to_dict()
-        transcript_json = call.transcript.to_json() if write_transcript else None
+    def save_call(self, run_id: int | None, info: CallInfo, record: CallRecord) -> None:
+        """Store one audited call (and its transcript, when the record carries it), atomically."""
         with self.transaction():
-            if transcript_json is not None:
+            if record.transcript_json is not None:
                 self.db.execute(
                     "INSERT OR REPLACE INTO transcripts (audio_sha256, asr_key, json, created_at) VALUES (?, ?, ?, ?)",
-                    (info.audio_sha256, info.asr_key, transcript_json, now()),
+                    (info.audio_sha256, info.asr_key, record.transcript_json, now()),
                 )
-            self._replace_call(run_id, info, "done", None, call)
-            self.db.execute(
-                "INSERT INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    info.key, json.dumps(m, ensure_ascii=False), m["ring_seconds"], m["answer_delay"],
-                    m["talk_time"].get("agent", 0.0), m["talk_time"].get("customer", 0.0), m["non_talk_total"],
-                    len(m["silences"]), max((s["seconds"] for s in m["silences"]), default=0.0),
-                    len(m["interruptions"]), sum(i["seconds"] for i in m["interruptions"]),
-                    len(m["holds"]), sum(h["seconds"] for h in m["holds"]),
-                    m["speech_rate"].get("agent"), m["speech_rate_unit"],
-                ),
-            )
-            self.db.executemany(
-                "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (info.key, f["item"], f["title"], f["status"], f["reason"],
-                     json.dumps(f["evidence"], ensure_ascii=False), f["points"], int(f["critical"]))
-                    for f in result["findings"]
-                ],
-            )
+            self._replace_call(run_id, info, "done", None, record)
+            self.db.execute("INSERT INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (info.key, *record.measurements))
+            self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                [(info.key, *finding) for finding in record.findings])
 
     def save_failure(self, run_id: int | None, info: CallInfo, error: str) -> None:
         with self.transaction():
             self._replace_call(run_id, info, "failed", error, None)
 
     def _replace_call(self, run_id: int | None, info: CallInfo, status: str, error: str | None,
-                      call: CallAudit | None) -> None:
+                      record: CallRecord | None) -> None:
         # ON DELETE CASCADE removes the old measurements and findings with the old row.
         self.db.execute("DELETE FROM calls WHERE key = ?", (info.key,))
-        transcript, result = (call.transcript, call.result) if call else (None, None)
         self.db.execute(
             "INSERT INTO calls (key, status, error, run_id, path, call_id, audio_sha256, spec_name, spec_version,"
             " asr_key, agent_id, agent_name, team, call_time, metadata, duration, language, score, critical_failed,"
@@ -275,8 +289,6 @@ class Store:
                 info.key, status, error, run_id, info.path, info.call_id, info.audio_sha256, info.spec_name,
                 info.spec_version, info.asr_key, info.agent_id, info.agent_name, info.team, info.call_time,
                 info.metadata and json.dumps(asdict(info.metadata), ensure_ascii=False),
-                transcript and transcript.duration, transcript and transcript.language, result and result.score,
-                result and json.dumps(result.critical_failed, ensure_ascii=False),
-                transcript and transcript.roles.confidence, transcript and int(transcript.roles.needs_review), now(),
+                *(record.call_columns if record else (None,) * 6), now(),
             ),
         )

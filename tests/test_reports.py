@@ -27,7 +27,7 @@ from pipeline.call import CallProcessor
 from pipeline.config import load_settings
 from pipeline.metadata import CallMetadata
 from pipeline.reports import display_width, inert, write_reports
-from pipeline.store import CallInfo, Store
+from pipeline.store import CallInfo, CallRecord, Store
 from pipeline.transcript import Transcript
 
 TRANSCRIPTS = Path(__file__).resolve().parents[1] / "sample_audio" / "transcripts"
@@ -101,7 +101,7 @@ class Archive:
         processor = self.processors[spec]
         info = self.info(day, name, agent, agent_name, team, processor.spec.version, minute)
         call = processor.audit_transcript(edited(name), metadata)
-        self.store.save_call(self.run_id, info, call)
+        self.store.save_call(self.run_id, info, CallRecord.of(call))
         return info
 
     def set_audited_at(self, key: str, moment: str) -> None:
@@ -127,7 +127,8 @@ def store(tmp_path_factory):
     # no-closing transcript and is stored BEFORE the older, real audit of the compliant call, so that
     # insertion order cannot be what decides. Only the newest audit may count.
     newest = archive.info(*RESCORED[:5], "v0-newer", minute=CALLS.index(RESCORED))
-    store.save_call(archive.run_id, newest, archive.processors["en"].audit_transcript(edited("en_12_no_closing")))
+    store.save_call(archive.run_id, newest,
+                    CallRecord.of(archive.processors["en"].audit_transcript(edited("en_12_no_closing"))))
     archive.set_audited_at(newest.key, "2099-01-01T00:00:00+00:00")
     for minute, (day_of_call, name, agent, agent_name, team, spec) in enumerate(CALLS):
         archive.save(day_of_call, name, agent, agent_name, team, spec, minute)
