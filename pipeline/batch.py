@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -104,7 +104,7 @@ def agent_from_path(relative: Path, pattern: str) -> dict[str, str]:
 
 @dataclass
 class Plan:
-    tasks: list[CallTask]
+    tasks: Sequence[CallTask]  # iterated once, in order; len() known up front
     skipped: int
     unreadable: list[tuple[CallInfo, str]]
 
@@ -164,23 +164,35 @@ def plan(
 def plan_rescore(store: Store, spec: Spec, force: bool) -> Plan:
     """Every stored transcript, to be audited again with ``spec`` (no ASR)."""
     done = set() if force else store.done_keys()
-    tasks, skipped = [], 0
+    infos, skipped = [], 0
     for row in store.transcripts():
         key = f"{row['audio_sha256']}:{spec.version}:{row['asr_key']}"
         if key in done:
             skipped += 1
             continue
-        text = row["json"]  # parsed where it is audited (a worker), not here
-        known = row["call_id"] and row["path"]
-        transcript = {} if known else json.loads(text)
-        info = CallInfo(
-            key=key, path=row["path"] or transcript.get("source", ""), call_id=row["call_id"] or transcript["call_id"],
-            audio_sha256=row["audio_sha256"], spec_name=spec.name, spec_version=spec.version, asr_key=row["asr_key"],
-            agent_id=row["agent_id"], agent_name=row["agent_name"], team=row["team"], call_time=row["call_time"],
+        infos.append(CallInfo(
+            key=key, path=row["path"], call_id=row["call_id"], audio_sha256=row["audio_sha256"],
+            spec_name=spec.name, spec_version=spec.version, asr_key=row["asr_key"], agent_id=row["agent_id"],
+            agent_name=row["agent_name"], team=row["team"], call_time=row["call_time"],
             metadata=CallMetadata(**json.loads(row["metadata"])) if row["metadata"] else None,
-        )
-        tasks.append(CallTask(info, text, stored=True))
-    return Plan(tasks, skipped, [])
+        ))
+    return Plan(StoredTranscriptTasks(store, infos), skipped, [])
+
+
+class StoredTranscriptTasks:
+    """Rescore's tasks: each stored transcript's JSON is read from the store when its task is handed
+    out (and parsed by the worker), not all at once: 1000 realistic transcripts are ~100 MB of JSON."""
+
+    def __init__(self, store: Store, infos: list[CallInfo]):
+        self.store = store
+        self.infos = infos
+
+    def __len__(self) -> int:
+        return len(self.infos)
+
+    def __iter__(self):
+        for info in self.infos:
+            yield CallTask(info, self.store.transcript_json(info.audio_sha256, info.asr_key), stored=True)
 
 
 def run_batch(

@@ -15,13 +15,18 @@ import os
 import time
 import traceback
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from itertools import islice
 from typing import Protocol
 
 from pipeline.call import CallProcessor
+from pipeline.malloc import release_free_memory
 from pipeline.store import CallInfo, CallRecord
 from pipeline.transcript import Transcript, TranscriptError
+
+
+IN_FLIGHT = 4  # tasks handed to each local worker ahead of its results
 
 
 class ExecutorError(Exception):
@@ -69,6 +74,9 @@ def process(processor: CallProcessor, task: CallTask) -> CallOutcome:
         return CallOutcome(task.info, record, None, time.perf_counter() - started, task.transcript is None)
     except Exception as exc:  # a broken call must not end the night's batch; the reason is stored
         return CallOutcome(task.info, None, _reason(exc), time.perf_counter() - started, False)
+    finally:
+        if task.transcript is None:  # after ASR; a re-audit frees little
+            release_free_memory()
 
 
 def _reason(exc: Exception) -> str:
@@ -121,9 +129,14 @@ class LocalExecutor:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
                                  initargs=(self.settings, self.spec_source)) as pool:
-            futures = [pool.submit(_process_in_worker, task) for task in tasks]
-            for future in as_completed(futures):
-                yield future.result()
+            # A few tasks per worker in flight, not all of them: tasks may carry whole transcripts.
+            pending = iter(tasks)
+            running = {pool.submit(_process_in_worker, task) for task in islice(pending, IN_FLIGHT * self.workers)}
+            while running:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                running |= {pool.submit(_process_in_worker, task) for task in islice(pending, len(finished))}
+                for future in finished:
+                    yield future.result()
 
 
 def _new_processor(settings: dict, spec_source: str) -> CallProcessor:

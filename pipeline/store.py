@@ -144,7 +144,7 @@ class CallRecord:
     def of(cls, call: CallAudit, with_transcript: bool = True) -> CallRecord:
         transcript, result, m = call.transcript, call.result, call.measurements.to_dict()
         return cls(
-            transcript.to_json() if with_transcript else None,
+            transcript.to_json(compact=True) if with_transcript else None,
             (transcript.duration, transcript.language, result.score,
              json.dumps(result.critical_failed, ensure_ascii=False), transcript.roles.confidence,
              int(transcript.roles.needs_review)),
@@ -244,10 +244,13 @@ class Store:
         return row[0] if row else None
 
     def transcripts(self, asr_key: str | None = None):
-        """Every stored transcript with the newest call info that used it (for rescore)."""
+        """Every stored transcript's keys with the newest call info that used it (for rescore): the
+        JSON itself is read per call (``transcript_json``), so a store of any size fits in memory.
+        ``call_id`` / ``path`` come from the transcript when no call row has them."""
         query = (
-            "SELECT t.audio_sha256, t.asr_key, t.json, c.path, c.call_id, c.agent_id, c.agent_name, c.team,"
-            " c.call_time, c.metadata"
+            "SELECT t.audio_sha256, t.asr_key, c.agent_id, c.agent_name, c.team, c.call_time, c.metadata,"
+            " coalesce(c.path, json_extract(t.json, '$.source'), '') AS path,"
+            " coalesce(c.call_id, json_extract(t.json, '$.call_id'), '') AS call_id"
             " FROM transcripts t LEFT JOIN calls c ON c.key = ("
             "   SELECT key FROM calls WHERE audio_sha256 = t.audio_sha256 AND asr_key = t.asr_key"
             "   ORDER BY audited_at DESC LIMIT 1)"
@@ -256,7 +259,7 @@ class Store:
         if asr_key:
             query += " WHERE t.asr_key = ?"
             params = (asr_key,)
-        yield from self.db.execute(query, params)
+        return self.db.execute(query, params).fetchall()
 
     def save_call(self, run_id: int | None, info: CallInfo, record: CallRecord) -> None:
         """Store one audited call (and its transcript, when the record carries it), atomically."""

@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLES
 
-from pipeline.batch import BatchError, agent_from_path, discover, parse_day
+from audits.spec import load_spec
+from pipeline.batch import BatchError, agent_from_path, discover, parse_day, plan_rescore
+from pipeline.store import Store
+from pipeline.transcript import Transcript
 
 CALLQA = [str(Path(sys.executable).parent / "callqa")]
 
@@ -71,3 +74,49 @@ def test_transcript_files_are_audited_without_asr_and_bad_ones_fail_alone(tmp_pa
     assert rows["zh_01_compliant"] == 100.0 and rows["zh_02_forbidden"] == 0.0  # a critical item failed
     assert failed == (truth["expected"]["forbidden.phrases"],) == ("fail",)
     assert agents == {"Z001", "Z002"}
+
+
+def _stored_transcripts_store(tmp_path) -> tuple[Store, list[str]]:
+    """A store holding two sample transcripts: one audited before (a call row names it), one whose
+    call row is gone (its call id and source come from the transcript)."""
+    store = Store(tmp_path / "qa.sqlite")
+    names = ["en_01_compliant", "en_12_no_closing"]
+    for number, name in enumerate(names):
+        transcript = Transcript.load(SAMPLES / "transcripts" / f"{name}.json")
+        with store.transaction() as db:
+            db.execute("INSERT INTO transcripts VALUES (?, 'asr', ?, '2026-11-20T00:00:00+00:00')",
+                       (f"sha{number}", transcript.to_json(compact=True)))
+    with store.transaction() as db:
+        db.execute("INSERT INTO calls (key, status, path, call_id, audio_sha256, spec_name, spec_version, asr_key,"
+                   " agent_id, audited_at) VALUES ('sha0:old:asr', 'done', '/archive/a.wav', 'A-1', 'sha0', 'en',"
+                   " 'old', 'asr', 'A7', '2026-11-20T00:00:00+00:00')")
+    return store, names
+
+
+def test_rescore_plan_reads_each_transcript_when_its_task_is_handed_out(tmp_path):
+    store, names = _stored_transcripts_store(tmp_path)
+    work = plan_rescore(store, load_spec("en"), force=False)
+    assert len(work.tasks) == 2 and work.skipped == 0
+    infos = {info.audio_sha256: info for info in work.tasks.infos}
+    assert (infos["sha0"].path, infos["sha0"].call_id, infos["sha0"].agent_id) == ("/archive/a.wav", "A-1", "A7")
+    orphan = Transcript.load(SAMPLES / "transcripts" / f"{names[1]}.json")
+    assert (infos["sha1"].path, infos["sha1"].call_id) == (orphan.source, orphan.call_id)
+    tasks = list(work.tasks)
+    assert all(task.stored and isinstance(task.transcript, str) for task in tasks)
+    assert {json.loads(task.transcript)["call_id"] for task in tasks} == {Transcript.load(
+        SAMPLES / "transcripts" / f"{name}.json").call_id for name in names}
+    store.close()
+
+
+def test_rescore_with_two_workers_stores_what_one_worker_stores(tmp_path):
+    results = []
+    for workers in ("1", "2"):
+        store, _ = _stored_transcripts_store(tmp_path / workers)
+        store.close()
+        run = subprocess.run([*CALLQA, "rescore", "--db", str(store.path), "--workers", workers, "--quiet"],
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        results.append(sqlite3.connect(store.path).execute(
+            "SELECT c.audio_sha256, c.score, f.item, f.status, f.evidence FROM calls c JOIN findings f ON f.call_key = c.key"
+            " WHERE c.spec_version != 'old' ORDER BY 1, 3").fetchall())
+    assert len(results[0]) == 2 * 18 and results[0] == results[1]

@@ -30,6 +30,9 @@ def test_json_round_trip_is_lossless(tmp_path):
     original.save(path)
     assert Transcript.load(path) == original
     assert "您好" in path.read_text(encoding="utf-8")  # readable, not \u-escaped
+    compact = original.to_json(compact=True)  # as the store keeps it
+    assert Transcript.from_dict(json.loads(compact)) == original and "\n" not in compact
+    assert len(compact) < len(original.to_json()) * 0.8
 
 
 def test_minimal_transcript_from_another_asr_system():
