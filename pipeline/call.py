@@ -136,7 +136,7 @@ class CallProcessor:
         words = [word for region_words in self.asr.transcribe_regions(samples, regions, language) for word in region_words]
         turns = speakers.words_to_turns(words, speech, found.exclusive, language)
         roles = assign_speakers(turns, speakers.talk_seconds(speech), self.spec.opening_score, self.spec.closing_score,
-                                self.settings["roles"]["review_below"])
+                                self.settings["roles"])
         for turn in turns:
             turn.role = role_of_speaker(roles, turn.speaker)
         return turns, speakers.activity_by_role(speech, lambda speaker: role_of_speaker(roles, speaker)), roles
@@ -170,7 +170,7 @@ class CallProcessor:
             first_texts=[[t.text for t in channel_turns] for channel_turns in by_channel],
             first_starts=[channel_turns[0].start if channel_turns else None for channel_turns in by_channel],
             greeting_score=self.spec.opening_score,
-            review_below=settings["review_below"],
+            settings=settings,
         )
 
 

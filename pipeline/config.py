@@ -23,6 +23,12 @@ RANGES = {
     "diarization.segmentation_threshold": (0.1, 0.9),
     "diarization.clustering_threshold": (0.0, 2.0),
     "diarization.min_cluster_size": (1, 20),
+    "roles.weights.greeting": (0.0, 10.0),
+    "roles.weights.closing": (0.0, 10.0),
+    "roles.weights.first_speech": (0.0, 10.0),
+    "roles.weights.talk_share": (0.0, 10.0),
+    "roles.greeting_turns": (1, 20),
+    "roles.closing_turns": (1, 20),
 }
 
 
@@ -53,6 +59,8 @@ def load_settings(path: Path | str | None = None) -> dict:
     if speakers["min_speakers"] > speakers["max_speakers"]:
         raise ConfigError(f"{path}: diarization.min_speakers ({speakers['min_speakers']}) is more than "
                           f"diarization.max_speakers ({speakers['max_speakers']})")
+    if not any(merged["roles"]["weights"].values()):
+        raise ConfigError(f"{path}: roles.weights: at least one sign must weigh more than 0")
     return merged
 
 

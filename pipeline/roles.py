@@ -9,7 +9,8 @@ the agent's part in a service call:
 * who speaks first after the answer (weak: agents open inbound calls);
 * the share of the talk (weakest: agents explain, customers ask).
 
-Each sign gives every party a score in 0..1; the party with the highest weighted sum is the agent.
+Each sign gives every party a score in 0..1; the party with the highest weighted sum is the agent
+(the weights, and how many first / last turns are searched: ``roles`` in the settings).
 Confidence is 0.5 plus the margin over the runner-up, scaled so that all signs agreeing fully gives
 1.0; a sign nobody was scored on (stereo passes no closing or talk share) does not count. A lone
 weak sign gives about 0.67, and anything under ``review_below`` is flagged for review.
@@ -23,13 +24,6 @@ from dataclasses import dataclass
 from pipeline.transcript import RoleAssignment, Turn
 
 CHANNEL_NAMES = ("left", "right")
-GREETING_WEIGHT = 2.0
-CLOSING_WEIGHT = 1.0
-FIRST_SPEAKER_WEIGHT = 1.0
-TALK_SHARE_WEIGHT = 0.5
-# How many of a party's first turns may hold the greeting, and last turns the closing question.
-GREETING_TURNS = 2
-CLOSING_TURNS = 3
 
 
 @dataclass
@@ -48,17 +42,17 @@ def assign_stereo(
     first_texts: list[list[str]],
     first_starts: list[float | None],
     greeting_score: Callable[[str], float],
-    review_below: float,
+    settings: dict,
 ) -> RoleAssignment:
     """``first_texts[c]``: the first turns' texts of channel c; ``first_starts[c]``: its first speech
-    after the answer (None when the channel is silent)."""
+    after the answer (None when the channel is silent); ``settings``: the ``roles`` section."""
     if agent_channel in CHANNEL_NAMES:
         return RoleAssignment("channel-map", 1.0, agent=agent_channel, reason="agent_channel in settings")
     parties = [
-        Party(name, _best(greeting_score, texts[:GREETING_TURNS]), start)
+        Party(name, _best(greeting_score, texts[:settings["greeting_turns"]]), start)
         for name, texts, start in zip(CHANNEL_NAMES, first_texts, first_starts)
     ]
-    return weigh(parties, "auto-greeting", review_below)
+    return weigh(parties, "auto-greeting", settings)
 
 
 def assign_speakers(
@@ -66,7 +60,7 @@ def assign_speakers(
     talk_seconds: dict[str, float],
     greeting_score: Callable[[str], float],
     closing_score: Callable[[str], float],
-    review_below: float,
+    settings: dict,
 ) -> RoleAssignment:
     """The agent among diarized speakers, from their turns (in time order) and talk time. Every
     speaker that is not the agent is a customer. A call with one speaker is weighed against an
@@ -80,19 +74,22 @@ def assign_speakers(
         starts = [t.start for t in turns if t.speaker == speaker]
         parties.append(Party(
             speaker,
-            greeting=_best(greeting_score, texts[:GREETING_TURNS]),
+            greeting=_best(greeting_score, texts[:settings["greeting_turns"]]),
             first_start=min(starts, default=None),
-            closing=_best(closing_score, texts[-CLOSING_TURNS:]),
+            closing=_best(closing_score, texts[-settings["closing_turns"]:]),
             talk_seconds=talk_seconds[speaker],
         ))
     if len(parties) == 1:
         parties.append(Party("(no second speaker)", 0.0, None, 0.0, 0.0))
-    return weigh(parties, "diarization", review_below)
+    return weigh(parties, "diarization", settings)
 
 
-def weigh(parties: list[Party], method: str, review_below: float) -> RoleAssignment:
+def weigh(parties: list[Party], method: str, settings: dict) -> RoleAssignment:
     """The agent among ``parties`` (ties go to the first listed), its confidence and the evidence."""
-    signs = _signs(parties)
+    signs = _signs(parties, settings["weights"])
+    if not signs:
+        return RoleAssignment(method, 0.5, agent=parties[0].name, needs_review=True,
+                              reason="no sign of the agent that roles.weights counts could be looked at")
     totals = [sum(weight * scores[i] for weight, scores, _ in signs) for i in range(len(parties))]
     ranked = sorted(range(len(parties)), key=lambda i: -totals[i])
     agent, runner_up = ranked[0], ranked[1]
@@ -100,26 +97,28 @@ def weigh(parties: list[Party], method: str, review_below: float) -> RoleAssignm
     confidence = round(0.5 + (totals[agent] - totals[runner_up]) / (2 * full_weight), 3)
     reason = "; ".join(f"{label} " + " / ".join(f"{p.name} {text}" for p, text in zip(parties, shown))
                        for _, _, (label, shown) in signs)
-    return RoleAssignment(method, confidence, agent=parties[agent].name, needs_review=confidence < review_below,
+    return RoleAssignment(method, confidence, agent=parties[agent].name,
+                          needs_review=confidence < settings["review_below"],
                           reason=reason)
 
 
-def _signs(parties: list[Party]) -> list[tuple[float, list[float], tuple[str, list[str]]]]:
-    """(weight, score per party, (label, what to show per party)) for every sign that was looked at."""
-    signs = [(GREETING_WEIGHT, [p.greeting for p in parties], ("greeting score", [f"{p.greeting:.2f}" for p in parties]))]
+def _signs(parties: list[Party], weights: dict) -> list[tuple[float, list[float], tuple[str, list[str]]]]:
+    """(weight, score per party, (label, what to show per party)) for every sign that was looked at
+    and weighs something."""
+    signs = [(weights["greeting"], [p.greeting for p in parties], ("greeting score", [f"{p.greeting:.2f}" for p in parties]))]
     if any(p.closing is not None for p in parties):
         closing = [p.closing or 0.0 for p in parties]
-        signs.append((CLOSING_WEIGHT, closing, ("closing question", [f"{c:.2f}" for c in closing])))
+        signs.append((weights["closing"], closing, ("closing question", [f"{c:.2f}" for c in closing])))
     starts = [p.first_start for p in parties]
     first = min((s for s in starts if s is not None), default=None)
     # Only a strictly first speaker scores: two parties starting together tell nothing.
     firsts = [1.0 if s is not None and s == first and starts.count(first) == 1 else 0.0 for s in starts]
-    signs.append((FIRST_SPEAKER_WEIGHT, firsts, ("first speech", [_fmt(s) for s in starts])))
+    signs.append((weights["first_speech"], firsts, ("first speech", [_fmt(s) for s in starts])))
     if any(p.talk_seconds is not None for p in parties):
         talk = [p.talk_seconds or 0.0 for p in parties]
         shares = [t / (sum(talk) or 1.0) for t in talk]
-        signs.append((TALK_SHARE_WEIGHT, shares, ("talk share", [f"{s:.0%}" for s in shares])))
-    return signs
+        signs.append((weights["talk_share"], shares, ("talk share", [f"{s:.0%}" for s in shares])))
+    return [sign for sign in signs if sign[0] > 0]
 
 
 def _best(score: Callable[[str], float], texts: list[str]) -> float:

@@ -29,6 +29,9 @@ def test_user_file_overrides_only_what_it_gives(tmp_path):
     ("diarization:\n  clustering_threshold: 2.5\n", "'diarization.clustering_threshold' must be between 0.0 and 2.0"),
     ("diarization:\n  max_speakers: 0\n", "'diarization.max_speakers' must be between 1 and 20"),
     ("diarization:\n  min_speakers: 3\n", "diarization.min_speakers (3) is more than diarization.max_speakers (2)"),
+    ("roles:\n  weights:\n    greeting: -1\n", "'roles.weights.greeting' must be between 0.0 and 10.0"),
+    ("roles:\n  weights: {greeting: 0, closing: 0, first_speech: 0, talk_share: 0}\n",
+     "roles.weights: at least one sign must weigh more than 0"),
 ])
 def test_bad_settings_name_file_and_field(tmp_path, text, problem):
     path = tmp_path / "bad.yaml"

@@ -1,7 +1,14 @@
 import pytest
 
+from pipeline.config import load_settings
 from pipeline.roles import assign_speakers, assign_stereo, role_of_channel, role_of_speaker
 from pipeline.transcript import Turn
+
+ROLES = load_settings()["roles"]  # the defaults: review below 0.7
+
+
+def weighted(**weights) -> dict:
+    return {**ROLES, "weights": {**ROLES["weights"], **weights}}
 
 
 def greeting(text: str) -> float:
@@ -9,7 +16,7 @@ def greeting(text: str) -> float:
 
 
 def test_fixed_channel_map():
-    roles = assign_stereo("right", [[], []], [None, None], greeting, 0.6)
+    roles = assign_stereo("right", [[], []], [None, None], greeting, ROLES)
     assert roles.method == "channel-map" and roles.agent == "right" and roles.confidence == 1.0
     assert role_of_channel(roles, 1) == "agent" and role_of_channel(roles, 0) == "customer"
 
@@ -26,7 +33,7 @@ def test_fixed_channel_map():
     ([["Hello, glad to serve you"], []], [1.0, None], "left", True),
 ])
 def test_auto_assignment(texts, starts, agent, confident):
-    roles = assign_stereo("auto", texts, starts, greeting, 0.7)
+    roles = assign_stereo("auto", texts, starts, greeting, ROLES)
     assert roles.agent == agent
     assert roles.needs_review is (not confident)
     assert 0.5 <= roles.confidence <= 1.0
@@ -45,31 +52,46 @@ CALL = turns(("S0", 0.8, "Hello, glad to serve you"), ("S1", 4.0, "My order is l
 
 
 def test_the_speaker_who_greets_and_closes_is_the_agent_whatever_the_label():
-    roles = assign_speakers(CALL, {"S0": 6.0, "S1": 4.0}, greeting, closing, 0.7)
+    roles = assign_speakers(CALL, {"S0": 6.0, "S1": 4.0}, greeting, closing, ROLES)
     assert roles.method == "diarization" and roles.agent == "S0" and not roles.needs_review
     assert roles.confidence > 0.9
     assert "greeting score S0 1.00 / S1 0.00" in roles.reason and "closing question" in roles.reason
     assert role_of_speaker(roles, "S0") == "agent" and role_of_speaker(roles, "S1") == "customer"
     swapped = [Turn(t.role, t.start, t.end, t.text, speaker={"S0": "S1", "S1": "S0"}[t.speaker]) for t in CALL]
-    assert assign_speakers(swapped, {"S0": 4.0, "S1": 6.0}, greeting, closing, 0.7).agent == "S1"
+    assert assign_speakers(swapped, {"S0": 4.0, "S1": 6.0}, greeting, closing, ROLES).agent == "S1"
 
 
 def test_without_greeting_or_closing_the_guess_is_flagged_for_review():
     call = turns(("S0", 0.8, "Yes?"), ("S1", 4.0, "My order is late"), ("S0", 7.0, "It comes tomorrow"))
-    roles = assign_speakers(call, {"S0": 4.0, "S1": 2.0}, greeting, closing, 0.7)
+    roles = assign_speakers(call, {"S0": 4.0, "S1": 2.0}, greeting, closing, ROLES)
     assert roles.agent == "S0"  # first speaker, more talk: weak signs only
     assert roles.needs_review and roles.confidence < 0.7
 
 
 def test_a_lone_speaker_who_greets_is_the_agent_of_a_silent_call():
     call = turns(("S0", 0.8, "Hello, glad to serve you"), ("S0", 8.0, "Hello? Anything else?"))
-    roles = assign_speakers(call, {"S0": 4.0}, greeting, closing, 0.7)
+    roles = assign_speakers(call, {"S0": 4.0}, greeting, closing, ROLES)
     assert roles.agent == "S0" and not roles.needs_review
 
 
 def test_more_than_two_speakers_one_agent_and_no_speech_at_all():
     call = [*CALL, *turns(("S2", 12.0, "Hi, I am his wife"))]
-    roles = assign_speakers(call, {"S0": 6.0, "S1": 4.0, "S2": 2.0}, greeting, closing, 0.7)
+    roles = assign_speakers(call, {"S0": 6.0, "S1": 4.0, "S2": 2.0}, greeting, closing, ROLES)
     assert roles.agent == "S0" and role_of_speaker(roles, "S2") == "customer"
-    silent = assign_speakers([], {}, greeting, closing, 0.7)
+    silent = assign_speakers([], {}, greeting, closing, ROLES)
     assert silent.agent is None and silent.needs_review
+
+
+def test_the_weights_and_turns_searched_come_from_the_settings():
+    texts, starts = [["Hi there"], ["Hello, glad to serve you"]], [0.5, 1.0]
+    assert assign_stereo("auto", texts, starts, greeting, ROLES).agent == "right"  # greeting 2 > first speech 1
+    light = assign_stereo("auto", texts, starts, greeting, weighted(greeting=0.5))
+    assert light.agent == "left" and light.needs_review
+    only_greeting = assign_stereo("auto", texts, starts, greeting, weighted(first_speech=0.0))
+    assert only_greeting.confidence == 1.0 and "first speech" not in only_greeting.reason
+    late = [["Hi", "One moment", "Hello, glad to serve you"], ["Hello?"]]
+    assert assign_stereo("auto", late, [1.0, 0.5], greeting, ROLES).agent == "right"  # greeting in turn 3: unseen
+    assert assign_stereo("auto", late, [1.0, 0.5], greeting, {**ROLES, "greeting_turns": 3}).agent == "left"
+    nothing_to_weigh = assign_stereo("auto", texts, starts, greeting,
+                                     weighted(greeting=0.0, first_speech=0.0))  # closing/talk share: mono only
+    assert nothing_to_weigh.needs_review and "roles.weights" in nothing_to_weigh.reason
