@@ -14,8 +14,10 @@ import multiprocessing
 import os
 import time
 import traceback
+from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import islice
 from typing import Protocol
@@ -27,6 +29,7 @@ from pipeline.transcript import Transcript, TranscriptError
 
 
 IN_FLIGHT = 4  # tasks handed to each local worker ahead of its results
+MAX_BARREN_POOLS = 5  # worker pools in a row that die before finishing a call: stop, exit code 2
 
 
 class ExecutorError(Exception):
@@ -127,16 +130,54 @@ class LocalExecutor:
             return
         # spawn, not fork: the parent runs a progress thread, and forking a threaded process can deadlock.
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
-                                 initargs=(self.settings, self.spec_source)) as pool:
+        fresh, suspects = iter(tasks), deque()
+        barren = 0  # pools in a row that died before finishing any call
+        while True:
+            with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
+                                     initargs=(self.settings, self.spec_source)) as pool:
+                finished_any = False
+                for outcome in _drain(pool, fresh, suspects, IN_FLIGHT * self.workers):
+                    finished_any = True
+                    yield outcome
+            if not suspects:
+                return
+            barren = 0 if finished_any else barren + 1
+            if barren >= MAX_BARREN_POOLS:
+                raise ExecutorError(f"worker processes keep dying before finishing a call ({barren} times in a "
+                                    f"row); {len(suspects)}+ calls left for the next run")
+
+
+def _drain(pool: ProcessPoolExecutor, fresh: Iterator[CallTask], suspects: deque, window: int) -> Iterator[CallOutcome]:
+    """Run tasks on ``pool`` until none are left or a worker process dies (a crash in native code,
+    the out-of-memory killer). The tasks in flight when one dies go back into ``suspects``; those
+    are then run one at a time, so a call that kills its worker again is known for sure and fails
+    alone, and the others are done normally."""
+    running: dict = {}
+    while True:
+        if suspects:  # one suspect at a time, alone on the pool
+            if not running:
+                task, deaths = suspects.popleft()
+                running[pool.submit(_process_in_worker, task)] = (task, deaths)
+        else:
             # A few tasks per worker in flight, not all of them: tasks may carry whole transcripts.
-            pending = iter(tasks)
-            running = {pool.submit(_process_in_worker, task) for task in islice(pending, IN_FLIGHT * self.workers)}
-            while running:
-                finished, running = wait(running, return_when=FIRST_COMPLETED)
-                running |= {pool.submit(_process_in_worker, task) for task in islice(pending, len(finished))}
-                for future in finished:
-                    yield future.result()
+            for task in islice(fresh, window - len(running)):
+                running[pool.submit(_process_in_worker, task)] = (task, 0)
+        if not running:
+            return
+        finished, _ = wait(running, return_when=FIRST_COMPLETED)
+        done = [future for future in finished if not isinstance(future.exception(), BrokenProcessPool)]
+        for future in done:
+            del running[future]
+            yield future.result()
+        if len(done) < len(finished):  # a worker died: every call still in flight is lost with the pool
+            lost = list(running.values())
+            if len(lost) == 1 and lost[0][1]:  # it died alone, the second time: this call kills workers
+                task, _ = lost[0]
+                yield CallOutcome(task.info, None, "the worker process auditing this call died twice (a crash "
+                                  "in native code, or the out-of-memory killer)", 0.0, False)
+            else:
+                suspects.extend((task, deaths + 1) for task, deaths in lost)
+            return
 
 
 def _new_processor(settings: dict, spec_source: str) -> CallProcessor:

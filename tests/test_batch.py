@@ -164,3 +164,38 @@ def test_two_workers_give_the_same_results_as_one(archive, tmp_path):
     assert _batch(archive, two, "--quiet", "--workers", "2").returncode == 1
     query = "SELECT call_id, status, score FROM calls ORDER BY call_id"
     assert _rows(one, query) == _rows(two, query)
+
+
+def _pool_workers(pid: int) -> list[int]:
+    """The batch's worker processes (spawned children; not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    workers = []
+    for child in map(int, children):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+        except FileNotFoundError:
+            continue
+        if b"spawn_main" in command and b"resource_tracker" not in command:
+            workers.append(child)
+    return workers
+
+
+def test_a_worker_killed_mid_batch_loses_no_call(archive, tmp_path):
+    """The out-of-memory killer (or a crash in native code) takes a worker: its calls are run again,
+    one at a time, and the batch finishes as if nothing happened."""
+    db = tmp_path / "qa.sqlite"
+    process = _batch(archive, db, "--workers", "2", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(_pool_workers(process.pid)) < 2:
+        time.sleep(0.05)
+    time.sleep(3.0)  # models loaded, calls under way
+    victims = _pool_workers(process.pid)
+    assert victims, "no worker process to kill"
+    os.kill(victims[0], signal.SIGKILL)
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode == 1, stderr  # the corrupt files fail, as always; nothing else
+    done = _rows(db, "SELECT COUNT(*), COUNT(DISTINCT audio_sha256) FROM calls WHERE status = 'done'")
+    assert done == [(len(GOOD), len(GOOD))]
+    failed = {row[0] for row in _rows(db, "SELECT call_id FROM calls WHERE status = 'failed'")}
+    assert failed == {Path(name).stem for name in BAD}
+    assert _rows(db, "SELECT status FROM runs") == [("finished",)]
