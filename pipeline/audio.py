@@ -119,6 +119,18 @@ def _decode_channels(path: Path) -> list[np.ndarray] | None:
     return out
 
 
+def declared_duration(path: Path | str) -> float:
+    """Seconds the recording's header says it lasts, without decoding it; 0.0 when the header cannot
+    be read (decoding the call will say why)."""
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                return 0.0
+            return _declared_seconds(container, container.streams.audio[0]) or 0.0
+    except (av.error.FFmpegError, OSError, ValueError):
+        return 0.0
+
+
 def _seconds(chunks: list[np.ndarray], layout: str) -> float:
     values = sum(chunk.size for chunk in chunks)
     return values / (2 if layout == "stereo" else 1) / SAMPLE_RATE

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from audits.spec import Spec
-from pipeline.audio import file_sha256
+from pipeline.audio import declared_duration, file_sha256
 from pipeline.call import is_transcript_file
 from pipeline.executors import CallOutcome, CallTask
 from pipeline.metadata import CallMetadata, find_metadata
@@ -158,6 +158,9 @@ def plan(
             continue
         stored = None if force or given else store.transcript_json(info.audio_sha256, key_of_asr)
         tasks.append(CallTask(info, given or stored, stored=stored is not None))
+    # Longest recordings first, so that with several workers the batch does not end waiting on one
+    # long call started last; transcripts in hand cost next to nothing and go last.
+    tasks.sort(key=lambda task: 0.0 if task.transcript is not None else -declared_duration(task.info.path))
     return Plan(tasks, skipped, unreadable)
 
 

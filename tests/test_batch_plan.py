@@ -120,3 +120,21 @@ def test_rescore_with_two_workers_stores_what_one_worker_stores(tmp_path):
             "SELECT c.audio_sha256, c.score, f.item, f.status, f.evidence FROM calls c JOIN findings f ON f.call_key = c.key"
             " WHERE c.spec_version != 'old' ORDER BY 1, 3").fetchall())
     assert len(results[0]) == 2 * 18 and results[0] == results[1]
+
+
+def test_the_longest_recordings_are_planned_first_and_transcripts_last(tmp_path):
+    from pipeline.audio import decode
+    from pipeline.batch import plan
+
+    names = ["en_01_compliant", "en_07_hold_permission", "en_12_no_closing", "en_16_long_explanation"]
+    for name in names:
+        shutil.copy(next(p for p in SAMPLES.glob(f"{name}.*") if p.suffix != ".json"), tmp_path)
+    shutil.copy(SAMPLES / "transcripts" / "zh_01_compliant.json", tmp_path)
+    files = sorted(p for p in tmp_path.iterdir())
+    store = Store(tmp_path / "db" / "qa.sqlite")
+    settings = {"batch": {"agent_from_path": ""}}
+    work = plan(tmp_path, files, store, load_spec("en"), "asr", settings, {}, None, None, force=False)
+    planned = [Path(task.info.path) for task in work.tasks]
+    recordings = sorted((p for p in files if p.suffix != ".json"), key=lambda p: -decode(p).duration)
+    assert planned == [*recordings, tmp_path / "zh_01_compliant.json"]
+    store.close()
