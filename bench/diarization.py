@@ -103,7 +103,7 @@ def main() -> int:
         samples = decode(path).channels[0]
         regions = speech_regions(samples, settings["vad"])
         diarize = best_of(args.repeat, lambda: processor.diarizer.diarize(samples, truth["call_id"]))
-        asr = best_of(args.repeat, lambda: processor.asr.transcribe_regions(samples, regions, "en"))
+        asr = best_of(args.repeat, lambda: processor.asr.transcribe_channels([samples], [regions], "en"))
         minutes = transcript.duration / 60
         print(f"{truth['call_id']:32} {transcript.duration:7.1f} {der:6.1%} {strict:9.1%} {'right' if correct else 'WRONG':>6} "
               f"{diarize / minutes:11.2f} {asr / minutes:9.2f}")

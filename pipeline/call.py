@@ -133,7 +133,8 @@ class CallProcessor:
         found = diarizer.diarize(samples, Path(path).stem, start_at=answer_at)
         speech = speakers.smooth(found.turns, vad["min_silence_duration_ms"] / 1000, vad["min_speech_duration_ms"] / 1000)
         regions = speech_regions(samples, vad, start_at=answer_at)
-        words = [word for region_words in self.asr.transcribe_regions(samples, regions, language) for word in region_words]
+        [per_region] = self.asr.transcribe_channels([samples], [regions], language)
+        words = [word for region_words in per_region for word in region_words]
         turns = speakers.words_to_turns(words, speech, found.exclusive, language)
         roles = assign_speakers(turns, speakers.talk_seconds(speech), self.spec.opening_score, self.spec.closing_score,
                                 self.settings["roles"])
