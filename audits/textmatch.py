@@ -27,7 +27,7 @@ import re
 import threading
 import unicodedata
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from rapidfuzz import fuzz
@@ -181,6 +181,8 @@ def _normalize_map(text: str, language: str,
                    digitwise: bool = False) -> tuple[str, list[int], list[int]]:
     """Normalise ``text``; return it with, per output char, the original [start, end) span."""
     fam = language_family(language)
+    if fam == "en" and text.isascii() and "'" not in text and "`" not in text:
+        return _normalize_plain_en(text)
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -289,6 +291,33 @@ def _normalize_map(text: str, language: str,
     while k < len(out_c) and out_c[k] == " ":
         k += 1
     return "".join(out_c[k:]), out_s[k:], out_e[k:]
+
+
+def _normalize_plain_en(text: str) -> tuple[str, list[int], list[int]]:
+    """``_normalize_map`` of ASCII English without apostrophes (most transcript sentences), word
+    by word: the words (expanded by _EN_WORDS) joined by single spaces; a word's characters map to
+    themselves, an expansion's all to the word it replaces, a space to the gap's first character."""
+    words: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    gap = 0
+    for m in _WORD_RE.finditer(text.lower()):
+        i, j = m.span()
+        if words:
+            starts.append(gap)
+            ends.append(gap + 1)
+        word = m.group()
+        expanded = _EN_WORDS.get(word)
+        if expanded is None:
+            words.append(word)
+            starts.extend(range(i, j))
+            ends.extend(range(i + 1, j + 1))
+        else:
+            words.append(expanded)
+            starts.extend([i] * len(expanded))
+            ends.extend([j] * len(expanded))
+        gap = j
+    return " ".join(words), starts, ends
 
 
 def normalize(text: str, language: str) -> str:
@@ -610,12 +639,13 @@ def _en_near(t: _Units, matcher: PhraseMatcher) -> dict[int, list[str]]:
     return found[1]
 
 
-def _en_chars(t: _Units) -> list[int]:
-    """Characters before each unit: prefix sums of the unit lengths."""
-    chars = t.__dict__.get("_en_chars")
-    if chars is None:
-        chars = t.__dict__["_en_chars"] = [0, *itertools.accumulate(map(len, t.texts))]
-    return chars
+def _en_letters(t: _Units) -> tuple[str, list[int]]:
+    """The units run together, and the characters before each unit (prefix sums of their
+    lengths): the window of ``w`` units at ``s`` is ``letters[chars[s]:chars[s + w]]``."""
+    found = t.__dict__.get("_en_letters")
+    if found is None:
+        found = t.__dict__["_en_letters"] = ("".join(t.texts), [0, *itertools.accumulate(map(len, t.texts))])
+    return found
 
 
 @functools.lru_cache(maxsize=8192)
@@ -652,19 +682,13 @@ def _filler_tokens(single: frozenset, multi: tuple) -> re.Pattern:
     return re.compile(r"(?<!\S)(?:" + "|".join(alternatives) + r")(?!\S)")
 
 
-def _en_windows(t: _Units) -> dict[tuple[int, int], str]:
-    """The joined words of windows (start, length) of a text, as the matchers ask for them."""
-    windows = t.__dict__.get("_en_windows")
-    if windows is None:
-        windows = t.__dict__["_en_windows"] = {}
-    return windows
-
-
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=1024)
 def _text_units(text: str, fam: str, single: frozenset, multi: tuple) -> _Units:
     """``_units`` of a transcript text, cached: one call's turns are searched by every matcher of
     the spec (a few dozen), and matchers with the same fillers share the work. Callers must not
-    modify the result."""
+    modify the result. The size holds an hour-long call's turns; more is no faster, as every
+    collection of the oldest generation walks each cached text's ~70 lists (8192 entries: 2.4 s
+    of garbage collection in a 1000-call rescore, 0.8 s with 1024)."""
     return _units(text, fam, single, multi)
 
 
@@ -702,6 +726,19 @@ class _Phrase:
     joined: str                 # en: words joined without spaces
     anchors: list[tuple[str, int]]  # en: (word, index) used to find candidate windows
     tokset: frozenset
+    max_uncovered: int          # en: most words a window may lack and still score >= threshold
+    word_scores: dict = field(default_factory=dict)  # en: window words -> _en_word_score
+
+    def word_score(self, window: list[str]) -> float:
+        """``_en_word_score`` of a window against this phrase, kept per window: agents say the
+        same scripted sentences call after call, so the windows near a phrase recur."""
+        key = tuple(window)
+        score = self.word_scores.get(key)
+        if score is None:
+            if len(self.word_scores) >= 4096:
+                self.word_scores.clear()
+            score = self.word_scores[key] = _en_word_score(self.texts, window)
+        return score
 
 
 def _max_zh_insertions(n: int, threshold: float) -> int:
@@ -753,9 +790,12 @@ def _prepare(index: int, raw: str, fam: str, threshold: float, digitwise: bool =
         anchors += [(u.texts[i] + u.texts[i + 1], i) for i in range(n - 1)]
     hd = _max_zh_deletions(n, threshold) if fam == "zh" and n > 1 else 0
     budgets = [int(2.0 * (1.0 - threshold) * max(n, w) + 1e-9) for w in range(n + h + 1)]
+    # en: a phrase word with no counterpart in the window (see _covered_words) costs the word
+    # score at least 1 of its max(n, w) <= n + h; the score needs a word score >= 2 t - 1
+    max_uncovered = int(2.0 * (1.0 - threshold) * (n + h) + 1e-6)
     return _Phrase(index, raw, u.texts, u.sylls, u.keys, n, h, hd, budgets, pieces, neg,
                    starts_neg,
-                   "".join(u.texts), anchors, frozenset(u.texts))
+                   "".join(u.texts), anchors, frozenset(u.texts), max_uncovered)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -811,16 +851,20 @@ def _zh_align(p: _Phrase, t: _Units, s: int, wmax: int) -> list[tuple[float, int
 _WORD_SIM: dict[tuple[str, str], float] = {}
 
 
+def _spelling_sim(a: str, b: str) -> float:
+    """fuzz.ratio of two different words when it is 80 or more, else 0."""
+    if min(len(a), len(b)) < 4 or _affix_negated(a, b):
+        return 0.0  # mr/mrs, do/did, you/your: short words differ, not misspelt
+    return fuzz.ratio(a, b, score_cutoff=80) / 100.0
+
+
 def _word_sim(a: str, b: str) -> float:
     """Spelling similarity of two English words: 1 equal, ratio for near spellings, else 0."""
     if a == b:
         return 1.0
     r = _WORD_SIM.get((a, b))
     if r is None:
-        if min(len(a), len(b)) < 4 or _affix_negated(a, b):
-            r = 0.0  # mr/mrs, do/did, you/your: short words differ, not misspelt
-        else:
-            r = fuzz.ratio(a, b, score_cutoff=80) / 100.0
+        r = _spelling_sim(a, b)
         if len(_WORD_SIM) > 200_000:
             _WORD_SIM.clear()
         _WORD_SIM[(a, b)] = r
@@ -970,7 +1014,11 @@ class PhraseMatcher:
                 self._anchor_index.setdefault(word, []).append((pi, idx))
         self._spelled = frozenset(pi for pi, p in enumerate(self._phrases) if p.n == 1 and len(p.joined) >= 6)
         self._spelled_order = tuple(sorted(self._spelled))
-        self._relevant: dict[str, bool] = {}  # word -> may start a candidate (see _may_match)
+        self._anchor_words = frozenset(self._anchor_index)
+        self._words = frozenset(w for p in self._phrases for w in p.texts)
+        self._long_words = tuple(sorted(w for w in self._words if len(w) >= 4))
+        self._joins = {a + b: (a, b) for p in self._phrases for a, b in zip(p.texts, p.texts[1:])}
+        self._near_words: dict[str, tuple[str, ...]] = {}  # text word -> phrase words it is near
         self._near_spellings: dict[str, tuple[int, ...]] = {}  # word -> spelled phrases it is near
 
     # -- container protocol -----------------------------------------------------------------
@@ -1107,18 +1155,10 @@ class PhraseMatcher:
     def _may_match(self, keys: frozenset[str]) -> bool:
         """Could ``_en_candidates`` find anything in a text whose word index has these keys? Only
         from an anchor word of a phrase, or a near-spelling of a long single-word phrase (the two
-        ways it finds start positions). Answers per word are kept (a call centre's vocabulary is
-        small)."""
-        relevant = self._relevant
-        for key in keys:
-            answer = relevant.get(key)
-            if answer is None:
-                answer = relevant[key] = key in self._anchor_index or bool(self._near(key))
-                if len(relevant) > 200_000:
-                    relevant.clear()
-            if answer:
-                return True
-        return False
+        ways it finds start positions)."""
+        if not keys.isdisjoint(self._anchor_words):
+            return True
+        return bool(self._spelled) and any(self._near(key) for key in keys)
 
     def _near(self, key: str) -> tuple[int, ...]:
         """The long single-word phrases (numbers) that ``key`` is a near-spelling of: same length
@@ -1134,12 +1174,30 @@ class PhraseMatcher:
             self._near_spellings[key] = near
         return near
 
+    def _covered_words(self, t: _Units, pos: dict[str, list[int]]) -> set[str]:
+        """The phrase words that can be aligned with ``t`` for less than a full edit: the same
+        word, a near spelling (``_word_sim``), a word the text splits in two ("followup" /
+        "follow up"), or two adjacent phrase words the text runs together (both). Any other
+        word of a phrase costs its word score 1 in every window (see ``_en_word_score``)."""
+        covered = set(self._words.intersection(pos))
+        for join in self._joins.keys() & pos.keys():
+            covered.update(self._joins[join])
+        near_words = self._near_words
+        for word in set(t.texts):
+            near = near_words.get(word)
+            if near is None:
+                near = () if len(word) < 4 else tuple(a for a in self._long_words if a != word and _spelling_sim(a, word))
+                if len(near_words) > 200_000:
+                    near_words.clear()
+                near_words[word] = near
+            covered.update(near)
+        return covered
+
     def _en_candidates(self, t: _Units):
         thr = self.threshold
         T = len(t.texts)
         pos = _en_index(t)
         out = []
-        cutoff = thr * 100.0 - 1e-6
         cutoff2 = max(0.0, (2.0 * thr - 1.0) * 100.0 - 1e-6)  # word score is at most 1
         if not self.whole_word:
             out.extend(self._en_substrings(t))
@@ -1158,11 +1216,13 @@ class PhraseMatcher:
                     anchored.setdefault(pi, []).append((at, idx))
         spelled = self._spelled
         near = None
-        windows = _en_windows(t)
+        covered = self._covered_words(t, pos) if anchored else frozenset()
         for pi, p in enumerate(self._phrases):
             if pi not in anchored and pi not in spelled:
                 continue
             n, h = p.n, p.h
+            if n > 1 and sum(1 for a in p.texts if a not in covered) > p.max_uncovered:
+                continue
             starts: set[int] = set()
             for at, idx in anchored.get(pi, ()):
                 for i in at:
@@ -1194,7 +1254,7 @@ class PhraseMatcher:
             else:
                 # fuzz.ratio is at most 200 min(a, b) / (a + b) for strings of lengths a, b: a window
                 # whose length is outside these bounds cannot reach cutoff2 and is not scored
-                chars = _en_chars(t)
+                letters, chars = _en_letters(t)
                 plen, c = len(p.joined), cutoff2 - 1e-6
                 shortest, longest = c * plen / (200.0 - c) - 1e-6, plen * (200.0 - c) / max(c, 1e-9) + 1e-6
                 for s in starts:
@@ -1205,12 +1265,10 @@ class PhraseMatcher:
                     for w in range(max(1, n - h), min(n + h, T - s) + 1):
                         # fuzz.ratio is at most 200 min(a, b) / (a + b) for strings of lengths a, b:
                         # a window whose length alone keeps it under the cutoff is not scored
-                        if not shortest <= chars[s + w] - chars[s] <= longest:
+                        a, b = chars[s], chars[s + w]
+                        if not shortest <= b - a <= longest:
                             continue
-                        window = windows.get((s, w))
-                        if window is None:
-                            window = windows[s, w] = "".join(texts[s:s + w])
-                        r = fuzz.ratio(p.joined, window, score_cutoff=cutoff2)
+                        r = fuzz.ratio(p.joined, letters[a:b], score_cutoff=cutoff2)
                         if r:
                             rs.append((r, -abs(w - n), w))
                     if not rs:
@@ -1222,7 +1280,7 @@ class PhraseMatcher:
                         if upper + 1e-9 < thr or (best is not None and upper <= best[0]):
                             break
                         win = texts[s:s + w]
-                        score = 0.5 * r / 100.0 + 0.5 * _en_word_score(p.texts, win)
+                        score = 0.5 * r / 100.0 + 0.5 * p.word_score(win)
                         if score + 1e-9 < thr:
                             continue
                         score = min(score, 0.999)  # not identical words

@@ -80,14 +80,14 @@ def main() -> int:
 
     settings = load_settings(args.config)
     processor = CallProcessor(settings, load_spec("en"))
-    load_asr = best_of(1, lambda: processor.asr)
-    load_diarizer = best_of(1, lambda: processor.diarizer)
+    load_asr = best_of(1, lambda: processor.transcriber.asr)
+    load_diarizer = best_of(1, lambda: processor.transcriber.diarizer)
     import pyannote.audio
     import torch
 
     print(f"machine: {machine()}; torch {torch.__version__} ({torch.get_num_threads()} threads), "
           f"pyannote.audio {pyannote.audio.__version__}")
-    print(f"diarization: {processor.diarizer.describe()}; ASR: {processor.asr.describe()['model']}")
+    print(f"diarization: {processor.transcriber.diarizer.describe()}; ASR: {processor.transcriber.asr.describe()['model']}")
     print(f"model loading: ASR {load_asr:.1f} s, diarization {load_diarizer:.1f} s (once per worker)\n")
     print(f"{'call':32} {'audio s':>7} {'DER':>6} {'no collar':>9} {'agent':>6} {'diar. s/min':>11} {'ASR s/min':>9}")
 
@@ -102,8 +102,8 @@ def main() -> int:
         correct = agent_is_right(transcript.activity, scripted)
         samples = decode(path).channels[0]
         regions = speech_regions(samples, settings["vad"])
-        diarize = best_of(args.repeat, lambda: processor.diarizer.diarize(samples, truth["call_id"]))
-        asr = best_of(args.repeat, lambda: processor.asr.transcribe_channels([samples], [regions], "en"))
+        diarize = best_of(args.repeat, lambda: processor.transcriber.diarizer.diarize(samples, truth["call_id"]))
+        asr = best_of(args.repeat, lambda: processor.transcriber.asr.transcribe_channels([samples], [regions], "en"))
         minutes = transcript.duration / 60
         print(f"{truth['call_id']:32} {transcript.duration:7.1f} {der:6.1%} {strict:9.1%} {'right' if correct else 'WRONG':>6} "
               f"{diarize / minutes:11.2f} {asr / minutes:9.2f}")

@@ -16,7 +16,6 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from audits.spec import Spec
-from pipeline.audio import declared_duration, file_sha256
 from pipeline.call import is_transcript_file
 from pipeline.executors import CallOutcome, CallTask
 from pipeline.metadata import CallMetadata, find_metadata
@@ -121,6 +120,8 @@ def plan(
     until: date | None,
     force: bool,
 ) -> Plan:
+    from pipeline.audio import declared_duration, file_sha256  # PyAV and numpy: not for rescore
+
     done = set() if force else store.done_keys()
     tasks, skipped, unreadable = [], 0, []
     for path in files:

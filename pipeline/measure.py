@@ -11,12 +11,13 @@ the ``timing`` settings.
 from __future__ import annotations
 
 import bisect
+import itertools
+import math
 import re
 from collections.abc import Callable, Iterable
 
 from pipeline.measurements import Hold, Interruption, Interval, Measurements
 from pipeline.metadata import CallMetadata
-from pipeline.ringback import rings_for_seconds
 from pipeline.transcript import ROLES, Transcript, Turn
 
 Span = tuple[float, float]
@@ -26,6 +27,11 @@ EPSILON = 1e-6  # times are decimal seconds: 12.3 - 10.3 must still reach a 2.0 
 WORD_TOKEN = re.compile(r"\S*[^\W_]\S*")
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
+
+
+def rings_for_seconds(seconds: float, seconds_per_ring: float) -> int:
+    """Rings in a ring time given as seconds (metadata): a started ring cycle counts as a ring."""
+    return math.ceil(seconds / seconds_per_ring - 1e-9)  # 15.0 s of 5 s rings is 3, not 4
 
 def measure(
     transcript: Transcript,
@@ -132,9 +138,12 @@ def holds(
 ) -> list[Hold]:
     """Silences that are holds: announced by the agent turn just before, or simply hold-length."""
     found = []
+    last_ended = _last_ended_before(agent_turns)
     for start, end in non_talk:
         seconds = end - start + EPSILON
-        announcement = _turn_before(agent_turns, start, timing["hold_announcement_within"])
+        announcement = last_ended(start)
+        if announcement is not None and start - announcement.end > timing["hold_announcement_within"] + EPSILON:
+            announcement = None  # the agent's last words were too long before the silence
         if (
             seconds >= timing["hold_min_seconds"]
             and is_hold_announcement is not None
@@ -161,11 +170,19 @@ def speech_rates(transcript: Transcript) -> tuple[dict[str, float], str]:
     return rates, "cpm" if chinese else "wpm"
 
 
-def _turn_before(turns: list[Turn], at: float, within: float) -> Turn | None:
-    """The agent turn that ends last before ``at`` (started before it), if it ends within ``within`` s."""
-    before = [t for t in turns if t.start < at]
-    last = max(before, key=lambda t: t.end, default=None)
-    return last if last is not None and at - last.end <= within + EPSILON else None
+def _last_ended_before(turns: list[Turn]) -> Callable[[float], Turn | None]:
+    """A lookup: for a time, of the turns started before it, the one that ends last (the earliest
+    on a tie). A bisection in the turns sorted by start, with the latest-ending turn so far kept
+    per position: n silences of an n-turn call cost n log n, not n squared."""
+    ordered = sorted(turns, key=lambda t: t.start)
+    starts = [t.start for t in ordered]
+    latest = list(itertools.accumulate(ordered, lambda kept, turn: turn if turn.end > kept.end else kept))
+
+    def lookup(at: float) -> Turn | None:
+        k = bisect.bisect_left(starts, at)
+        return latest[k - 1] if k else None
+
+    return lookup
 
 
 def _ring(

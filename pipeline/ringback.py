@@ -69,11 +69,6 @@ class _Spectrogram:
     band: np.ndarray  # total telephone-band power per frame
 
 
-def rings_for_seconds(seconds: float, seconds_per_ring: float) -> int:
-    """Rings in a ring time given as seconds (metadata): a started ring cycle counts as a ring."""
-    return math.ceil(seconds / seconds_per_ring - 1e-9)  # 15.0 s of 5 s rings is 3, not 4
-
-
 def detect_ringback(samples: np.ndarray, sample_rate: int, settings: dict,
                     duration: float | None = None) -> RingbackDetection | None:
     """The ring phase at the start of ``samples`` (mono), or None when no configured cadence fits.

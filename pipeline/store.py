@@ -176,6 +176,7 @@ class Store:
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA journal_mode = WAL")  # readers (reports) never block the writer
+        self.db.execute("PRAGMA synchronous = NORMAL")
         self._migrate()
 
     def close(self) -> None:

@@ -15,6 +15,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import orjson
+
 SCHEMA_VERSION = 1
 ROLES = ("agent", "customer")
 
@@ -23,7 +25,7 @@ class TranscriptError(ValueError):
     """A transcript file that cannot be read; the message names the file and the problem."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen init is 3.5x slower, and a stored call has ~600 words
 class Word:
     start: float
     end: float
@@ -137,8 +139,8 @@ class Transcript:
     def load(cls, path: Path) -> Transcript:
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            data = orjson.loads(path.read_bytes())
+        except (OSError, orjson.JSONDecodeError) as exc:  # not UTF-8 is a JSONDecodeError too
             raise TranscriptError(f"{path}: cannot read transcript JSON: {exc}") from None
         if not isinstance(data, dict):
             raise TranscriptError(f"{path}: a transcript is a JSON object, got {type(data).__name__}")
