@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from faster_whisper.vad import VadOptions, get_vad_model
 
-from pipeline.audio import SAMPLE_RATE
+from pipeline.audio import SAMPLE_RATE, to_float
 
 Region = tuple[float, float]
 
@@ -62,7 +62,7 @@ def speech_probabilities(audio: np.ndarray, block: int = BLOCK_WINDOWS) -> np.nd
     for first in range(0, windows, block):
         last = min(windows, first + block)
         chunk = np.zeros((last - first) * WINDOW, dtype="float32")
-        part = audio[first * WINDOW:last * WINDOW]
+        part = to_float(audio[first * WINDOW:last * WINDOW])
         chunk[:len(part)] = part
         chunk = chunk.reshape(-1, WINDOW)
         if last == windows:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.activity import Region
-from pipeline.audio import SAMPLE_RATE
+from pipeline.audio import SAMPLE_RATE, to_float
 from pipeline.malloc import limit_arenas
 from pipeline.transcript import Word
 
@@ -280,7 +280,7 @@ def _split_long(samples: np.ndarray, first: int, last: int) -> list[tuple[int, i
     frame = int(CUT_FRAME_SECONDS * SAMPLE_RATE)
     while last - first > CHUNK_SECONDS * SAMPLE_RATE:
         lo, hi = first + int(CUT_SEARCH[0] * SAMPLE_RATE), first + int(CUT_SEARCH[1] * SAMPLE_RATE)
-        window = samples[lo:hi]
+        window = to_float(samples[lo:hi])
         energy = np.square(window[: len(window) // frame * frame].reshape(-1, frame)).sum(axis=1)
         cut = lo + int(np.argmin(energy)) * frame + frame // 2
         pieces.append((first, cut))
@@ -319,7 +319,7 @@ def _pack_chunks(channels: list[np.ndarray], chunks: list[list[tuple[int, int, i
             if number:
                 parts.append(gap)
                 cursor += len(gap)
-            parts.append(channels[c][first:last])
+            parts.append(to_float(channels[c][first:last]))
             placed[-1].append((cursor / SAMPLE_RATE, (cursor + last - first) / SAMPLE_RATE, c, index,
                                (first - cursor) / SAMPLE_RATE))
             cursor += last - first
@@ -356,7 +356,7 @@ def _pack(samples: np.ndarray, regions: list[Region], padding: float):
     gap = np.zeros(int(PACK_GAP_SECONDS * SAMPLE_RATE), dtype=np.float32)
     parts, pieces, cursor = [], [], 0
     for first, last in _padded_bounds(regions, len(samples), padding):
-        chunk = samples[first:last]
+        chunk = to_float(samples[first:last])
         pieces.append((cursor / SAMPLE_RATE, (cursor + len(chunk)) / SAMPLE_RATE, (first - cursor) / SAMPLE_RATE))
         parts.extend((chunk, gap))
         cursor += len(chunk) + len(gap)

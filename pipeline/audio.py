@@ -1,7 +1,8 @@
-"""Decode any recording PyAV reads to 16 kHz float32, channels kept apart.
+"""Decode any recording PyAV reads to 16 kHz 16-bit PCM, channels kept apart.
 
 Decoding happens once per call; every later stage (ring-back, speech activity, ASR,
-diarization) works on the arrays returned here.
+diarization) works on the arrays returned here, taking the stretch it needs as float32
+(``to_float``). Held as int16, an hour-long stereo call is 230 MB, not 460.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class AudioError(Exception):
 @dataclass
 class Audio:
     path: Path
-    channels: list[np.ndarray]  # one float32 array per channel at SAMPLE_RATE (1 or 2 of them)
+    channels: list[np.ndarray]  # one int16 array per channel at SAMPLE_RATE (1 or 2 of them)
     sha256: str
 
     @property
@@ -49,8 +50,15 @@ class Audio:
         first ``seconds`` when given."""
         end = None if seconds is None else int(seconds * SAMPLE_RATE)
         if not self.is_stereo:
-            return self.channels[0][:end]
-        return (self.channels[0][:end] + self.channels[1][:end]) * 0.5
+            return to_float(self.channels[0][:end])
+        return (to_float(self.channels[0][:end]) + to_float(self.channels[1][:end])) * 0.5
+
+
+def to_float(pcm: np.ndarray) -> np.ndarray:
+    """16-bit PCM as float32 in [-1, 1) (exact: a power-of-two scale); float input as float32."""
+    if pcm.dtype == np.int16:
+        return np.multiply(pcm, np.float32(1.0 / 32768.0), dtype=np.float32)
+    return pcm.astype(np.float32, copy=False)
 
 
 def file_sha256(path: Path) -> str:
@@ -62,7 +70,7 @@ def file_sha256(path: Path) -> str:
 
 
 def decode(path: Path | str) -> Audio:
-    """Decode ``path`` to 16 kHz float32; stereo stays two channels, more than two are refused."""
+    """Decode ``path`` to 16 kHz int16; stereo stays two channels, more than two are refused."""
     path = Path(path)
     if not path.is_file():
         raise AudioError(path, "no such file")
@@ -89,34 +97,50 @@ def _decode_channels(path: Path) -> list[np.ndarray] | None:
             raise AudioError(path, f"{source_channels} channels: only mono and stereo calls are supported")
         layout = "stereo" if source_channels == 2 else "mono"
         resampler = av.AudioResampler(format="s16", layout=layout, rate=SAMPLE_RATE)
-        chunks = []
+        declared = _declared_seconds(container, stream) or 0.0
+        pcm = _ChannelWriter(2 if layout == "stereo" else 1, declared)
         try:
             for frame in container.decode(stream):
-                chunks.extend(r.to_ndarray() for r in resampler.resample(frame))
+                for resampled in resampler.resample(frame):
+                    pcm.write(resampled.to_ndarray())
         except av.error.InvalidDataError as exc:
-            if not chunks:
+            if not pcm.frames:
                 raise
-            raise AudioError(path, f"damaged after {_seconds(chunks, layout):.1f} s ({_ffmpeg_reason(exc)})") from None
-        chunks.extend(r.to_ndarray() for r in resampler.resample(None))  # flush the resampler
-        declared = _declared_seconds(container, stream) or 0.0
+            raise AudioError(path, f"damaged after {pcm.frames / SAMPLE_RATE:.1f} s ({_ffmpeg_reason(exc)})") from None
+        for resampled in resampler.resample(None):  # flush the resampler
+            pcm.write(resampled.to_ndarray())
     declared = max(declared, _wav_header_seconds(path) or 0.0)
-    decoded = _seconds(chunks, layout)
+    decoded = pcm.frames / SAMPLE_RATE
     if declared and decoded < TRUNCATION_RATIO * declared:
         raise AudioError(path, f"truncated: the header says {declared:.1f} s, only {decoded:.1f} s of audio is there")
-    if not chunks:
-        return [np.zeros(0, dtype=np.float32)]
-    # Packed s16 frames: one row, channels interleaved. Each channel is written straight into its
-    # own float32 array (no interleaved float copy: a long call's peak memory stays near its size).
-    count = 2 if layout == "stereo" else 1
-    out = [np.empty(sum(chunk.size for chunk in chunks) // count, dtype=np.float32) for _ in range(count)]
-    at = 0
-    for chunk in chunks:
-        flat = chunk.reshape(-1)
-        frames = flat.size // count
-        for c in range(count):
-            np.multiply(flat[c::count], 1.0 / 32768.0, out=out[c][at:at + frames], casting="unsafe")
-        at += frames
-    return out
+    return pcm.channels()
+
+
+class _ChannelWriter:
+    """Packed s16 frames (one row, channels interleaved) written straight into one int16 array per
+    channel, sized from the header and grown when it undersold: no list of decoded chunks beside
+    the result, so a long call's peak memory during decoding is its size."""
+
+    def __init__(self, count: int, declared_seconds: float):
+        self.count = count
+        self.frames = 0
+        size = int(declared_seconds * 1.01 * SAMPLE_RATE) + SAMPLE_RATE
+        self._arrays = [np.empty(size, dtype=np.int16) for _ in range(count)]
+
+    def write(self, packed: np.ndarray) -> None:
+        flat = packed.reshape(-1)
+        frames = flat.size // self.count
+        if self.frames + frames > len(self._arrays[0]):
+            for array in self._arrays:
+                array.resize(max(2 * len(array), self.frames + frames), refcheck=False)
+        for c, array in enumerate(self._arrays):
+            array[self.frames:self.frames + frames] = flat[c::self.count]
+        self.frames += frames
+
+    def channels(self) -> list[np.ndarray]:
+        for array in self._arrays:
+            array.resize(self.frames, refcheck=False)  # in place: the unused tail is given back
+        return self._arrays
 
 
 def declared_duration(path: Path | str) -> float:
@@ -129,11 +153,6 @@ def declared_duration(path: Path | str) -> float:
             return _declared_seconds(container, container.streams.audio[0]) or 0.0
     except (av.error.FFmpegError, OSError, ValueError):
         return 0.0
-
-
-def _seconds(chunks: list[np.ndarray], layout: str) -> float:
-    values = sum(chunk.size for chunk in chunks)
-    return values / (2 if layout == "stereo" else 1) / SAMPLE_RATE
 
 
 def _declared_seconds(container, stream) -> float | None:

@@ -1,9 +1,11 @@
 
+import tracemalloc
+
 import numpy as np
 import pytest
 from conftest import SAMPLES, write_audio
 
-from pipeline.audio import SAMPLE_RATE, AudioError, decode
+from pipeline.audio import SAMPLE_RATE, AudioError, _ChannelWriter, decode, to_float
 
 
 @pytest.mark.parametrize("suffix", [".wav", ".flac", ".mp3", ".ogg", ".m4a"])
@@ -64,3 +66,50 @@ def test_truncated_lossy_file(tmp_path, stereo_tones):
     cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(AudioError, match="truncated"):
         decode(cut)
+
+
+def test_channels_are_the_pcm_samples_and_to_float_scales_them_exactly(tmp_path):
+    """A 16 kHz WAV decodes to its own int16 samples (no resampling, no scaling), and to_float
+    gives exactly sample / 32768 as float32."""
+    rng = np.random.default_rng(0)
+    written = [rng.uniform(-0.9, 0.9, SAMPLE_RATE).astype(np.float32) for _ in range(2)]
+    path = write_audio(tmp_path / "noise.wav", written, SAMPLE_RATE)
+    audio = decode(path)
+    pcm = [(np.clip(c, -1, 1) * 32767).astype(np.int16) for c in written]  # what write_audio stored
+    for channel, expected in zip(audio.channels, pcm):
+        assert channel.dtype == np.int16
+        np.testing.assert_array_equal(channel, expected)
+        as_float = to_float(channel)
+        assert as_float.dtype == np.float32
+        np.testing.assert_array_equal(as_float, expected.astype(np.float64) / 32768.0)
+    mixed = audio.mix(seconds=0.5)
+    assert mixed.dtype == np.float32 and len(mixed) == SAMPLE_RATE // 2
+
+
+def test_decoding_holds_no_more_than_the_result(tmp_path):
+    """Decoded audio goes straight into one int16 array per channel: the peak allocation while
+    decoding a 3-minute stereo call stays within 30 % of the result (the decoded chunks were
+    collected beside a float32 result: 3 times its int16 size)."""
+    seconds = 180
+    tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(seconds * 8000) / 8000)).astype(np.float32)
+    path = write_audio(tmp_path / "long.wav", [tone, tone[::-1].copy()], 8000)
+    tracemalloc.start()
+    try:
+        audio = decode(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    result = sum(channel.nbytes for channel in audio.channels)
+    assert result == 2 * 2 * seconds * SAMPLE_RATE
+    assert peak < 1.3 * result, f"peak {peak / 1e6:.1f} MB for {result / 1e6:.1f} MB of audio"
+
+
+def test_channel_writer_grows_when_the_header_undersells_and_trims_to_what_was_decoded():
+    writer = _ChannelWriter(2, declared_seconds=0.0)  # room for 1 s
+    packed = np.arange(2 * 3 * SAMPLE_RATE // 2, dtype=np.int16).reshape(1, -1)  # 1.5 s, interleaved
+    writer.write(packed)
+    writer.write(packed[:, :200])
+    left, right = writer.channels()
+    assert len(left) == len(right) == 3 * SAMPLE_RATE // 2 + 100
+    np.testing.assert_array_equal(left[:5], [0, 2, 4, 6, 8])
+    np.testing.assert_array_equal(right[-3:], [195, 197, 199])

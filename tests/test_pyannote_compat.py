@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import DIARIZATION_WEIGHTS, SAMPLES, needs_diarization
 
-from pipeline.audio import SAMPLE_RATE, decode
+from pipeline.audio import SAMPLE_RATE, decode, to_float
 from pipeline.diarize import EMBEDDING_FILE, SEGMENTATION_FILE
 
 pytestmark = needs_diarization
@@ -81,7 +81,7 @@ def test_voice_encoder_gives_unit_vectors_that_tell_agent_from_customer(encoder)
     chunks of the same voice must lie closer together than chunks of the two voices."""
     import torch
 
-    left, right = decode(SAMPLES / "en_01_compliant.ogg").channels
+    left, right = map(to_float, decode(SAMPLES / "en_01_compliant.ogg").channels)
     chunk = 3 * SAMPLE_RATE
 
     def embed(channel: np.ndarray, starts: list[float]) -> np.ndarray:
@@ -111,7 +111,7 @@ def test_voice_encoder_embeds_only_the_weighted_frames_and_nan_for_none(encoder)
 
 
 def test_local_pipeline_runs_on_samples_held_in_memory(compat, local):
-    samples = decode(SAMPLES / "en_01_compliant_mono.mp3").channels[0][: 24 * SAMPLE_RATE]
+    samples = to_float(decode(SAMPLES / "en_01_compliant_mono.mp3").channels[0][: 24 * SAMPLE_RATE])
     found = compat.run(local, samples, "en_01_compliant_mono", min_speakers=2, max_speakers=2)
     assert {turn.speaker for turn in found.turns} == {"SPEAKER_00", "SPEAKER_01"}
     assert all(0 <= turn.start < turn.end <= 24 for turn in found.turns)
