@@ -129,6 +129,10 @@ class AsrEngine:
             return [self.transcribe_regions(samples, rs, language) for samples, rs in zip(channels, regions)]
         return self._transcribe_batched(channels, regions, language)
 
+    def spans_read(self, regions: list[Region], length: int) -> list[tuple[int, int]]:
+        """The sample spans of a ``length``-sample channel that transcribing ``regions`` reads."""
+        return _padded_bounds(regions, length, self.settings["region_padding"])
+
     def transcribe_regions(self, samples: np.ndarray, regions: list[Region], language: str) -> list[list[Word]]:
         """Words per region (same order), each with times in the original recording: one channel
         packed into one stream, decoded sequentially."""

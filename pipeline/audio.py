@@ -8,8 +8,9 @@ diarization) works on the arrays returned here, taking the stretch it needs as f
 from __future__ import annotations
 
 import hashlib
+import mmap
 import wave
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
@@ -36,6 +37,7 @@ class Audio:
     path: Path
     channels: list[np.ndarray]  # one int16 array per channel at SAMPLE_RATE (1 or 2 of them)
     sha256: str
+    buffers: list[mmap.mmap] = field(default_factory=list, repr=False)  # the channels' memory (decode's)
 
     @property
     def duration(self) -> float:
@@ -52,6 +54,22 @@ class Audio:
         if not self.is_stereo:
             return to_float(self.channels[0][:end])
         return (to_float(self.channels[0][:end]) + to_float(self.channels[1][:end])) * 0.5
+
+
+    def release_outside(self, keep: list[list[tuple[int, int]]]) -> None:
+        """Give back to the system the memory of every channel's samples outside its ``keep``
+        spans (sample indices): once voice activity is known, ASR reads only the speech, and on a
+        long call the rest is most of the audio. Released samples read as silence afterwards."""
+        if not self.buffers or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        page = mmap.PAGESIZE
+        for buffer, channel, spans in zip(self.buffers, self.channels, keep):
+            edges = [0, *(i for span in sorted(spans) for i in span), len(channel)]
+            for first, last in zip(edges[::2], edges[1::2]):  # the gaps between kept spans
+                start = -(-2 * first // page) * page  # whole pages inside the gap only
+                end = 2 * last // page * page
+                if end > start:
+                    buffer.madvise(mmap.MADV_DONTNEED, start, end - start)
 
 
 def to_float(pcm: np.ndarray) -> np.ndarray:
@@ -77,17 +95,18 @@ def decode(path: Path | str) -> Audio:
     if path.stat().st_size == 0:
         raise AudioError(path, "empty file (0 bytes)")
     try:
-        channels = _decode_channels(path)
+        decoded = _decode_channels(path)
     except av.error.FFmpegError as exc:
         raise AudioError(path, f"not a readable audio file ({_ffmpeg_reason(exc)})") from None
-    if channels is None:
+    if decoded is None:
         raise AudioError(path, "no audio stream in the file")
+    channels, buffers = decoded
     if len(channels[0]) < MIN_SECONDS * SAMPLE_RATE:
         raise AudioError(path, f"no audio: {len(channels[0]) / SAMPLE_RATE:.2f} s of samples decoded")
-    return Audio(path=path, channels=channels, sha256=file_sha256(path))
+    return Audio(path=path, channels=channels, sha256=file_sha256(path), buffers=buffers)
 
 
-def _decode_channels(path: Path) -> list[np.ndarray] | None:
+def _decode_channels(path: Path) -> tuple[list[np.ndarray], list[mmap.mmap]] | None:
     with av.open(str(path), mode="r", metadata_errors="ignore") as container:
         if not container.streams.audio:
             return None
@@ -113,34 +132,42 @@ def _decode_channels(path: Path) -> list[np.ndarray] | None:
     decoded = pcm.frames / SAMPLE_RATE
     if declared and decoded < TRUNCATION_RATIO * declared:
         raise AudioError(path, f"truncated: the header says {declared:.1f} s, only {decoded:.1f} s of audio is there")
-    return pcm.channels()
+    return pcm.result()
 
 
 class _ChannelWriter:
     """Packed s16 frames (one row, channels interleaved) written straight into one int16 array per
-    channel, sized from the header and grown when it undersold: no list of decoded chunks beside
-    the result, so a long call's peak memory during decoding is its size."""
+    channel: no list of decoded chunks beside the result, so a long call's peak memory while
+    decoding is its size. Each array lives in an anonymous memory map sized from the header (pages
+    never written cost nothing), replaced by a bigger one when the header undersold; the maps let
+    ``Audio.release_outside`` give back what ASR will not read."""
 
     def __init__(self, count: int, declared_seconds: float):
         self.count = count
         self.frames = 0
         size = int(declared_seconds * 1.01 * SAMPLE_RATE) + SAMPLE_RATE
-        self._arrays = [np.empty(size, dtype=np.int16) for _ in range(count)]
+        self._buffers = [mmap.mmap(-1, 2 * size) for _ in range(count)]
+        self._arrays = [np.frombuffer(buffer, dtype=np.int16) for buffer in self._buffers]
 
     def write(self, packed: np.ndarray) -> None:
         flat = packed.reshape(-1)
         frames = flat.size // self.count
         if self.frames + frames > len(self._arrays[0]):
-            for array in self._arrays:
-                array.resize(max(2 * len(array), self.frames + frames), refcheck=False)
+            self._grow(max(2 * len(self._arrays[0]), self.frames + frames))
         for c, array in enumerate(self._arrays):
             array[self.frames:self.frames + frames] = flat[c::self.count]
         self.frames += frames
 
-    def channels(self) -> list[np.ndarray]:
-        for array in self._arrays:
-            array.resize(self.frames, refcheck=False)  # in place: the unused tail is given back
-        return self._arrays
+    def _grow(self, size: int) -> None:
+        buffers = [mmap.mmap(-1, 2 * size) for _ in range(self.count)]
+        arrays = [np.frombuffer(buffer, dtype=np.int16) for buffer in buffers]
+        for old, new in zip(self._arrays, arrays):
+            new[:self.frames] = old[:self.frames]
+        self._buffers, self._arrays = buffers, arrays
+
+    def result(self) -> tuple[list[np.ndarray], list[mmap.mmap]]:
+        """The channels as decoded so far, and the memory maps holding them."""
+        return [array[:self.frames] for array in self._arrays], self._buffers
 
 
 def declared_duration(path: Path | str) -> float:

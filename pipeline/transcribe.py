@@ -75,6 +75,7 @@ class Transcriber:
     def _stereo(self, audio: Audio, answer_at: float):
         language = self.spec.language
         regions = self._speech_regions(audio.channels, answer_at)
+        audio.release_outside([self.asr.spans_read(rs, len(samples)) for rs, samples in zip(regions, audio.channels)])
         words = self.asr.transcribe_channels(audio.channels, regions, language)
         turns = [
             _turn(c, region, region_words, language)
@@ -97,6 +98,7 @@ class Transcriber:
         found = diarizer.diarize(samples, Path(path).stem, start_at=answer_at)
         speech = speakers.smooth(found.turns, vad["min_silence_duration_ms"] / 1000, vad["min_speech_duration_ms"] / 1000)
         regions = speech_regions(samples, vad, start_at=answer_at)
+        audio.release_outside([self.asr.spans_read(regions, len(samples))])
         [per_region] = self.asr.transcribe_channels([samples], [regions], language)
         words = [word for region_words in per_region for word in region_words]
         turns = speakers.words_to_turns(words, speech, found.exclusive, language)

@@ -1,5 +1,8 @@
 
-import tracemalloc
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,22 +89,46 @@ def test_channels_are_the_pcm_samples_and_to_float_scales_them_exactly(tmp_path)
     assert mixed.dtype == np.float32 and len(mixed) == SAMPLE_RATE // 2
 
 
-def test_decoding_holds_no_more_than_the_result(tmp_path):
-    """Decoded audio goes straight into one int16 array per channel: the peak allocation while
-    decoding a 3-minute stereo call stays within 30 % of the result (the decoded chunks were
-    collected beside a float32 result: 3 times its int16 size)."""
-    seconds = 180
+_MEMORY_PROBE = """
+import json, sys
+from pipeline.audio import decode
+
+def status():
+    fields = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    return {key: int(fields[key].split()[0]) * 1024 for key in ("VmRSS", "VmHWM")}
+
+decode(sys.argv[2])  # FFmpeg's first open loads codecs and buffers: not the call's memory
+before = status()
+audio = decode(sys.argv[1])
+decoded = status()
+keep = [[(len(c) // 2, len(c) // 2 + len(c) // 10)] for c in audio.channels]
+audio.release_outside(keep)
+print(json.dumps({"before": before, "decoded": decoded, "released": status(),
+                  "audio": sum(c.nbytes for c in audio.channels),
+                  "kept_intact": all(bool((c[a:b] != 0).any()) for c, [(a, b)] in zip(audio.channels, keep))}))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the RSS from /proc")
+def test_decoding_peaks_near_the_result_and_released_speechless_audio_leaves_memory(tmp_path):
+    """Decoded audio goes straight into one int16 array per channel: the memory high-water mark
+    while decoding a 5-minute stereo call stays within 30 % of the result (collecting the decoded
+    chunks beside a float32 result took 3 times its int16 size). Releasing all but a tenth of each
+    channel gives most of it back, and the kept tenth is untouched."""
+    seconds = 300
     tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(seconds * 8000) / 8000)).astype(np.float32)
     path = write_audio(tmp_path / "long.wav", [tone, tone[::-1].copy()], 8000)
-    tracemalloc.start()
-    try:
-        audio = decode(path)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    result = sum(channel.nbytes for channel in audio.channels)
-    assert result == 2 * 2 * seconds * SAMPLE_RATE
-    assert peak < 1.3 * result, f"peak {peak / 1e6:.1f} MB for {result / 1e6:.1f} MB of audio"
+    warm_up = write_audio(tmp_path / "short.wav", [tone[:8000], tone[:8000]], 8000)
+    probe = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, str(path), str(warm_up)], capture_output=True, text=True,
+                           check=True, cwd=Path(__file__).parents[1])
+    found = json.loads(probe.stdout)
+    audio = found["audio"]
+    assert audio == 2 * 2 * seconds * SAMPLE_RATE
+    grown = found["decoded"]["VmHWM"] - found["before"]["VmRSS"]
+    assert grown < 1.3 * audio, f"decoding peaked {grown / 1e6:.1f} MB above the start for {audio / 1e6:.1f} MB of audio"
+    given_back = found["decoded"]["VmRSS"] - found["released"]["VmRSS"]
+    assert given_back > 0.8 * 0.9 * audio, f"released {given_back / 1e6:.1f} MB of {0.9 * audio / 1e6:.1f} MB"
+    assert found["kept_intact"]
 
 
 def test_channel_writer_grows_when_the_header_undersells_and_trims_to_what_was_decoded():
@@ -109,7 +136,7 @@ def test_channel_writer_grows_when_the_header_undersells_and_trims_to_what_was_d
     packed = np.arange(2 * 3 * SAMPLE_RATE // 2, dtype=np.int16).reshape(1, -1)  # 1.5 s, interleaved
     writer.write(packed)
     writer.write(packed[:, :200])
-    left, right = writer.channels()
+    (left, right), _ = writer.result()
     assert len(left) == len(right) == 3 * SAMPLE_RATE // 2 + 100
     np.testing.assert_array_equal(left[:5], [0, 2, 4, 6, 8])
     np.testing.assert_array_equal(right[-3:], [195, 197, 199])
