@@ -649,10 +649,11 @@ def _en_letters(t: _Units) -> tuple[str, list[int]]:
 
 
 @functools.lru_cache(maxsize=8192)
-def _en_keys(text: str, single: frozenset, multi: tuple) -> frozenset[str] | None:
-    """The keys ``_en_index`` would give the units of an English ``text`` (its words, and every two
-    adjacent words run together), found without building the units; None when that shortcut does
-    not apply (non-ASCII text, a word that is not plain letters and digits, a filler present)."""
+def _en_keys(text: str, single: frozenset, multi: tuple) -> tuple[frozenset[str], frozenset[str]] | None:
+    """The words of the units of an English ``text``, and the keys ``_en_index`` would give them
+    (the words, and every two adjacent words run together), found without building the units;
+    None when that shortcut does not apply (non-ASCII text, a word that is not plain letters and
+    digits, a filler present)."""
     if not text.isascii():
         return None
     tokens: list[str] = []
@@ -667,7 +668,8 @@ def _en_keys(text: str, single: frozenset, multi: tuple) -> frozenset[str] | Non
         return None
     if (single or multi) and _filler_tokens(single, multi).search(joined):
         return None  # a filler would be left out of the units: no shortcut
-    return frozenset(tokens).union(map(str.__add__, tokens, tokens[1:]))
+    words = frozenset(tokens)
+    return words, words.union(map(str.__add__, tokens, tokens[1:]))
 
 
 @functools.lru_cache(maxsize=64)
@@ -1045,9 +1047,9 @@ class PhraseMatcher:
         if not text or not self._phrases:
             return None, []
         if self.family == "en" and self.whole_word:
-            keys = _en_keys(text, self._single, self._multi)
-            if keys is not None and not self._may_match(keys):
-                return None, []  # no anchor word and no near-spelling: nothing to find
+            found = _en_keys(text, self._single, self._multi)
+            if found is not None and not self._may_match(*found):
+                return None, []  # nothing to find: the units are not even built
         t = _text_units(text, self.family, self._single, self._multi)
         if not t.texts:
             return t, []
@@ -1152,13 +1154,22 @@ class PhraseMatcher:
                 out.append((score, s, s + w, p.index, p, None, edges))
         return out
 
-    def _may_match(self, keys: frozenset[str]) -> bool:
-        """Could ``_en_candidates`` find anything in a text whose word index has these keys? Only
-        from an anchor word of a phrase, or a near-spelling of a long single-word phrase (the two
-        ways it finds start positions)."""
-        if not keys.isdisjoint(self._anchor_words):
+    def _may_match(self, words: frozenset[str], keys: frozenset[str]) -> bool:
+        """Could ``_en_candidates`` find anything in a text of these words, whose word index has
+        these keys? Only from a near-spelling of a long single-word phrase, or from an anchor word
+        of a phrase enough of whose words have a counterpart in the text (the tests it makes)."""
+        if self._spelled and any(self._near(key) for key in keys):
             return True
-        return bool(self._spelled) and any(self._near(key) for key in keys)
+        anchors = keys & self._anchor_words
+        if not anchors:
+            return False
+        covered = self._covered_words(words, keys)
+        return any(self._enough_covered(self._phrases[pi], covered)
+                   for word in anchors for pi, _ in self._anchor_index[word])
+
+    @staticmethod
+    def _enough_covered(p: _Phrase, covered: set[str]) -> bool:
+        return p.n == 1 or sum(1 for a in p.texts if a not in covered) <= p.max_uncovered
 
     def _near(self, key: str) -> tuple[int, ...]:
         """The long single-word phrases (numbers) that ``key`` is a near-spelling of: same length
@@ -1174,16 +1185,17 @@ class PhraseMatcher:
             self._near_spellings[key] = near
         return near
 
-    def _covered_words(self, t: _Units, pos: dict[str, list[int]]) -> set[str]:
+    def _covered_words(self, words: Iterable[str], keys) -> set[str]:
         """The phrase words that can be aligned with ``t`` for less than a full edit: the same
         word, a near spelling (``_word_sim``), a word the text splits in two ("followup" /
         "follow up"), or two adjacent phrase words the text runs together (both). Any other
-        word of a phrase costs its word score 1 in every window (see ``_en_word_score``)."""
-        covered = set(self._words.intersection(pos))
-        for join in self._joins.keys() & pos.keys():
+        word of a phrase costs its word score 1 in every window (see ``_en_word_score``). ``keys``:
+        the text's words and adjacent pairs run together (``_en_index``)."""
+        covered = set(self._words.intersection(keys))
+        for join in self._joins.keys() & keys:
             covered.update(self._joins[join])
         near_words = self._near_words
-        for word in set(t.texts):
+        for word in words:
             near = near_words.get(word)
             if near is None:
                 near = () if len(word) < 4 else tuple(a for a in self._long_words if a != word and _spelling_sim(a, word))
@@ -1216,12 +1228,12 @@ class PhraseMatcher:
                     anchored.setdefault(pi, []).append((at, idx))
         spelled = self._spelled
         near = None
-        covered = self._covered_words(t, pos) if anchored else frozenset()
+        covered = self._covered_words(set(t.texts), pos.keys()) if anchored else frozenset()
         for pi, p in enumerate(self._phrases):
             if pi not in anchored and pi not in spelled:
                 continue
             n, h = p.n, p.h
-            if n > 1 and sum(1 for a in p.texts if a not in covered) > p.max_uncovered:
+            if not self._enough_covered(p, covered):
                 continue
             starts: set[int] = set()
             for at, idx in anchored.get(pi, ()):
