@@ -1046,16 +1046,19 @@ class PhraseMatcher:
     def _candidates(self, text: str) -> tuple[_Units | None, list]:
         if not text or not self._phrases:
             return None, []
+        covered = None
         if self.family == "en" and self.whole_word:
             found = _en_keys(text, self._single, self._multi)
-            if found is not None and not self._may_match(*found):
-                return None, []  # nothing to find: the units are not even built
+            if found is not None:
+                covered = self._covered_if_any(*found)
+                if covered is None:
+                    return None, []  # nothing to find: the units are not even built
         t = _text_units(text, self.family, self._single, self._multi)
         if not t.texts:
             return t, []
         if self.family == "zh":
             return t, self._zh_candidates(t)
-        return t, self._en_candidates(t)
+        return t, self._en_candidates(t, covered)
 
     def _zh_candidates(self, t: _Units):
         thr = self.threshold
@@ -1154,18 +1157,19 @@ class PhraseMatcher:
                 out.append((score, s, s + w, p.index, p, None, edges))
         return out
 
-    def _may_match(self, words: frozenset[str], keys: frozenset[str]) -> bool:
-        """Could ``_en_candidates`` find anything in a text of these words, whose word index has
-        these keys? Only from a near-spelling of a long single-word phrase, or from an anchor word
-        of a phrase enough of whose words have a counterpart in the text (the tests it makes)."""
-        if self._spelled and any(self._near(key) for key in keys):
-            return True
+    def _covered_if_any(self, words: frozenset[str], keys: frozenset[str]) -> set[str] | None:
+        """The tests ``_en_candidates`` makes, on a text of these words whose word index has these
+        keys, before its units are built: None when it can find nothing (no near-spelling of a
+        long single-word phrase, no anchor word of a phrase enough of whose words have a
+        counterpart in the text); else the covered words it needs (``_covered_words``)."""
         anchors = keys & self._anchor_words
-        if not anchors:
-            return False
-        covered = self._covered_words(words, keys)
-        return any(self._enough_covered(self._phrases[pi], covered)
-                   for word in anchors for pi, _ in self._anchor_index[word])
+        covered = self._covered_words(words, keys) if anchors else set()
+        if self._spelled and any(self._near(key) for key in keys):
+            return covered
+        if any(self._enough_covered(self._phrases[pi], covered)
+               for word in anchors for pi, _ in self._anchor_index[word]):
+            return covered
+        return None
 
     @staticmethod
     def _enough_covered(p: _Phrase, covered: set[str]) -> bool:
@@ -1186,7 +1190,7 @@ class PhraseMatcher:
         return near
 
     def _covered_words(self, words: Iterable[str], keys) -> set[str]:
-        """The phrase words that can be aligned with ``t`` for less than a full edit: the same
+        """The phrase words that can be aligned with a text for less than a full edit: the same
         word, a near spelling (``_word_sim``), a word the text splits in two ("followup" /
         "follow up"), or two adjacent phrase words the text runs together (both). Any other
         word of a phrase costs its word score 1 in every window (see ``_en_word_score``). ``keys``:
@@ -1205,7 +1209,7 @@ class PhraseMatcher:
             covered.update(near)
         return covered
 
-    def _en_candidates(self, t: _Units):
+    def _en_candidates(self, t: _Units, covered: set[str] | None = None):
         thr = self.threshold
         T = len(t.texts)
         pos = _en_index(t)
@@ -1228,7 +1232,8 @@ class PhraseMatcher:
                     anchored.setdefault(pi, []).append((at, idx))
         spelled = self._spelled
         near = None
-        covered = self._covered_words(set(t.texts), pos.keys()) if anchored else frozenset()
+        if covered is None:  # not known from the text's keys (see _covered_if_any)
+            covered = self._covered_words(set(t.texts), pos.keys()) if anchored else set()
         for pi, p in enumerate(self._phrases):
             if pi not in anchored and pi not in spelled:
                 continue

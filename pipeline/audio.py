@@ -55,7 +55,6 @@ class Audio:
             return to_float(self.channels[0][:end])
         return (to_float(self.channels[0][:end]) + to_float(self.channels[1][:end])) * 0.5
 
-
     def release_outside(self, keep: list[list[tuple[int, int]]]) -> None:
         """Give back to the system the memory of every channel's samples outside its ``keep``
         spans (sample indices): once voice activity is known, ASR reads only the speech, and on a
