@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from faster_whisper.vad import VadOptions, get_vad_model
 
-from pipeline.audio import SAMPLE_RATE, to_float
+from pipeline.audio import SAMPLE_RATE, Samples, to_float
 
 Region = tuple[float, float]
 
@@ -34,7 +34,7 @@ def vad_options(settings: dict) -> VadOptions:
     )
 
 
-def speech_regions(samples: np.ndarray, settings: dict, start_at: float = 0.0) -> list[Region]:
+def speech_regions(samples: Samples, settings: dict, start_at: float = 0.0) -> list[Region]:
     """Speech regions (start, end) in seconds of one channel, ignoring everything before ``start_at``
     (the ring-back phase, whose tone Silero may take for voice)."""
     offset = int(start_at * SAMPLE_RATE)
@@ -46,7 +46,7 @@ def speech_regions(samples: np.ndarray, settings: dict, start_at: float = 0.0) -
     ]
 
 
-def speech_probabilities(audio: np.ndarray, block: int = BLOCK_WINDOWS) -> np.ndarray:
+def speech_probabilities(audio: Samples, block: int = BLOCK_WINDOWS) -> np.ndarray:
     """Silero's speech probability of every window, shape (windows, 1), exactly as
     ``faster_whisper.vad.SileroVADModel`` gives them for the audio padded as
     ``get_speech_timestamps`` pads it (to a whole number of windows, a whole extra window when it

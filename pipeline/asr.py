@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.activity import Region
-from pipeline.audio import SAMPLE_RATE, to_float
+from pipeline.audio import SAMPLE_RATE, Samples, to_float
 from pipeline.malloc import limit_arenas
 from pipeline.transcript import Word
 
@@ -117,7 +117,7 @@ class AsrEngine:
                 "set asr.model to a multilingual Whisper model (e.g. small, medium, large-v3)"
             )
 
-    def transcribe_channels(self, channels: list[np.ndarray], regions: list[list[Region]],
+    def transcribe_channels(self, channels: list[Samples], regions: list[list[Region]],
                             language: str) -> list[list[list[Word]]]:
         """Words per region per channel (same order), times in the original recording.
 
@@ -129,11 +129,7 @@ class AsrEngine:
             return [self.transcribe_regions(samples, rs, language) for samples, rs in zip(channels, regions)]
         return self._transcribe_batched(channels, regions, language)
 
-    def spans_read(self, regions: list[Region], length: int) -> list[tuple[int, int]]:
-        """The sample spans of a ``length``-sample channel that transcribing ``regions`` reads."""
-        return _padded_bounds(regions, length, self.settings["region_padding"])
-
-    def transcribe_regions(self, samples: np.ndarray, regions: list[Region], language: str) -> list[list[Word]]:
+    def transcribe_regions(self, samples: Samples, regions: list[Region], language: str) -> list[list[Word]]:
         """Words per region (same order), each with times in the original recording: one channel
         packed into one stream, decoded sequentially."""
         if not regions:
@@ -154,7 +150,7 @@ class AsrEngine:
                 _add_word(words[index], word, offset, language)
         return words
 
-    def _transcribe_batched(self, channels: list[np.ndarray], regions: list[list[Region]],
+    def _transcribe_batched(self, channels: list[Samples], regions: list[list[Region]],
                             language: str) -> list[list[list[Word]]]:
         words: list[list[list[Word]]] = [[[] for _ in rs] for rs in regions]
         bounds = [_padded_bounds(rs, len(samples), self.settings["region_padding"])
@@ -182,7 +178,7 @@ class AsrEngine:
                     words[c][index] = retried[c][index]
         return words
 
-    def _decode_chunks(self, channels: list[np.ndarray], chunks: list, language: str,
+    def _decode_chunks(self, channels: list[Samples], chunks: list, language: str,
                        words: list[list[list[Word]]]) -> None:
         """Decode ``chunks`` (lists of pieces) ``batch_size`` at a time; add their words to ``words``."""
         # A bounded number of chunks per call keeps the features (80 x 3000 floats per chunk) and
@@ -277,7 +273,7 @@ def _padded_bounds(regions: list[Region], length: int, padding: float) -> list[t
     return out
 
 
-def _split_long(samples: np.ndarray, first: int, last: int) -> list[tuple[int, int]]:
+def _split_long(samples: Samples, first: int, last: int) -> list[tuple[int, int]]:
     """``first:last`` cut into pieces of at most CHUNK_SECONDS, each cut at the quietest
     CUT_FRAME_SECONDS between CUT_SEARCH seconds after the piece's start."""
     pieces = []
@@ -311,7 +307,7 @@ def _chunks(pieces: list[tuple[int, int, int, int]]) -> list[list[tuple[int, int
     return chunks
 
 
-def _pack_chunks(channels: list[np.ndarray], chunks: list[list[tuple[int, int, int, int]]]):
+def _pack_chunks(channels: list[Samples], chunks: list[list[tuple[int, int, int, int]]]):
     """One stream of the chunks back to back; the clip (start, end seconds) of each chunk, and per
     chunk its pieces as (packed start, packed end, channel, region index, offset to original time)."""
     gap = np.zeros(int(PACK_GAP_SECONDS * SAMPLE_RATE), dtype=np.float32)
@@ -352,7 +348,7 @@ def _simplified(text: str) -> str:
     return _t2s().convert(text)
 
 
-def _pack(samples: np.ndarray, regions: list[Region], padding: float):
+def _pack(samples: Samples, regions: list[Region], padding: float):
     """Concatenate the padded regions; return the stream and, per piece, (packed start, packed end, offset).
 
     Each pad is at most half the gap to the neighbouring region, so no audio is transcribed twice.

@@ -1,16 +1,20 @@
 """Decode any recording PyAV reads to 16 kHz 16-bit PCM, channels kept apart.
 
 Decoding happens once per call; every later stage (ring-back, speech activity, ASR,
-diarization) works on the arrays returned here, taking the stretch it needs as float32
-(``to_float``). Held as int16, an hour-long stereo call is 230 MB, not 460.
+diarization) reads the stretch it needs from the channels returned here, as float32
+(``to_float``). The decoded samples wait in an unlinked temporary file per channel, not in the
+worker's memory: an hour-long stereo call is 230 MB of PCM, and no stage needs more than a
+30 s window of it at a time (mono diarization excepted), so a worker's memory does not grow
+with call length.
 """
 
 from __future__ import annotations
 
 import hashlib
-import mmap
+import os
+import tempfile
 import wave
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -32,12 +36,58 @@ class AudioError(Exception):
         self.problem = problem
 
 
+class Pcm:
+    """16 kHz int16 samples of one channel, kept in an unlinked temporary file (in $TMPDIR, gone
+    when closed or when the process dies). ``len()`` is the sample count; slicing with step 1 gives
+    another ``Pcm`` over the same file without reading anything; ``to_float`` or ``np.asarray``
+    reads the samples."""
+
+    dtype = np.dtype(np.int16)
+
+    def __init__(self, file=None, start: int = 0, length: int = 0):
+        self._file = file if file is not None else tempfile.TemporaryFile(buffering=1 << 20)
+        self._start = start
+        self._length = length
+
+    def append(self, samples: np.ndarray) -> None:
+        """Add samples at the end (the file's end: only for the ``Pcm`` decoding writes)."""
+        self._file.write(np.ascontiguousarray(samples, dtype=np.int16))
+        self._length += len(samples)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, key: slice) -> Pcm:
+        if not isinstance(key, slice):
+            raise TypeError(f"Pcm takes slices, not {type(key).__name__}")
+        start, stop, step = key.indices(self._length)
+        if step != 1:
+            raise ValueError("Pcm slices take step 1")
+        return Pcm(self._file, self._start + start, max(0, stop - start))
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        self._file.flush()
+        samples = np.empty(self._length, dtype=np.int16)
+        view, read = memoryview(samples).cast("B"), 0
+        while read < len(view):
+            got = os.preadv(self._file.fileno(), [view[read:]], 2 * self._start + read)
+            if got == 0:
+                raise OSError(f"decoded audio file ended {len(view) - read} bytes early")
+            read += got
+        return samples if dtype is None else samples.astype(dtype)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+Samples = Pcm | np.ndarray  # what the stages read: decoded channels, or arrays (tests, benchmarks)
+
+
 @dataclass
 class Audio:
     path: Path
-    channels: list[np.ndarray]  # one int16 array per channel at SAMPLE_RATE (1 or 2 of them)
+    channels: list[Pcm]  # one per channel (1 or 2 of them)
     sha256: str
-    buffers: list[mmap.mmap] = field(default_factory=list, repr=False)  # the channels' memory (decode's)
 
     @property
     def duration(self) -> float:
@@ -55,27 +105,24 @@ class Audio:
             return to_float(self.channels[0][:end])
         return (to_float(self.channels[0][:end]) + to_float(self.channels[1][:end])) * 0.5
 
-    def release_outside(self, keep: list[list[tuple[int, int]]]) -> None:
-        """Give back to the system the memory of every channel's samples outside its ``keep``
-        spans (sample indices): once voice activity is known, ASR reads only the speech, and on a
-        long call the rest is most of the audio. Released samples read as silence afterwards."""
-        if not self.buffers or not hasattr(mmap, "MADV_DONTNEED"):
-            return
-        page = mmap.PAGESIZE
-        for buffer, channel, spans in zip(self.buffers, self.channels, keep):
-            edges = [0, *(i for span in sorted(spans) for i in span), len(channel)]
-            for first, last in zip(edges[::2], edges[1::2]):  # the gaps between kept spans
-                start = -(-2 * first // page) * page  # whole pages inside the gap only
-                end = 2 * last // page * page
-                if end > start:
-                    buffer.madvise(mmap.MADV_DONTNEED, start, end - start)
+    def close(self) -> None:
+        """Delete the decoded samples now (they are deleted anyway when the channels are freed)."""
+        for channel in self.channels:
+            channel.close()
+
+    def __enter__(self) -> Audio:
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.close()
 
 
-def to_float(pcm: np.ndarray) -> np.ndarray:
+def to_float(pcm: Pcm | np.ndarray) -> np.ndarray:
     """16-bit PCM as float32 in [-1, 1) (exact: a power-of-two scale); float input as float32."""
-    if pcm.dtype == np.int16:
-        return np.multiply(pcm, np.float32(1.0 / 32768.0), dtype=np.float32)
-    return pcm.astype(np.float32, copy=False)
+    samples = np.asarray(pcm)
+    if samples.dtype == np.int16:
+        return np.multiply(samples, np.float32(1.0 / 32768.0), dtype=np.float32)
+    return samples.astype(np.float32, copy=False)
 
 
 def file_sha256(path: Path) -> str:
@@ -97,15 +144,16 @@ def decode(path: Path | str) -> Audio:
         decoded = _decode_channels(path)
     except av.error.FFmpegError as exc:
         raise AudioError(path, f"not a readable audio file ({_ffmpeg_reason(exc)})") from None
+    except OSError as exc:  # the temporary files: $TMPDIR full or not writable
+        raise AudioError(path, f"cannot keep the decoded audio in {tempfile.gettempdir()}: {exc}") from None
     if decoded is None:
         raise AudioError(path, "no audio stream in the file")
-    channels, buffers = decoded
-    if len(channels[0]) < MIN_SECONDS * SAMPLE_RATE:
-        raise AudioError(path, f"no audio: {len(channels[0]) / SAMPLE_RATE:.2f} s of samples decoded")
-    return Audio(path=path, channels=channels, sha256=file_sha256(path), buffers=buffers)
+    if len(decoded[0]) < MIN_SECONDS * SAMPLE_RATE:
+        raise AudioError(path, f"no audio: {len(decoded[0]) / SAMPLE_RATE:.2f} s of samples decoded")
+    return Audio(path=path, channels=decoded, sha256=file_sha256(path))
 
 
-def _decode_channels(path: Path) -> tuple[list[np.ndarray], list[mmap.mmap]] | None:
+def _decode_channels(path: Path) -> list[Pcm] | None:
     with av.open(str(path), mode="r", metadata_errors="ignore") as container:
         if not container.streams.audio:
             return None
@@ -116,57 +164,30 @@ def _decode_channels(path: Path) -> tuple[list[np.ndarray], list[mmap.mmap]] | N
         layout = "stereo" if source_channels == 2 else "mono"
         resampler = av.AudioResampler(format="s16", layout=layout, rate=SAMPLE_RATE)
         declared = _declared_seconds(container, stream) or 0.0
-        pcm = _ChannelWriter(2 if layout == "stereo" else 1, declared)
+        channels = [Pcm() for _ in range(2 if layout == "stereo" else 1)]
         try:
             for frame in container.decode(stream):
                 for resampled in resampler.resample(frame):
-                    pcm.write(resampled.to_ndarray())
+                    _append_packed(channels, resampled.to_ndarray())
         except av.error.InvalidDataError as exc:
-            if not pcm.frames:
+            if not len(channels[0]):
                 raise
-            raise AudioError(path, f"damaged after {pcm.frames / SAMPLE_RATE:.1f} s ({_ffmpeg_reason(exc)})") from None
+            raise AudioError(path, f"damaged after {len(channels[0]) / SAMPLE_RATE:.1f} s "
+                                   f"({_ffmpeg_reason(exc)})") from None
         for resampled in resampler.resample(None):  # flush the resampler
-            pcm.write(resampled.to_ndarray())
+            _append_packed(channels, resampled.to_ndarray())
     declared = max(declared, _wav_header_seconds(path) or 0.0)
-    decoded = pcm.frames / SAMPLE_RATE
+    decoded = len(channels[0]) / SAMPLE_RATE
     if declared and decoded < TRUNCATION_RATIO * declared:
         raise AudioError(path, f"truncated: the header says {declared:.1f} s, only {decoded:.1f} s of audio is there")
-    return pcm.result()
+    return channels
 
 
-class _ChannelWriter:
-    """Packed s16 frames (one row, channels interleaved) written straight into one int16 array per
-    channel: no list of decoded chunks beside the result, so a long call's peak memory while
-    decoding is its size. Each array lives in an anonymous memory map sized from the header (pages
-    never written cost nothing), replaced by a bigger one when the header undersold; the maps let
-    ``Audio.release_outside`` give back what ASR will not read."""
-
-    def __init__(self, count: int, declared_seconds: float):
-        self.count = count
-        self.frames = 0
-        size = int(declared_seconds * 1.01 * SAMPLE_RATE) + SAMPLE_RATE
-        self._buffers = [mmap.mmap(-1, 2 * size) for _ in range(count)]
-        self._arrays = [np.frombuffer(buffer, dtype=np.int16) for buffer in self._buffers]
-
-    def write(self, packed: np.ndarray) -> None:
-        flat = packed.reshape(-1)
-        frames = flat.size // self.count
-        if self.frames + frames > len(self._arrays[0]):
-            self._grow(max(2 * len(self._arrays[0]), self.frames + frames))
-        for c, array in enumerate(self._arrays):
-            array[self.frames:self.frames + frames] = flat[c::self.count]
-        self.frames += frames
-
-    def _grow(self, size: int) -> None:
-        buffers = [mmap.mmap(-1, 2 * size) for _ in range(self.count)]
-        arrays = [np.frombuffer(buffer, dtype=np.int16) for buffer in buffers]
-        for old, new in zip(self._arrays, arrays):
-            new[:self.frames] = old[:self.frames]
-        self._buffers, self._arrays = buffers, arrays
-
-    def result(self) -> tuple[list[np.ndarray], list[mmap.mmap]]:
-        """The channels as decoded so far, and the memory maps holding them."""
-        return [array[:self.frames] for array in self._arrays], self._buffers
+def _append_packed(channels: list[Pcm], packed: np.ndarray) -> None:
+    """Packed s16 frames (one row, channels interleaved) split onto their channels."""
+    flat = packed.reshape(-1)
+    for c, channel in enumerate(channels):
+        channel.append(flat[c::len(channels)])
 
 
 def declared_duration(path: Path | str) -> float:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.audio import SAMPLE_RATE, to_float
+from pipeline.audio import SAMPLE_RATE, Samples, to_float
 from pipeline.speakers import Diarization, SpeakerTurn
 
 INSTALL_HINT = "pip install 'callqa[diarize]'"
@@ -75,7 +75,7 @@ class Diarizer:
     def describe(self) -> str:
         return f"{self.settings['pipeline']} ({self.how})"
 
-    def diarize(self, samples: np.ndarray, uri: str, start_at: float = 0.0) -> Diarization:
+    def diarize(self, samples: Samples, uri: str, start_at: float = 0.0) -> Diarization:
         """Speaker turns of 16 kHz mono samples, ignoring everything before ``start_at`` (ring-back)."""
         offset = int(start_at * SAMPLE_RATE)
         found = self._compat.run(self.pipeline, to_float(samples[offset:]), uri,

@@ -11,13 +11,12 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 
 from audits.spec import Spec
 from pipeline import speakers
 from pipeline.activity import Region, speech_regions
 from pipeline.asr import AsrEngine
-from pipeline.audio import SAMPLE_RATE, Audio, decode
+from pipeline.audio import SAMPLE_RATE, Audio, Pcm, decode
 from pipeline.diarize import DiarizationUnavailable, Diarizer
 from pipeline.ringback import detect_ringback
 from pipeline.roles import assign_speakers, assign_stereo, role_of_channel, role_of_speaker
@@ -48,14 +47,14 @@ class Transcriber:
         return self._diarizer
 
     def transcribe(self, path: Path) -> Transcript:
-        audio = decode(path)
-        answer_at, ring = self._ring_phase(audio)
-        if audio.is_stereo:
-            turns, activity, roles = self._stereo(audio, answer_at)
-            asr = self.asr.describe()
-        else:
-            turns, activity, roles = self._mono(audio, answer_at, path)
-            asr = {**self.asr.describe(), "diarization": self.diarizer.describe()}
+        with decode(path) as audio:
+            answer_at, ring = self._ring_phase(audio)
+            if audio.is_stereo:
+                turns, activity, roles = self._stereo(audio, answer_at)
+                asr = self.asr.describe()
+            else:
+                turns, activity, roles = self._mono(audio, answer_at, path)
+                asr = {**self.asr.describe(), "diarization": self.diarizer.describe()}
         turns.sort(key=lambda turn: turn.start)
         return Transcript(
             call_id=Path(path).stem,
@@ -75,7 +74,6 @@ class Transcriber:
     def _stereo(self, audio: Audio, answer_at: float):
         language = self.spec.language
         regions = self._speech_regions(audio.channels, answer_at)
-        audio.release_outside([self.asr.spans_read(rs, len(samples)) for rs, samples in zip(regions, audio.channels)])
         words = self.asr.transcribe_channels(audio.channels, regions, language)
         turns = [
             _turn(c, region, region_words, language)
@@ -98,7 +96,6 @@ class Transcriber:
         found = diarizer.diarize(samples, Path(path).stem, start_at=answer_at)
         speech = speakers.smooth(found.turns, vad["min_silence_duration_ms"] / 1000, vad["min_speech_duration_ms"] / 1000)
         regions = speech_regions(samples, vad, start_at=answer_at)
-        audio.release_outside([self.asr.spans_read(regions, len(samples))])
         [per_region] = self.asr.transcribe_channels([samples], [regions], language)
         words = [word for region_words in per_region for word in region_words]
         turns = speakers.words_to_turns(words, speech, found.exclusive, language)
@@ -108,7 +105,7 @@ class Transcriber:
             turn.role = role_of_speaker(roles, turn.speaker)
         return turns, speakers.activity_by_role(speech, lambda speaker: role_of_speaker(roles, speaker)), roles
 
-    def _speech_regions(self, channels: list[np.ndarray], answer_at: float) -> list[list[Region]]:
+    def _speech_regions(self, channels: list[Pcm], answer_at: float) -> list[list[Region]]:
         """VAD per channel; the channels side by side on this worker's cores (Silero runs on one
         thread, and the ONNX session releases the GIL)."""
         settings = self.settings["vad"]
