@@ -632,8 +632,9 @@ def _en_near(t: _Units, matcher: PhraseMatcher) -> dict[int, list[str]]:
     found = cache.get(id(matcher))
     if found is None or found[0] is not matcher:
         near: dict[int, list[str]] = {}
+        lengths = matcher._spelled_lengths
         for w in _en_index(t):
-            for pi in matcher._near(w):
+            for pi in matcher._near(w) if len(w) in lengths else ():
                 near.setdefault(pi, []).append(w)
         found = cache[id(matcher)] = (matcher, near)
     return found[1]
@@ -1016,6 +1017,8 @@ class PhraseMatcher:
                 self._anchor_index.setdefault(word, []).append((pi, idx))
         self._spelled = frozenset(pi for pi, p in enumerate(self._phrases) if p.n == 1 and len(p.joined) >= 6)
         self._spelled_order = tuple(sorted(self._spelled))
+        # the lengths of words that can be a near-spelling of one (``_near``): most words are not
+        self._spelled_lengths = frozenset(len(self._phrases[pi].joined) + d for pi in self._spelled for d in range(-2, 3))
         self._anchor_words = frozenset(self._anchor_index)
         self._words = frozenset(w for p in self._phrases for w in p.texts)
         self._long_words = tuple(sorted(w for w in self._words if len(w) >= 4))
@@ -1164,7 +1167,8 @@ class PhraseMatcher:
         counterpart in the text); else the covered words it needs (``_covered_words``)."""
         anchors = keys & self._anchor_words
         covered = self._covered_words(words, keys) if anchors else set()
-        if self._spelled and any(self._near(key) for key in keys):
+        lengths = self._spelled_lengths
+        if lengths and any(self._near(key) for key in keys if len(key) in lengths):
             return covered
         if any(self._enough_covered(self._phrases[pi], covered)
                for word in anchors for pi, _ in self._anchor_index[word]):
@@ -1234,9 +1238,8 @@ class PhraseMatcher:
         near = None
         if covered is None:  # not known from the text's keys (see _covered_if_any)
             covered = self._covered_words(set(t.texts), pos.keys()) if anchored else set()
-        for pi, p in enumerate(self._phrases):
-            if pi not in anchored and pi not in spelled:
-                continue
+        for pi in sorted(anchored.keys() | spelled):
+            p = self._phrases[pi]
             n, h = p.n, p.h
             if not self._enough_covered(p, covered):
                 continue

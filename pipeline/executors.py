@@ -30,7 +30,10 @@ from pipeline.store import CallInfo, CallRecord
 from pipeline.transcript import Transcript, TranscriptError
 
 
-IN_FLIGHT = 4  # tasks handed to each local worker ahead of its results
+IN_FLIGHT = 4  # submissions handed to each local worker ahead of its results
+# Stored transcripts handed to a worker in one submission: a re-audit takes ~6 ms, and each
+# submission costs the pool's threads and pipes a good part of that again.
+TRANSCRIPTS_PER_SUBMISSION = 8
 MAX_BARREN_POOLS = 5  # worker pools in a row that die before finishing a call: stop, exit code 2
 
 
@@ -132,7 +135,7 @@ class LocalExecutor:
             return
         # spawn, not fork: the parent runs a progress thread, and forking a threaded process can deadlock.
         context = multiprocessing.get_context("spawn")
-        fresh, suspects = iter(tasks), deque()
+        fresh, suspects = _submissions(tasks), deque()
         barren = 0  # pools in a row that died before finishing any call
         while True:
             with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
@@ -149,30 +152,31 @@ class LocalExecutor:
                                     f"row); {len(suspects)}+ calls left for the next run")
 
 
-def _drain(pool: ProcessPoolExecutor, fresh: Iterator[CallTask], suspects: deque, window: int) -> Iterator[CallOutcome]:
-    """Run tasks on ``pool`` until none are left or a worker process dies (a crash in native code,
-    the out-of-memory killer). The tasks in flight when one dies go back into ``suspects``; those
-    are then run one at a time, so a call that kills its worker again is known for sure and fails
-    alone, and the others are done normally."""
-    running: dict = {}
+def _drain(pool: ProcessPoolExecutor, fresh: Iterator[list[CallTask]], suspects: deque,
+           window: int) -> Iterator[CallOutcome]:
+    """Run submissions (lists of tasks, see ``_submissions``) on ``pool`` until none are left or a
+    worker process dies (a crash in native code, the out-of-memory killer). The tasks in flight
+    when one dies go back into ``suspects``; those are then run one at a time, so a call that kills
+    its worker again is known for sure and fails alone, and the others are done normally."""
+    running: dict = {}  # future -> [(task, deaths)] of its submission
     while True:
         if suspects:  # one suspect at a time, alone on the pool
             if not running:
                 task, deaths = suspects.popleft()
-                running[pool.submit(_process_in_worker, task)] = (task, deaths)
+                running[pool.submit(_process_in_worker, [task])] = [(task, deaths)]
         else:
-            # A few tasks per worker in flight, not all of them: tasks may carry whole transcripts.
-            for task in islice(fresh, window - len(running)):
-                running[pool.submit(_process_in_worker, task)] = (task, 0)
+            # A few submissions per worker in flight, not all: tasks may carry whole transcripts.
+            for tasks in islice(fresh, window - len(running)):
+                running[pool.submit(_process_in_worker, tasks)] = [(task, 0) for task in tasks]
         if not running:
             return
         finished, _ = wait(running, return_when=FIRST_COMPLETED)
         done = [future for future in finished if not isinstance(future.exception(), BrokenProcessPool)]
         for future in done:
             del running[future]
-            yield future.result()
+            yield from future.result()
         if len(done) < len(finished):  # a worker died: every call still in flight is lost with the pool
-            lost = list(running.values())
+            lost = [entry for entries in running.values() for entry in entries]
             if len(lost) == 1 and lost[0][1]:  # it died alone, the second time: this call kills workers
                 task, _ = lost[0]
                 yield CallOutcome(task.info, None, "the worker process auditing this call died twice (a crash "
@@ -180,6 +184,25 @@ def _drain(pool: ProcessPoolExecutor, fresh: Iterator[CallTask], suspects: deque
             else:
                 suspects.extend((task, deaths + 1) for task, deaths in lost)
             return
+
+
+def _submissions(tasks: Iterable[CallTask]) -> Iterator[list[CallTask]]:
+    """Tasks as they are handed to workers: a recording alone, stored transcripts in runs of up to
+    TRANSCRIPTS_PER_SUBMISSION (the order kept)."""
+    run: list[CallTask] = []
+    for task in tasks:
+        if task.transcript is None:
+            if run:
+                yield run
+                run = []
+            yield [task]
+            continue
+        run.append(task)
+        if len(run) == TRANSCRIPTS_PER_SUBMISSION:
+            yield run
+            run = []
+    if run:
+        yield run
 
 
 def _new_processor(settings: dict, spec_source: str) -> CallProcessor:
@@ -203,5 +226,5 @@ def _init_worker(settings: dict, spec_source: str) -> None:
     _worker_processor = _new_processor(settings, spec_source)
 
 
-def _process_in_worker(task: CallTask) -> CallOutcome:
-    return process(_worker_processor, task)
+def _process_in_worker(tasks: list[CallTask]) -> list[CallOutcome]:
+    return [process(_worker_processor, task) for task in tasks]
