@@ -117,7 +117,7 @@ class Audio:
         self.close()
 
 
-def to_float(pcm: Pcm | np.ndarray) -> np.ndarray:
+def to_float(pcm: Samples) -> np.ndarray:
     """16-bit PCM as float32 in [-1, 1) (exact: a power-of-two scale); float input as float32."""
     samples = np.asarray(pcm)
     if samples.dtype == np.int16:
