@@ -11,7 +11,6 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-
 from audits.spec import Spec
 from pipeline import speakers
 from pipeline.activity import Region, speech_regions
