@@ -86,7 +86,7 @@ def resolve_model(name: str) -> ResolvedModel:
 class AsrEngine:
     """One faster-whisper model; create once per worker process and reuse for every call."""
 
-    def __init__(self, settings: dict):
+    def __init__(self, settings: dict, threads: int):
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
         limit_arenas()
@@ -96,7 +96,7 @@ class AsrEngine:
             self.model_info.location,
             device=settings["device"],
             compute_type=settings["compute_type"],
-            cpu_threads=settings["cpu_threads"],
+            cpu_threads=threads,
         )
         self.batch_size = int(settings.get("batch_size") or 0)
         self.batched = (BatchedInferencePipeline(_EncodeInParts(self.model, ENCODE_BATCH))

@@ -7,12 +7,11 @@ stack (numpy, scipy, PyAV, faster-whisper): a rescore worker starts in a third o
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from audits.spec import Spec
-from pipeline import speakers
+from pipeline import numerics, speakers
 from pipeline.activity import Region, speech_regions
 from pipeline.asr import AsrEngine
 from pipeline.audio import SAMPLE_RATE, Audio, Pcm, decode
@@ -26,15 +25,17 @@ class Transcriber:
     """Holds the Whisper model and the diarization pipeline, each loaded on first use."""
 
     def __init__(self, settings: dict, spec: Spec):
+        numerics.pin()  # before any model loads: every executor computes under the same conditions
         self.settings = settings
         self.spec = spec
+        self.threads = numerics.engine_threads(settings["asr"]["cpu_threads"])
         self._asr: AsrEngine | None = None
         self._diarizer: Diarizer | None = None
 
     @property
     def asr(self) -> AsrEngine:
         if self._asr is None:
-            self._asr = AsrEngine(self.settings["asr"])
+            self._asr = AsrEngine(self.settings["asr"], self.threads)
             self._asr.check_language(self.spec.language)
         return self._asr
 
@@ -42,7 +43,7 @@ class Transcriber:
     def diarizer(self) -> Diarizer:
         # Loaded on the first mono call: stereo-only archives never import torch.
         if self._diarizer is None:
-            self._diarizer = Diarizer(self.settings["diarization"], threads=self.settings["asr"]["cpu_threads"])
+            self._diarizer = Diarizer(self.settings["diarization"], threads=self.threads)
         return self._diarizer
 
     def transcribe(self, path: Path) -> Transcript:
@@ -108,7 +109,7 @@ class Transcriber:
         """VAD per channel; the channels side by side on this worker's cores (Silero runs on one
         thread, and the ONNX session releases the GIL)."""
         settings = self.settings["vad"]
-        threads = min(len(channels), self.settings["asr"]["cpu_threads"] or os.cpu_count() or 1)
+        threads = min(len(channels), self.threads)
         if threads <= 1:
             return [speech_regions(channel, settings, start_at=answer_at) for channel in channels]
         with ThreadPoolExecutor(threads) as pool:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -11,6 +15,7 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+CALLQA = [str(Path(sys.executable).parent / "callqa")]  # the installed console script
 SAMPLES = REPO / "sample_audio"
 # The local diarization pipeline's weights, as `make diarize-models` fetches them.
 DIARIZATION_WEIGHTS = REPO / "models" / "diarization"
@@ -57,3 +62,44 @@ def stereo_tones():
         silence = np.zeros(rate, dtype=np.float32)
         return [np.concatenate([tone(1, rate, 440), silence]), np.concatenate([silence, tone(1, rate, 880)])]
     return make
+
+
+# The shortest sample calls, and a corrupt file (a failed call is stored like the others).
+SHORT_CALLS = ["en_12_no_closing.mp3", "en_17_fast_speech.mp3", "en_02_no_greeting.flac"]
+STORED_TABLES = {  # every table a batch writes, less the columns that name the run or the time
+    "calls": ("run_id", "audited_at"), "findings": (), "measurements": (), "transcripts": ("created_at",),
+}
+
+
+def short_calls_archive(root: Path) -> Path:
+    root.mkdir()
+    for name in SHORT_CALLS:
+        shutil.copy(SAMPLES / name, root)
+    shutil.copy(SAMPLES / "bad" / "truncated.wav", root)
+    return root
+
+
+def batch_cli(archive: Path, db: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*CALLQA, "batch", str(archive), "--db", str(db), "--no-report", "--quiet", *extra],
+                          capture_output=True, text=True, timeout=600)
+
+
+def stored_tables(db: Path) -> dict[str, list[tuple]]:
+    """Every row a batch stored, in a canonical order, without what names the run or the time."""
+    with sqlite3.connect(db) as connection:
+        tables = {}
+        for table, left_out in STORED_TABLES.items():
+            columns = [row[1] for row in connection.execute(f"PRAGMA table_info({table})") if row[1] not in left_out]
+            tables[table] = sorted(connection.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall(), key=repr)
+        return tables
+
+
+@pytest.fixture(scope="session")
+def reference_batch(tmp_path_factory) -> tuple[Path, dict[str, list[tuple]]]:
+    """The short calls audited once by two local workers: what every other way of running them must
+    store, byte for byte. The archive is shared, so stored paths agree."""
+    archive = short_calls_archive(tmp_path_factory.mktemp("reference") / "archive")
+    db = archive.parent / "reference.sqlite"
+    run = batch_cli(archive, db, "--workers", "2")
+    assert run.returncode == 1, run.stderr  # the truncated file fails
+    return archive, stored_tables(db)
