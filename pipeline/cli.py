@@ -168,8 +168,8 @@ def audit(
     processor = _processor(config, spec)
     table = _metadata_table(metadata)
     if out:
-        out.mkdir(parents=True, exist_ok=True)
-    documents, failed = [], 0
+        _check_out(out)
+    documents, failed, written = [], 0, set()
     for file in files:
         try:
             call = processor.audit(file, find_metadata(file, table))
@@ -179,8 +179,7 @@ def audit(
             continue
         document = call.to_dict()
         if out:
-            (out / f"{call.transcript.call_id}.json").write_text(
-                json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            _write_document(out, file, call.transcript.call_id, document, written)
         if as_json:
             documents.append(document)
         else:
@@ -190,6 +189,37 @@ def audit(
         sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
     if failed:
         raise typer.Exit(EXIT_CALLS_FAILED)
+
+
+def _check_out(out: Path) -> None:
+    """Exit 2 before any work when the output folder cannot take a file."""
+    from pipeline.files import check_writable_folder
+
+    try:
+        check_writable_folder(out)
+    except OSError as exc:
+        raise _fail_usage(f"{out}: cannot write there: {exc.strerror or exc}") from None
+
+
+def _write_document(out: Path, source: Path, call_id: str, document: dict, written: set[str]) -> None:
+    """``<call_id>.json`` in ``out``: the id made a safe file name, never a path; a second call of the
+    same id in one run gets ``-2``, ``-3``... (named on stderr), never the first one's file. A write
+    that fails (a full disk) exits 2 and leaves any earlier file of that name whole."""
+    from pipeline.files import replacing, safe_file_name
+
+    name, number = safe_file_name(call_id, ".json"), 1
+    while name in written:
+        number += 1
+        name = safe_file_name(f"{call_id}-{number}", ".json")
+    written.add(name)
+    if number > 1:
+        stderr.print(f"{escape(str(source))}: call id {escape(repr(call_id))} was already written in this run: "
+                     f"writing {escape(str(out / name))}", highlight=False)
+    try:
+        with replacing(out / name) as temporary:
+            temporary.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise _fail_usage(f"{out / name}: cannot write: {exc.strerror or exc}") from None
 
 
 @spec_app.command("validate")

@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -38,6 +37,7 @@ from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from pipeline.files import replacing
 from pipeline.store import Store
 
 FORMATS = ("xlsx", "csv")
@@ -679,31 +679,19 @@ def write_xlsx(report: Report, path: Path) -> None:
     _write_summary(summary, report.summary)
     for table in report.tables:
         _write_table(workbook.create_sheet(table.sheet), table)
-    with _replacing(path) as temporary:
+    with replacing(path) as temporary:
         workbook.save(temporary)
 
 
 def write_csv(table: Table, path: Path) -> None:
     kinds = [table.kind(h) for h in table.frame.columns]
-    with _replacing(path) as temporary:
+    with replacing(path) as temporary:
         # utf-8-sig: the BOM is how Excel knows a CSV is UTF-8 (else Chinese arrives garbled).
         with open(temporary, "w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow([cell_text(h) for h in table.frame.columns])
             for row in table.frame.itertuples(index=False, name=None):
                 writer.writerow([_csv_value(v, k) for v, k in zip(row, kinds)])
-
-
-@contextmanager
-def _replacing(path: Path) -> Iterator[Path]:
-    """Write beside ``path`` and rename over it: a reader never sees half a report, and a crash leaves
-    yesterday's file whole."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        yield temporary
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 # --- the entry point ------------------------------------------------------------------------------
