@@ -7,7 +7,12 @@ Guarantees the batch relies on:
   rewriting a call replaces it (never a duplicate);
 - transcripts are keyed by audio hash + ASR key, independent of the spec: a changed spec re-audits
   them without ASR;
-- one batch at a time: an OS lock on ``<db>.lock``, released by the kernel even after SIGKILL.
+- one batch at a time: an OS lock on ``<db>.lock`` beside the store's real path (symlinks
+  resolved), released by the kernel even after SIGKILL; runs a killed batch left ``running`` are
+  marked ``interrupted`` by the next batch that takes the lock;
+- a file that is not SQLite, or a store of a newer schema, is refused before SQLite opens it for
+  writing (nothing is written to it); a store that cannot be written (read-only, a full disk) is a
+  ``StoreError`` naming the store and the reason, and every call committed before stays whole.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import json
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -107,7 +113,15 @@ MIGRATIONS = [
 ]
 
 
-class StoreBusy(Exception):
+SCHEMA_VERSION = len(MIGRATIONS)
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class StoreError(Exception):
+    """The store cannot be used: not SQLite, a newer schema, read-only, a full disk (exit code 2)."""
+
+
+class StoreBusy(StoreError):
     """Another batch holds the store."""
 
 
@@ -163,24 +177,72 @@ class CallRecord:
         return self.call_columns[2]
 
 
+def _is_storage_failure(exc: BaseException) -> bool:
+    """The disk or the file said no (full, read-only, I/O error, not a database), as opposed to a
+    mistake in callqa's own SQL (IntegrityError, ProgrammingError), which stays a bug."""
+    return type(exc) in (sqlite3.OperationalError, sqlite3.DatabaseError)
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 class Store:
     def __init__(self, path: Path | str):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE in `transaction`).
-        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self.db.execute("PRAGMA journal_mode = WAL")  # readers (reports) never block the writer
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        self._migrate()
+        # Resolved: one store is one lock file, whichever symlink leads to it.
+        self.path = Path(path).resolve()
+        self._refuse_foreign_file()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE in `transaction`).
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        except (OSError, sqlite3.Error) as exc:
+            raise self._failure("cannot open the results store", exc) from None
+        try:
+            self._refuse_newer_schema(self.db.execute("PRAGMA user_version").fetchone()[0])
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA journal_mode = WAL")  # readers (reports) never block the writer
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except BaseException as exc:
+            self.db.close()
+            if _is_storage_failure(exc):
+                raise self._failure("cannot open the results store", exc) from None
+            raise
 
     def close(self) -> None:
         self.db.close()
+
+    def _refuse_foreign_file(self) -> None:
+        """Read the file's header ourselves, before SQLite opens it read-write: a file that is not
+        SQLite, or a store of a newer schema, is left exactly as it is (no journal, no WAL file)."""
+        try:
+            with open(self.path, "rb") as handle:
+                header = handle.read(100)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise self._failure("cannot read the results store", exc) from None
+        if header and not header.startswith(SQLITE_HEADER):
+            raise StoreError(f"{self.path}: not an SQLite database, so not a callqa results store "
+                             f"(left as it is; pass --db with another path)")
+        if len(header) >= 64:
+            self._refuse_newer_schema(int.from_bytes(header[60:64], "big"))
+
+    def _refuse_newer_schema(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: the results store has schema version {version}, newer than this "
+                             f"callqa knows ({SCHEMA_VERSION}): upgrade callqa (the store is left as it is)")
+
+    def _failure(self, doing: str, exc: BaseException) -> StoreError:
+        if isinstance(exc, OSError):
+            reason = exc.strerror or str(exc)
+        elif getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL":
+            reason = "the disk is full"
+        else:
+            reason = str(exc)
+        return StoreError(f"{self.path}: {doing}: {reason}")
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -192,25 +254,40 @@ class Store:
 
     @contextmanager
     def transaction(self):
-        self.db.execute("BEGIN IMMEDIATE")
+        """One atomic write. A write the disk refuses (full, read-only, I/O error) rolls back and
+        raises StoreError: what was committed before is untouched."""
         try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if not _is_storage_failure(exc):
+                raise
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise self._failure("cannot write the results store (calls stored before are kept)", exc) from None
 
     @contextmanager
-    def batch_lock(self):
-        """Hold the store for one batch; a second batch on the same store gets StoreBusy at once."""
+    def batch_lock(self) -> Iterator[list[int]]:
+        """Hold the store for one batch; a second batch on the same store gets StoreBusy at once.
+        Yields the ids of the runs found ``running`` (their batch was killed), now ``interrupted``."""
         lock_path = self.path.with_name(self.path.name + ".lock")
-        with open(lock_path, "w") as handle:
+        try:
+            handle = open(lock_path, "a")
+        except OSError as exc:
+            raise self._failure(f"cannot create the lock file {lock_path}", exc) from None
+        with handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise StoreBusy(f"{self.path}: another batch is running on this store (lock {lock_path})") from None
             try:
-                yield
+                yield self._mark_interrupted_runs()
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -223,6 +300,20 @@ class Store:
                 (now(), archive, spec_name, spec_version, asr_key),
             )
         return cursor.lastrowid
+
+    def _mark_interrupted_runs(self) -> list[int]:
+        """Runs still ``running`` while we hold the lock were left by a killed batch (every batch
+        runs under the lock): mark them ``interrupted``, with the calls they stored and the time of
+        their last one."""
+        with self.transaction():
+            stale = [row[0] for row in self.db.execute("SELECT id FROM runs WHERE status = 'running'")]
+            self.db.execute(
+                "UPDATE runs SET status = 'interrupted',"
+                " finished_at = coalesce((SELECT max(audited_at) FROM calls WHERE run_id = runs.id), started_at),"
+                " calls_done = (SELECT count(*) FROM calls WHERE run_id = runs.id AND status = 'done'),"
+                " calls_failed = (SELECT count(*) FROM calls WHERE run_id = runs.id AND status = 'failed')"
+                " WHERE status = 'running'")
+        return stale
 
     def finish_run(self, run_id: int, status: str, seen: int, done: int, skipped: int, failed: int) -> None:
         with self.transaction():

@@ -135,6 +135,8 @@ def test_sigkill_mid_batch_then_rerun_stores_each_call_exactly_once(archive, tmp
 
     rerun = _batch(archive, db)
     assert rerun.returncode == 1
+    assert "run 1 ended without finishing (killed?): marked interrupted" in rerun.stderr
+    assert _rows(db, "SELECT status FROM runs ORDER BY id") == [("interrupted",), ("finished",)]
     assert _rows(db, "SELECT COUNT(*), COUNT(DISTINCT audio_sha256) FROM calls WHERE status = 'done'") == [
         (len(GOOD), len(GOOD))]
     orphans = _rows(db, "SELECT COUNT(*) FROM findings WHERE call_key NOT IN (SELECT key FROM calls)")

@@ -9,14 +9,18 @@ through symlinks; workers die with their parent; killed runs are marked interrup
 from __future__ import annotations
 
 import json
+import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import SAMPLES
 from filesystems import fill, read_only, tiny_filesystem
 
 from pipeline.files import safe_file_name
+from pipeline.store import SCHEMA_VERSION, Store
 
 CALLQA = [str(Path(sys.executable).parent / "callqa")]
 TRANSCRIPTS = SAMPLES / "transcripts"
@@ -36,9 +40,11 @@ def transcript_file(path: Path, name: str = "en_01_compliant", **changes) -> Pat
 
 
 def one_error_line(run: subprocess.CompletedProcess) -> str:
+    """The one error line, last on stderr (after any progress lines of calls done before it)."""
     lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in run.stderr, run.stderr
-    return lines[0]
+    errors = [line for line in lines if line.startswith("error:")]
+    assert errors == lines[-1:] and "Traceback" not in run.stderr, run.stderr
+    return errors[0]
 
 
 # --- audit --out: untrusted call ids ---------------------------------------------------------------
@@ -90,3 +96,155 @@ def test_audit_out_on_a_full_disk_exits_2_and_leaves_the_earlier_file_whole(tmp_
         assert "No space left on device" in one_error_line(run)
         assert (out / "call.json").read_text() == "yesterday's"
         assert sorted(path.name for path in out.iterdir()) == ["call.json", "filler"]
+
+
+# --- the store: refused, read-only, full; the batch lock; interrupted runs ---------------------------
+
+
+def transcript_archive(root: Path, count: int) -> Path:
+    """``count`` distinct transcript files (the English samples) in agent folders: a batch with no ASR."""
+    names = sorted(path.stem for path in TRANSCRIPTS.glob("en_*.json") if "_mono" not in path.stem)[:count]
+    for number, name in enumerate(names):
+        transcript_file(root / f"A{number % 2}" / f"{name}.json", name)
+    return root
+
+
+def batch(archive: Path, db: Path, *extra) -> subprocess.CompletedProcess:
+    return callqa("batch", archive, "--ext", "json", "--db", db, "--no-report", *extra)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir()) if path.is_file()}
+
+
+def rows(db: Path, query: str) -> list[tuple]:
+    connection = sqlite3.connect(db)
+    try:
+        return connection.execute(query).fetchall()
+    finally:
+        connection.close()
+
+
+def test_a_file_that_is_not_sqlite_is_refused_and_left_as_it_is(tmp_path):
+    archive = transcript_archive(tmp_path / "archive", 2)
+    db = tmp_path / "store" / "qa.sqlite"
+    db.parent.mkdir()
+    db.write_text("call_id,score\nC1,100\n")  # someone's CSV, passed as --db by mistake
+    before = snapshot(db.parent)
+    for run in (batch(archive, db), callqa("rescore", "--db", db), callqa("report", "--db", db, "--out", tmp_path)):
+        assert run.returncode == 2
+        assert "not an SQLite database" in one_error_line(run) and str(db) in run.stderr
+    assert snapshot(db.parent) == before  # no journal, no WAL, no lock file
+
+
+def test_a_store_of_a_newer_schema_is_refused_and_never_written(tmp_path):
+    archive = transcript_archive(tmp_path / "archive", 2)
+    db = tmp_path / "store" / "qa.sqlite"
+    assert batch(archive, db).returncode == 0
+    newer = SCHEMA_VERSION + 1
+    connection = sqlite3.connect(db)
+    connection.execute(f"PRAGMA user_version = {newer}")  # what a later callqa would have migrated to
+    connection.close()
+    before = snapshot(db.parent)
+    for run in (batch(archive, db, "--force"), callqa("rescore", "--db", db),
+                callqa("report", "--db", db, "--out", tmp_path / "reports")):
+        assert run.returncode == 2
+        assert f"schema version {newer}, newer than this callqa knows ({SCHEMA_VERSION})" in one_error_line(run)
+    assert snapshot(db.parent) == before and not (tmp_path / "reports").exists()
+
+
+def test_a_store_in_a_read_only_folder_exits_2_and_keeps_its_calls(tmp_path):
+    archive = transcript_archive(tmp_path / "archive", 4)
+    db = tmp_path / "store" / "qa.sqlite"
+    assert batch(archive, db, "--exclude", "A1/*").returncode == 0  # two calls stored
+    before = snapshot(db.parent)
+    with read_only(db.parent):
+        run = batch(archive, db)
+        fresh = batch(archive, db.parent / "new.sqlite")
+    for failed in (run, fresh):
+        assert failed.returncode == 2 and str(db.parent) in one_error_line(failed)
+    assert snapshot(db.parent) == before
+    assert rows(db, "SELECT count(*) FROM calls WHERE status = 'done'") == [(2,)]
+
+
+def test_a_full_disk_mid_batch_exits_2_keeps_every_committed_call_and_the_rerun_completes(tmp_path):
+    archive = transcript_archive(tmp_path / "archive", 16)
+    with tiny_filesystem(tmp_path / "store", kib=1024) as folder:
+        db = folder / "qa.sqlite"
+        assert batch(archive, db, "--exclude", "A1/*", "--exclude", "A0/en_1*").returncode == 0
+        stored = rows(db, "SELECT count(*) FROM calls")[0][0]
+        filler = fill(folder, leave_bytes=160 * 1024)  # room for a few more calls, not for all
+        run = batch(archive, db)
+        assert run.returncode == 2
+        assert f"{db}: cannot write the results store (calls stored before are kept): the disk is full" \
+            in one_error_line(run)
+        assert rows(db, "PRAGMA integrity_check") == [("ok",)]
+        done = rows(db, "SELECT count(*), count(DISTINCT key) FROM calls WHERE status = 'done'")[0]
+        assert stored < done[0] < 16 and done[0] == done[1]
+        assert rows(db, "SELECT count(*) FROM findings WHERE call_key NOT IN (SELECT key FROM calls)") == [(0,)]
+
+        filler.unlink()
+        rerun = batch(archive, db)
+        assert rerun.returncode == 0, rerun.stderr
+        assert rows(db, "SELECT count(*), count(DISTINCT key) FROM calls WHERE status = 'done'") == [(16, 16)]
+        assert [status for (status,) in rows(db, "SELECT status FROM runs ORDER BY id")] == [
+            "finished", "interrupted", "finished"]
+
+
+@pytest.mark.parametrize("held_through, run_through", [("real", "file link"), ("file link", "real"),
+                                                       ("folder link", "real")])
+def test_the_batch_lock_holds_whatever_path_reaches_the_store(tmp_path, held_through, run_through):
+    archive = transcript_archive(tmp_path / "archive", 2)
+    real = tmp_path / "store" / "qa.sqlite"
+    Store(real).close()
+    (tmp_path / "qa-link.sqlite").symlink_to(real)
+    (tmp_path / "store-link").symlink_to(real.parent)
+    paths = {"real": real, "file link": tmp_path / "qa-link.sqlite", "folder link": tmp_path / "store-link" / "qa.sqlite"}
+    holder = Store(paths[held_through])
+    try:
+        with holder.batch_lock():
+            run = batch(archive, paths[run_through])
+    finally:
+        holder.close()
+    assert run.returncode == 2 and "another batch is running" in one_error_line(run)
+    assert rows(real, "SELECT count(*) FROM runs") == [(0,)]
+
+
+KILLED_MID_RUN = """
+import os, signal, sys
+from pipeline.store import Store
+store = Store(sys.argv[1])
+with store.batch_lock():
+    store.start_run("/archive", "en", "v", "asr")
+    if sys.argv[2] == "die":
+        os.kill(os.getpid(), signal.SIGKILL)
+    print("holding", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_a_killed_run_is_marked_interrupted_by_the_next_batch_and_a_live_one_is_left_running(tmp_path):
+    archive = transcript_archive(tmp_path / "archive", 2)
+    db = tmp_path / "qa.sqlite"
+    killed = subprocess.run([sys.executable, "-c", KILLED_MID_RUN, str(db), "die"], capture_output=True)
+    assert killed.returncode == -signal.SIGKILL
+    assert rows(db, "SELECT status FROM runs") == [("running",)]
+
+    live = subprocess.Popen([sys.executable, "-c", KILLED_MID_RUN, str(db), "live"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert live.stdout.readline() == "holding\n"
+        # Taking the lock, the live batch marked the killed one's run; its own really is running, and
+        # a batch refused by its lock leaves it so.
+        refused = batch(archive, db)
+        assert refused.returncode == 2 and "another batch is running" in refused.stderr
+        assert rows(db, "SELECT id, status FROM runs ORDER BY id") == [(1, "interrupted"), (2, "running")]
+    finally:
+        live.kill()
+        live.wait()
+
+    run = batch(archive, db)
+    assert run.returncode == 0, run.stderr
+    assert "run 2 ended without finishing (killed?): marked interrupted" in run.stderr
+    assert rows(db, "SELECT id, status, finished_at IS NOT NULL FROM runs ORDER BY id") == [
+        (1, "interrupted", 1), (2, "interrupted", 1), (3, "finished", 1)]
