@@ -248,3 +248,18 @@ def test_a_killed_run_is_marked_interrupted_by_the_next_batch_and_a_live_one_is_
     assert "run 2 ended without finishing (killed?): marked interrupted" in run.stderr
     assert rows(db, "SELECT id, status, finished_at IS NOT NULL FROM runs ORDER BY id") == [
         (1, "interrupted", 1), (2, "interrupted", 1), (3, "finished", 1)]
+
+
+def test_an_unwritable_reports_folder_exits_2_before_the_batch_and_leaves_earlier_reports(tmp_path):
+    archive = transcript_archive(tmp_path / "archive", 2)
+    db, out = tmp_path / "qa.sqlite", tmp_path / "reports"
+    assert callqa("batch", archive, "--ext", "json", "--db", db, "--out", out).returncode == 0
+    before = snapshot(out)
+    assert any(name.endswith(".xlsx") for name in before)
+    with read_only(out):
+        refused = callqa("batch", archive, "--ext", "json", "--db", db, "--out", out, "--force")
+        report = callqa("report", "--db", db, "--out", out)
+    for run in (refused, report):
+        assert run.returncode == 2 and str(out) in one_error_line(run) and "cannot write" in run.stderr
+    assert snapshot(out) == before
+    assert rows(db, "SELECT count(*) FROM runs") == [(1,)]  # refused before it began: nothing done
