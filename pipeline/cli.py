@@ -305,9 +305,13 @@ def _run_planned(store, archive_label: str, work, loaded, key, executor, quiet: 
         stderr.print(
             f"run {summary.run_id}: {summary.seen} calls seen, {summary.done} audited "
             f"({summary.transcribed} transcribed, {summary.done - summary.transcribed} from stored or given transcripts), "
-            f"{summary.skipped} already done, {summary.failed} failed",
+            f"{summary.skipped} already done, {summary.failed} failed"
+            + (f", {len(summary.duplicates)} duplicates" if summary.duplicates else ""),
             highlight=False,
         )
+        for path, original in summary.duplicates:
+            stderr.print(f"  [yellow]duplicate[/] {escape(path)}: the same bytes as {escape(original)} "
+                         f"(both kept, as two calls)", highlight=False)
         for path, reason in summary.failures:
             stderr.print(f"  [red]failed[/] {escape(reason if reason.startswith(path) else f'{path}: {reason}')}",
                          highlight=False)

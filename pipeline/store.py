@@ -3,10 +3,13 @@
 Guarantees the batch relies on:
 - a call is written in one transaction (call row, measurements, findings), so a crash leaves it
   either whole or absent, never half;
-- calls are keyed by audio content hash + spec version + ASR key, so a rerun skips what is done and
-  rewriting a call replaces it (never a duplicate);
-- transcripts are keyed by audio hash + ASR key, independent of the spec: a changed spec re-audits
-  them without ASR;
+- a call is its input's path under the archive root (``call_uid``); a call row is keyed by that,
+  the input's content hash (``audio_sha256``: the recording's, or the transcript file's), the
+  spec version and the ASR key, so a rerun skips what is done, rewriting a call replaces it (never
+  a duplicate), and two files are never one call, even when their bytes are identical (the later
+  one records ``duplicate_of``);
+- transcripts are keyed by content hash + ASR key, independent of the spec and of the path: a
+  changed spec, or a copy of a recording, is audited without ASR;
 - one batch at a time: an OS lock on ``<db>.lock`` beside the store's real path (symlinks
   resolved), released by the kernel even after SIGKILL; runs a killed batch left ``running`` are
   marked ``interrupted`` by the next batch that takes the lock;
@@ -110,6 +113,22 @@ MIGRATIONS = [
         PRIMARY KEY (call_key, item)
     );
     """,
+    # 2: the call's identity (its path under the archive root) joins the key, so byte-identical
+    # files in two folders are two calls; rows stored before get the path their batch saw.
+    """
+    ALTER TABLE calls ADD COLUMN call_uid TEXT;
+    ALTER TABLE calls ADD COLUMN duplicate_of TEXT;
+    UPDATE calls SET call_uid = coalesce(
+        (SELECT substr(calls.path, length(r.archive) + 2) FROM runs r
+         WHERE substr(calls.path, 1, length(r.archive) + 1) = r.archive || '/' ORDER BY r.id DESC LIMIT 1),
+        calls.path);
+    PRAGMA defer_foreign_keys = ON;
+    UPDATE measurements SET call_key = call_key || ':' || (SELECT call_uid FROM calls WHERE key = call_key);
+    UPDATE findings SET call_key = call_key || ':' || (SELECT call_uid FROM calls WHERE key = call_key);
+    UPDATE calls SET key = key || ':' || call_uid;
+    CREATE INDEX calls_uid ON calls (call_uid, audited_at);
+    CREATE INDEX calls_content ON calls (audio_sha256)
+    """,
 ]
 
 
@@ -129,7 +148,8 @@ class StoreBusy(StoreError):
 class CallInfo:
     """What the batch knows of a call besides its audit: where it came from and whose it is."""
 
-    key: str
+    key: str  # call_key(...)
+    call_uid: str  # the call's identity: its path under the archive root
     path: str
     call_id: str
     audio_sha256: str | None
@@ -141,6 +161,11 @@ class CallInfo:
     team: str | None = None
     call_time: str | None = None  # ISO 8601
     metadata: CallMetadata | None = None
+    duplicate_of: str | None = None  # the call_uid of an earlier call with byte-identical content
+
+
+def call_key(content_sha256: str | None, spec_version: str, asr_key: str, call_uid: str) -> str:
+    return f"{content_sha256 or 'unread'}:{spec_version}:{asr_key}:{call_uid}"
 
 
 @dataclass(frozen=True)
@@ -335,23 +360,31 @@ class Store:
         ).fetchone()
         return row[0] if row else None
 
-    def transcripts(self, asr_key: str | None = None):
-        """Every stored transcript's keys with the newest call info that used it (for rescore): the
-        JSON itself is read per call (``transcript_json``), so a store of any size fits in memory.
-        ``call_id`` / ``path`` come from the transcript when no call row has them."""
-        query = (
-            "SELECT t.audio_sha256, t.asr_key, c.agent_id, c.agent_name, c.team, c.call_time, c.metadata,"
-            " coalesce(c.path, json_extract(t.json, '$.source'), '') AS path,"
-            " coalesce(c.call_id, json_extract(t.json, '$.call_id'), '') AS call_id"
-            " FROM transcripts t LEFT JOIN calls c ON c.key = ("
-            "   SELECT key FROM calls WHERE audio_sha256 = t.audio_sha256 AND asr_key = t.asr_key"
-            "   ORDER BY audited_at DESC LIMIT 1)"
-        )
-        params: tuple = ()
-        if asr_key:
-            query += " WHERE t.asr_key = ?"
-            params = (asr_key,)
-        return self.db.execute(query, params).fetchall()
+    def first_call_with_content(self, content_sha256: str, call_uid: str) -> str | None:
+        """The earliest stored call, other than ``call_uid``, whose input had these exact bytes."""
+        row = self.db.execute(
+            "SELECT call_uid FROM calls WHERE audio_sha256 = ? AND call_uid != ? ORDER BY audited_at, rowid LIMIT 1",
+            (content_sha256, call_uid)).fetchone()
+        return row[0] if row else None
+
+    def stored_calls(self):
+        """Every call with a stored transcript, as its newest successful audit has it (for rescore),
+        plus transcripts no call row names (their identity, call id and path from the transcript).
+        The JSON itself is read per call (``transcript_json``): a store of any size fits in memory."""
+        return self.db.execute(
+            "SELECT c.call_uid, c.audio_sha256, c.asr_key, c.agent_id, c.agent_name, c.team, c.call_time, c.metadata,"
+            " c.path, c.call_id, c.duplicate_of"
+            " FROM (SELECT *, row_number() OVER (PARTITION BY call_uid ORDER BY audited_at DESC, rowid DESC) AS newness"
+            "       FROM calls WHERE status = 'done') c"
+            " JOIN transcripts t ON t.audio_sha256 = c.audio_sha256 AND t.asr_key = c.asr_key"
+            " WHERE c.newness = 1"
+            " UNION ALL"
+            " SELECT coalesce(nullif(json_extract(t.json, '$.source'), ''), t.audio_sha256), t.audio_sha256, t.asr_key,"
+            " NULL, NULL, NULL, NULL, NULL, coalesce(json_extract(t.json, '$.source'), ''),"
+            " coalesce(json_extract(t.json, '$.call_id'), ''), NULL"
+            " FROM transcripts t WHERE NOT EXISTS ("
+            "   SELECT 1 FROM calls WHERE audio_sha256 = t.audio_sha256 AND asr_key = t.asr_key)"
+        ).fetchall()
 
     def save_call(self, run_id: int | None, info: CallInfo, record: CallRecord) -> None:
         """Store one audited call (and its transcript, when the record carries it), atomically."""
@@ -378,12 +411,12 @@ class Store:
         self.db.execute(
             "INSERT INTO calls (key, status, error, run_id, path, call_id, audio_sha256, spec_name, spec_version,"
             " asr_key, agent_id, agent_name, team, call_time, metadata, duration, language, score, critical_failed,"
-            " role_confidence, needs_review, audited_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " role_confidence, needs_review, audited_at, call_uid, duplicate_of)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 info.key, status, error, run_id, info.path, info.call_id, info.audio_sha256, info.spec_name,
                 info.spec_version, info.asr_key, info.agent_id, info.agent_name, info.team, info.call_time,
                 info.metadata and json.dumps(asdict(info.metadata), ensure_ascii=False),
-                *(record.call_columns if record else (None,) * 6), now(),
+                *(record.call_columns if record else (None,) * 6), now(), info.call_uid, info.duplicate_of,
             ),
         )

@@ -9,6 +9,7 @@ through symlinks; workers die with their parent; killed runs are marked interrup
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -169,7 +170,7 @@ def test_a_store_in_a_read_only_folder_exits_2_and_keeps_its_calls(tmp_path):
 
 def test_a_full_disk_mid_batch_exits_2_keeps_every_committed_call_and_the_rerun_completes(tmp_path):
     archive = transcript_archive(tmp_path / "archive", 16)
-    with tiny_filesystem(tmp_path / "store", kib=1024) as folder:
+    with tiny_filesystem(tmp_path / "store", kib=8192) as folder:
         db = folder / "qa.sqlite"
         assert batch(archive, db, "--exclude", "A1/*", "--exclude", "A0/en_1*").returncode == 0
         stored = rows(db, "SELECT count(*) FROM calls")[0][0]
@@ -263,3 +264,103 @@ def test_an_unwritable_reports_folder_exits_2_before_the_batch_and_leaves_earlie
         assert run.returncode == 2 and str(out) in one_error_line(run) and "cannot write" in run.stderr
     assert snapshot(out) == before
     assert rows(db, "SELECT count(*) FROM runs") == [(1,)]  # refused before it began: nothing done
+
+
+# --- the identity of a call ------------------------------------------------------------------------
+
+
+def test_distinct_transcripts_declaring_the_same_audio_hash_are_three_calls(tmp_path):
+    archive = tmp_path / "archive"
+    for name in ("en_01_compliant", "en_02_no_greeting", "en_03_forbidden_phrase"):
+        transcript_file(archive / f"{name}.json", name, audio_sha256="ab" * 32)
+    db = tmp_path / "qa.sqlite"
+    run = batch(archive, db)
+    assert run.returncode == 0 and "3 audited" in run.stderr and "duplicate" not in run.stderr
+    assert rows(db, "SELECT call_id, call_uid FROM calls ORDER BY 1") == [
+        (name, f"{name}.json") for name in ("en_01_compliant", "en_02_no_greeting", "en_03_forbidden_phrase")]
+    assert rows(db, "SELECT count(DISTINCT json) FROM transcripts") == [(3,)]
+    assert "3 already done" in batch(archive, db).stderr
+
+
+def test_byte_identical_bad_files_are_two_failures_the_second_named_a_duplicate(tmp_path):
+    archive = tmp_path / "archive"
+    for agent in ("A1", "A2"):
+        (archive / agent).mkdir(parents=True)
+        (archive / agent / "call.json").write_text("{not json")
+    db = tmp_path / "qa.sqlite"
+    run = batch(archive, db)
+    assert run.returncode == 1
+    assert "2 failed, 1 duplicates" in run.stderr
+    assert "duplicate " + str(archive / "A2" / "call.json") + ": the same bytes as A1/call.json" in run.stderr
+    assert rows(db, "SELECT call_uid, status, duplicate_of FROM calls ORDER BY 1") == [
+        ("A1/call.json", "failed", None), ("A2/call.json", "failed", "A1/call.json")]
+
+
+def test_one_recording_in_two_agents_folders_is_two_calls_and_a_rerun_is_idempotent(tmp_path):
+    archive, db = tmp_path / "archive", tmp_path / "qa.sqlite"
+    recording = next(path for path in SAMPLES.glob("en_01_compliant.*") if path.suffix != ".json")
+    for agent in ("A001", "A002"):
+        (archive / "T1" / agent).mkdir(parents=True)
+        shutil.copy(recording, archive / "T1" / agent)
+    settings = tmp_path / "settings.yaml"
+    settings.write_text('batch:\n  agent_from_path: "(?P<team>[^/]+)/(?P<agent>A[0-9]+)/"\n')
+    audio = ("batch", archive, "--db", db, "--no-report", "--config", settings)
+
+    first = callqa(*audio)
+    assert first.returncode == 0, first.stderr
+    assert "2 audited" in first.stderr and "1 duplicates" in first.stderr
+    assert f"the same bytes as T1/A001/{recording.name}" in first.stderr
+    assert rows(db, "SELECT agent_id, duplicate_of FROM calls ORDER BY agent_id") == [
+        ("A001", None), ("A002", f"T1/A001/{recording.name}")]
+    assert rows(db, "SELECT count(*) FROM transcripts") == [(1,)]
+
+    again = callqa(*audio)
+    assert again.returncode == 0 and "2 already done" in again.stderr and "0 audited" in again.stderr
+
+    (archive / "T1" / "A003").mkdir()
+    shutil.copy(recording, archive / "T1" / "A003")
+    third = callqa(*audio)
+    assert "1 audited (0 transcribed" in third.stderr and "2 already done" in third.stderr
+    assert f"A003/{recording.name}: the same bytes as T1/A001/{recording.name}" in third.stderr
+    assert rows(db, "SELECT count(*), count(DISTINCT call_uid) FROM calls WHERE status = 'done'") == [(3, 3)]
+
+
+def test_a_store_of_schema_1_migrates_and_its_calls_stay_done(tmp_path):
+    """A store written before call identities: its rows get the path their batch saw, their keys
+    follow (findings and measurements with them), and the next batch finds them already done."""
+    from pipeline.audio import file_sha256
+    from pipeline.batch import asr_key
+    from pipeline.config import load_settings
+    from pipeline.store import MIGRATIONS
+
+    from audits.spec import load_spec
+
+    archive = tmp_path / "archive"
+    recording = next(path for path in SAMPLES.glob("en_01_compliant.*") if path.suffix != ".json")
+    (archive / "A1").mkdir(parents=True)
+    shutil.copy(recording, archive / "A1")
+    db = tmp_path / "qa.sqlite"
+    sha, version, asr = file_sha256(recording), load_spec("en").version, asr_key(load_settings())
+    old_key = f"{sha}:{version}:{asr}"
+    connection = sqlite3.connect(db)
+    connection.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    connection.execute("INSERT INTO runs (id, started_at, archive, status) VALUES (1, '2026-11-20', ?, 'finished')",
+                       (str(archive),))
+    connection.execute("INSERT INTO calls (key, status, run_id, path, call_id, audio_sha256, spec_name, spec_version,"
+                       " asr_key, score, audited_at) VALUES (?, 'done', 1, ?, 'c1', ?, 'en', ?, ?, 90, '2026-11-20')",
+                       (old_key, str(archive / "A1" / recording.name), sha, version, asr))
+    connection.execute("INSERT INTO measurements (call_key, json) VALUES (?, '{}')", (old_key,))
+    connection.execute("INSERT INTO findings (call_key, item, status, evidence) VALUES (?, 'x', 'pass', '[]')",
+                       (old_key,))
+    connection.commit()
+    connection.close()
+
+    Store(db).close()
+    uid = f"A1/{recording.name}"
+    assert rows(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert rows(db, "SELECT key, call_uid FROM calls") == [(f"{old_key}:{uid}", uid)]
+    assert rows(db, "SELECT call_key FROM findings") == rows(db, "SELECT call_key FROM measurements") == [
+        (f"{old_key}:{uid}",)]
+    assert rows(db, "PRAGMA foreign_key_check") == []
+    run = callqa("batch", archive, "--db", db, "--no-report")
+    assert run.returncode == 0 and "1 already done" in run.stderr and "0 audited" in run.stderr
