@@ -8,6 +8,7 @@ through symlinks; workers die with their parent; killed runs are marked interrup
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import signal
@@ -313,6 +314,12 @@ def test_one_recording_in_two_agents_folders_is_two_calls_and_a_rerun_is_idempot
     assert rows(db, "SELECT agent_id, duplicate_of FROM calls ORDER BY agent_id") == [
         ("A001", None), ("A002", f"T1/A001/{recording.name}")]
     assert rows(db, "SELECT count(*) FROM transcripts") == [(1,)]
+    report = callqa("report", "--db", db, "--out", tmp_path / "reports", "--format", "csv")
+    assert report.returncode == 0, report.stderr
+    with open(next((tmp_path / "reports").glob("calls_*.csv")), encoding="utf-8-sig") as handle:
+        sheet = list(csv.DictReader(handle))
+    assert sorted((row["Agent"], row["Duplicate of"]) for row in sheet) == [
+        ("A001", ""), ("A002", f"T1/A001/{recording.name}")]
 
     again = callqa(*audio)
     assert again.returncode == 0 and "2 already done" in again.stderr and "0 audited" in again.stderr
