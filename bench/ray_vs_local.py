@@ -38,7 +38,7 @@ def sample_calls() -> list[Path]:
 
 
 def tasks_for(files: list[Path], spec) -> list[CallTask]:
-    return [CallTask(CallInfo(str(f), str(f), f.stem, None, spec.name, spec.version, "bench")) for f in files]
+    return [CallTask(CallInfo(str(f), f.name, str(f), f.stem, None, spec.name, spec.version, "bench")) for f in files]
 
 
 def timed(executor: Executor, tasks: list[CallTask]) -> dict:

@@ -19,7 +19,7 @@ from audits.spec import Spec
 from pipeline.call import is_transcript_file
 from pipeline.executors import CallOutcome, CallTask
 from pipeline.metadata import CallMetadata, find_metadata
-from pipeline.store import CallInfo, Store
+from pipeline.store import CallInfo, Store, call_key
 from pipeline.transcript import Transcript, TranscriptError
 
 
@@ -40,6 +40,7 @@ class BatchSummary:
     failed: int = 0
     transcribed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (path, call_uid of the same bytes)
     days: set[date] = field(default_factory=set)  # the days of the calls audited in this run
 
 
@@ -106,6 +107,7 @@ class Plan:
     tasks: Sequence[CallTask]  # iterated once, in order; len() known up front
     skipped: int
     unreadable: list[tuple[CallInfo, str]]
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (path, call_uid of the same bytes)
 
 
 def plan(
@@ -123,15 +125,18 @@ def plan(
     from pipeline.audio import declared_duration, file_sha256  # PyAV and numpy: not for rescore
 
     done = set() if force else store.done_keys()
-    tasks, skipped, unreadable = [], 0, []
+    tasks, skipped, unreadable, duplicates = [], 0, [], []
+    first_with_content: dict[str, str] = {}  # content hash -> the earliest call with it, stored or planned
     for path in files:
         metadata = find_metadata(path, metadata_table)
         moment = call_time(path, metadata)
         if (since and moment.date() < since) or (until and moment.date() > until):
             continue
-        from_path = agent_from_path(path.relative_to(archive), settings["batch"]["agent_from_path"])
+        relative = path.relative_to(archive)
+        from_path = agent_from_path(relative, settings["batch"]["agent_from_path"])
         info = CallInfo(
             key="",
+            call_uid=relative.as_posix(),
             path=str(path),
             call_id=(metadata and metadata.call_id) or path.stem,
             audio_sha256=None,
@@ -144,41 +149,52 @@ def plan(
             call_time=moment.isoformat(timespec="seconds"),
             metadata=metadata,
         )
+        given, problem = None, None
         try:
+            # The file's own bytes, never a hash the file declares: distinct files stay distinct.
+            info.audio_sha256 = file_sha256(path)
             given = Transcript.load(path).to_dict() if is_transcript_file(path) else None
-            info.audio_sha256 = (given and given["audio_sha256"]) or file_sha256(path)
         except (OSError, TranscriptError) as exc:
-            info.key = f"path:{path}:{spec.version}:{key_of_asr}"
-            unreadable.append((info, str(exc) if isinstance(exc, TranscriptError) else f"{path}: cannot read: {exc.strerror}"))
-            continue
+            problem = str(exc) if isinstance(exc, TranscriptError) else f"{path}: cannot read: {exc.strerror}"
         if given:
             info.asr_key = GIVEN_TRANSCRIPT  # no ASR of ours made it
-        info.key = f"{info.audio_sha256}:{spec.version}:{info.asr_key}"
+        info.key = call_key(info.audio_sha256, spec.version, info.asr_key, info.call_uid)
         if info.key in done:
             skipped += 1
+            continue
+        if info.audio_sha256:
+            if info.audio_sha256 not in first_with_content:
+                first_with_content[info.audio_sha256] = (
+                    store.first_call_with_content(info.audio_sha256, info.call_uid) or info.call_uid)
+            if first_with_content[info.audio_sha256] != info.call_uid:  # audited all the same: another call
+                info.duplicate_of = first_with_content[info.audio_sha256]
+                duplicates.append((info.path, info.duplicate_of))
+        if problem:
+            unreadable.append((info, problem))
             continue
         stored = None if force or given else store.transcript_json(info.audio_sha256, key_of_asr)
         tasks.append(CallTask(info, given or stored, stored=stored is not None))
     # Longest recordings first, so that with several workers the batch does not end waiting on one
     # long call started last; transcripts in hand cost next to nothing and go last.
     tasks.sort(key=lambda task: 0.0 if task.transcript is not None else -declared_duration(task.info.path))
-    return Plan(tasks, skipped, unreadable)
+    return Plan(tasks, skipped, unreadable, duplicates)
 
 
 def plan_rescore(store: Store, spec: Spec, force: bool) -> Plan:
-    """Every stored transcript, to be audited again with ``spec`` (no ASR)."""
+    """Every stored call (its newest transcript), to be audited again with ``spec`` (no ASR)."""
     done = set() if force else store.done_keys()
     infos, skipped = [], 0
-    for row in store.transcripts():
-        key = f"{row['audio_sha256']}:{spec.version}:{row['asr_key']}"
+    for row in store.stored_calls():
+        key = call_key(row["audio_sha256"], spec.version, row["asr_key"], row["call_uid"])
         if key in done:
             skipped += 1
             continue
         infos.append(CallInfo(
-            key=key, path=row["path"], call_id=row["call_id"], audio_sha256=row["audio_sha256"],
-            spec_name=spec.name, spec_version=spec.version, asr_key=row["asr_key"], agent_id=row["agent_id"],
-            agent_name=row["agent_name"], team=row["team"], call_time=row["call_time"],
+            key=key, call_uid=row["call_uid"], path=row["path"], call_id=row["call_id"],
+            audio_sha256=row["audio_sha256"], spec_name=spec.name, spec_version=spec.version, asr_key=row["asr_key"],
+            agent_id=row["agent_id"], agent_name=row["agent_name"], team=row["team"], call_time=row["call_time"],
             metadata=CallMetadata(**json.loads(row["metadata"])) if row["metadata"] else None,
+            duplicate_of=row["duplicate_of"],
         ))
     return Plan(StoredTranscriptTasks(store, infos), skipped, [])
 
@@ -210,7 +226,7 @@ def run_batch(
 ) -> BatchSummary:
     """Run the planned tasks through ``execute`` (an executor's ``run``) and store every outcome."""
     run_id = store.start_run(str(archive), spec.name, spec.version, key_of_asr)
-    summary = BatchSummary(run_id, skipped=work.skipped)
+    summary = BatchSummary(run_id, skipped=work.skipped, duplicates=work.duplicates)
     summary.seen = len(work.tasks) + work.skipped + len(work.unreadable)
     for info, reason in work.unreadable:
         store.save_failure(run_id, info, reason)

@@ -168,8 +168,8 @@ def audit(
     processor = _processor(config, spec)
     table = _metadata_table(metadata)
     if out:
-        out.mkdir(parents=True, exist_ok=True)
-    documents, failed = [], 0
+        _check_out(out)
+    documents, failed, written = [], 0, set()
     for file in files:
         try:
             call = processor.audit(file, find_metadata(file, table))
@@ -179,8 +179,7 @@ def audit(
             continue
         document = call.to_dict()
         if out:
-            (out / f"{call.transcript.call_id}.json").write_text(
-                json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            _write_document(out, file, call.transcript.call_id, document, written)
         if as_json:
             documents.append(document)
         else:
@@ -190,6 +189,37 @@ def audit(
         sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
     if failed:
         raise typer.Exit(EXIT_CALLS_FAILED)
+
+
+def _check_out(out: Path) -> None:
+    """Exit 2 before any work when the output folder cannot take a file."""
+    from pipeline.files import check_writable_folder
+
+    try:
+        check_writable_folder(out)
+    except OSError as exc:
+        raise _fail_usage(f"{out}: cannot write there: {exc.strerror or exc}") from None
+
+
+def _write_document(out: Path, source: Path, call_id: str, document: dict, written: set[str]) -> None:
+    """``<call_id>.json`` in ``out``: the id made a safe file name, never a path; a second call of the
+    same id in one run gets ``-2``, ``-3``... (named on stderr), never the first one's file. A write
+    that fails (a full disk) exits 2 and leaves any earlier file of that name whole."""
+    from pipeline.files import replacing, safe_file_name
+
+    name, number = safe_file_name(call_id, ".json"), 1
+    while name in written:
+        number += 1
+        name = safe_file_name(f"{call_id}-{number}", ".json")
+    written.add(name)
+    if number > 1:
+        stderr.print(f"{escape(str(source))}: call id {escape(repr(call_id))} was already written in this run: "
+                     f"writing {escape(str(out / name))}", highlight=False)
+    try:
+        with replacing(out / name) as temporary:
+            temporary.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise _fail_usage(f"{out / name}: cannot write: {exc.strerror or exc}") from None
 
 
 @spec_app.command("validate")
@@ -240,7 +270,6 @@ def _batch_setup(config: Path | None, spec: str | None, db: Path | None):
     """Settings, spec and the opened store, or exit 2 naming the problem."""
     from audits.spec import SpecError, load_spec
     from pipeline.config import ConfigError, load_settings
-    from pipeline.store import Store
 
     try:
         settings = load_settings(config)
@@ -248,7 +277,22 @@ def _batch_setup(config: Path | None, spec: str | None, db: Path | None):
         loaded = load_spec(spec_source)
     except (ConfigError, SpecError) as exc:
         raise _fail_usage(str(exc)) from None
-    return settings, spec_source, loaded, Store(db or Path(settings["batch"]["db"]))
+    return settings, spec_source, loaded, _open_store(db or Path(settings["batch"]["db"]))
+
+
+def _open_store(path: Path):
+    from pipeline.store import Store, StoreError
+
+    try:
+        return Store(path)
+    except StoreError as exc:
+        raise _fail_usage(str(exc)) from None
+
+
+def _say_interrupted(store, runs: list[int], quiet: bool) -> None:
+    if runs and not quiet:
+        stderr.print(f"run {', '.join(map(str, runs))} ended without finishing (killed?): marked interrupted "
+                     f"in {store.path}; the calls it stored are kept, the rest is done now", highlight=False)
 
 
 def _run_planned(store, archive_label: str, work, loaded, key, executor, quiet: bool):
@@ -261,9 +305,13 @@ def _run_planned(store, archive_label: str, work, loaded, key, executor, quiet: 
         stderr.print(
             f"run {summary.run_id}: {summary.seen} calls seen, {summary.done} audited "
             f"({summary.transcribed} transcribed, {summary.done - summary.transcribed} from stored or given transcripts), "
-            f"{summary.skipped} already done, {summary.failed} failed",
+            f"{summary.skipped} already done, {summary.failed} failed"
+            + (f", {len(summary.duplicates)} duplicates" if summary.duplicates else ""),
             highlight=False,
         )
+        for path, original in summary.duplicates:
+            stderr.print(f"  [yellow]duplicate[/] {escape(path)}: the same bytes as {escape(original)} "
+                         f"(both kept, as two calls)", highlight=False)
         for path, reason in summary.failures:
             stderr.print(f"  [red]failed[/] {escape(reason if reason.startswith(path) else f'{path}: {reason}')}",
                          highlight=False)
@@ -322,14 +370,18 @@ def batch(
     from pipeline.asr import ModelNotFound
     from pipeline.batch import BatchError, asr_key, discover, parse_day, plan
     from pipeline.executors import ExecutorError, make_executor
-    from pipeline.store import StoreBusy
+    from pipeline.store import StoreError
 
     settings, spec_source, loaded, store = _batch_setup(config, spec, db)
     table = _metadata_table(metadata)
+    reports_out = out or Path(settings["batch"]["out"])
     try:
         runner = make_executor(executor.value, settings, spec_source, workers, ray_address)
         first, last = (parse_day(since) if since else None), (parse_day(until) if until else None)
-        with store.batch_lock():
+        if report:
+            _check_out(reports_out)
+        with store.batch_lock() as interrupted:
+            _say_interrupted(store, interrupted, quiet)
             key = asr_key(settings)
             chosen = {**settings["batch"], "extensions": ext or settings["batch"]["extensions"],
                       "exclude": [*settings["batch"]["exclude"], *(exclude or [])]}
@@ -339,9 +391,9 @@ def batch(
             if report and summary.done:
                 # Without --since/--until, the report covers the days of the calls this run audited.
                 days = sorted(summary.days)
-                _write_reports(store, out or Path(settings["batch"]["out"]), first or (days and days[0]) or None,
+                _write_reports(store, reports_out, first or (days and days[0]) or None,
                                last or (days and days[-1]) or None, quiet)
-    except (BatchError, StoreBusy, ModelNotFound, ExecutorError) as exc:
+    except (BatchError, StoreError, ModelNotFound, ExecutorError) as exc:
         raise _fail_usage(str(exc)) from None
     finally:
         store.close()
@@ -372,15 +424,16 @@ def rescore(
     """
     from pipeline.batch import plan_rescore
     from pipeline.executors import LocalExecutor
-    from pipeline.store import StoreBusy
+    from pipeline.store import StoreError
 
     settings, spec_source, loaded, store = _batch_setup(config, spec, db)
     try:
-        with store.batch_lock():
+        with store.batch_lock() as interrupted:
+            _say_interrupted(store, interrupted, quiet)
             work = plan_rescore(store, loaded, force)
             executor = LocalExecutor(settings, spec_source, workers)
             summary = _run_planned(store, str(store.path), work, loaded, "", executor, quiet)
-    except StoreBusy as exc:
+    except StoreError as exc:
         raise _fail_usage(str(exc)) from None
     finally:
         store.close()
@@ -391,7 +444,11 @@ def rescore(
 def _write_reports(store, out: Path, first, last, quiet: bool, team=None, agent=None, formats=("xlsx", "csv")):
     from pipeline.reports import write_reports
 
-    written = write_reports(store, out, first, last, team=team, agent=agent, formats=formats)
+    try:
+        written = write_reports(store, out, first, last, team=team, agent=agent, formats=formats)
+    except OSError as exc:  # earlier reports of the same name stay whole (each is written aside, then renamed)
+        raise _fail_usage(f"{exc.filename or out}: cannot write the reports: {exc.strerror or exc} "
+                          f"(the calls are stored: callqa report writes them again)") from None
     if not quiet:
         stderr.print("reports: " + ", ".join(str(path) for path in written), highlight=False)
     return written
@@ -423,7 +480,6 @@ def report(
     """
     from pipeline.batch import BatchError, parse_day
     from pipeline.config import ConfigError, load_settings
-    from pipeline.store import Store
 
     chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     if not chosen or set(chosen) - {"xlsx", "csv"}:
@@ -437,7 +493,7 @@ def report(
     path = db or Path(settings["batch"]["db"])
     if not path.is_file():
         raise _fail_usage(f"{path}: no results store here (run callqa batch first, or pass --db)")
-    store = Store(path)
+    store = _open_store(path)
     try:
         _write_reports(store, out or Path(settings["batch"]["out"]), first, last, False, team, agent, chosen)
     finally:

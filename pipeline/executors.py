@@ -9,9 +9,12 @@ this machine or a cluster (``pipeline.ray_executor``, the optional ``ray`` extra
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import multiprocessing
 import os
+import signal
+import sys
 import time
 import traceback
 from collections import deque
@@ -139,7 +142,7 @@ class LocalExecutor:
         barren = 0  # pools in a row that died before finishing any call
         while True:
             with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
-                                     initargs=(self.settings, self.spec_source)) as pool:
+                                     initargs=(os.getpid(), self.settings, self.spec_source)) as pool:
                 finished_any = False
                 for outcome in _drain(pool, fresh, suspects, IN_FLIGHT * self.workers):
                     finished_any = True
@@ -221,9 +224,26 @@ def _new_processor(settings: dict, spec_source: str) -> CallProcessor:
 _worker_processor: CallProcessor | None = None
 
 
-def _init_worker(settings: dict, spec_source: str) -> None:
+def _init_worker(parent: int, settings: dict, spec_source: str) -> None:
     global _worker_processor
+    die_with_parent(parent)
     _worker_processor = _new_processor(settings, spec_source)
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent: int) -> None:
+    """End this worker the moment the batch process that started it ends, however it ends (kill -9
+    included): a worker blocked on its pipe would otherwise live on forever with its model. Linux
+    delivers SIGKILL when the parent dies; a parent already gone before that was asked for is seen
+    by ``getppid``. Elsewhere a worker notices only when it next reads its pipe."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _process_in_worker(tasks: list[CallTask]) -> list[CallOutcome]:

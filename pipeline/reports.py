@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -38,6 +37,7 @@ from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from pipeline.files import replacing
 from pipeline.store import Store
 
 FORMATS = ("xlsx", "csv")
@@ -146,11 +146,12 @@ def _snapshot(db) -> Iterator[None]:
         db.execute("COMMIT")
 
 
-# The newest audit of each recording: rescoring stores a call again under the new spec version.
+# The newest audit of each call (its path under the archive): rescoring stores a call again under
+# the new spec version, and a recording replaced at the same path is audited again.
 # rowid breaks ties between audits stored within the same second (audited_at has whole seconds).
 _NEWEST_DONE = """
     SELECT c.*, m.json AS measurements
-    FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY COALESCE(audio_sha256, key)
+    FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY call_uid
                                        ORDER BY audited_at DESC, rowid DESC) AS newness
           FROM calls WHERE status = 'done') c
     LEFT JOIN measurements m ON m.call_key = c.key
@@ -158,13 +159,13 @@ _NEWEST_DONE = """
     ORDER BY c.call_time, c.call_id
 """
 
-# A failure is reported while it is the newest attempt at that recording (same audio or same path):
-# a file that failed and was processed later is not listed again.
+# A failure is reported while it is the newest attempt at that call: a file that failed and was
+# processed later is not listed again (a byte-identical file elsewhere is another call).
 _STANDING_FAILURES = """
     SELECT c.call_time, c.path, c.call_id, c.agent_id, c.team, c.error, c.audited_at FROM calls c
     WHERE c.status = 'failed' AND {where} AND NOT EXISTS (
         SELECT 1 FROM calls later
-        WHERE (later.audio_sha256 = c.audio_sha256 OR later.path = c.path)
+        WHERE later.call_uid = c.call_uid
           AND (later.audited_at > c.audited_at OR (later.audited_at = c.audited_at AND later.rowid > c.rowid)))
     ORDER BY c.call_time, c.path
 """
@@ -350,6 +351,7 @@ def calls_table(calls: pd.DataFrame, findings: pd.DataFrame, titles: dict[str, s
         "Team": calls["team"],
         "Call id": calls["call_id"],
         "File": calls["path"],
+        "Duplicate of": calls["duplicate_of"],
         "Duration (s)": calls["duration"],
         "Score": calls["score"],
         "Critical failed": critical_titles,
@@ -679,31 +681,19 @@ def write_xlsx(report: Report, path: Path) -> None:
     _write_summary(summary, report.summary)
     for table in report.tables:
         _write_table(workbook.create_sheet(table.sheet), table)
-    with _replacing(path) as temporary:
+    with replacing(path) as temporary:
         workbook.save(temporary)
 
 
 def write_csv(table: Table, path: Path) -> None:
     kinds = [table.kind(h) for h in table.frame.columns]
-    with _replacing(path) as temporary:
+    with replacing(path) as temporary:
         # utf-8-sig: the BOM is how Excel knows a CSV is UTF-8 (else Chinese arrives garbled).
         with open(temporary, "w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow([cell_text(h) for h in table.frame.columns])
             for row in table.frame.itertuples(index=False, name=None):
                 writer.writerow([_csv_value(v, k) for v, k in zip(row, kinds)])
-
-
-@contextmanager
-def _replacing(path: Path) -> Iterator[Path]:
-    """Write beside ``path`` and rename over it: a reader never sees half a report, and a crash leaves
-    yesterday's file whole."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        yield temporary
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 # --- the entry point ------------------------------------------------------------------------------

@@ -3,11 +3,19 @@
 Guarantees the batch relies on:
 - a call is written in one transaction (call row, measurements, findings), so a crash leaves it
   either whole or absent, never half;
-- calls are keyed by audio content hash + spec version + ASR key, so a rerun skips what is done and
-  rewriting a call replaces it (never a duplicate);
-- transcripts are keyed by audio hash + ASR key, independent of the spec: a changed spec re-audits
-  them without ASR;
-- one batch at a time: an OS lock on ``<db>.lock``, released by the kernel even after SIGKILL.
+- a call is its input's path under the archive root (``call_uid``); a call row is keyed by that,
+  the input's content hash (``audio_sha256``: the recording's, or the transcript file's), the
+  spec version and the ASR key, so a rerun skips what is done, rewriting a call replaces it (never
+  a duplicate), and two files are never one call, even when their bytes are identical (the later
+  one records ``duplicate_of``);
+- transcripts are keyed by content hash + ASR key, independent of the spec and of the path: a
+  changed spec, or a copy of a recording, is audited without ASR;
+- one batch at a time: an OS lock on ``<db>.lock`` beside the store's real path (symlinks
+  resolved), released by the kernel even after SIGKILL; runs a killed batch left ``running`` are
+  marked ``interrupted`` by the next batch that takes the lock;
+- a file that is not SQLite, or a store of a newer schema, is refused before SQLite opens it for
+  writing (nothing is written to it); a store that cannot be written (read-only, a full disk) is a
+  ``StoreError`` naming the store and the reason, and every call committed before stays whole.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 import fcntl
 import json
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -104,10 +113,34 @@ MIGRATIONS = [
         PRIMARY KEY (call_key, item)
     );
     """,
+    # 2: the call's identity (its path under the archive root) joins the key, so byte-identical
+    # files in two folders are two calls; rows stored before get the path their batch saw.
+    """
+    ALTER TABLE calls ADD COLUMN call_uid TEXT;
+    ALTER TABLE calls ADD COLUMN duplicate_of TEXT;
+    UPDATE calls SET call_uid = coalesce(
+        (SELECT substr(calls.path, length(r.archive) + 2) FROM runs r
+         WHERE substr(calls.path, 1, length(r.archive) + 1) = r.archive || '/' ORDER BY r.id DESC LIMIT 1),
+        calls.path);
+    PRAGMA defer_foreign_keys = ON;
+    UPDATE measurements SET call_key = call_key || ':' || (SELECT call_uid FROM calls WHERE key = call_key);
+    UPDATE findings SET call_key = call_key || ':' || (SELECT call_uid FROM calls WHERE key = call_key);
+    UPDATE calls SET key = key || ':' || call_uid;
+    CREATE INDEX calls_uid ON calls (call_uid, audited_at);
+    CREATE INDEX calls_content ON calls (audio_sha256)
+    """,
 ]
 
 
-class StoreBusy(Exception):
+SCHEMA_VERSION = len(MIGRATIONS)
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class StoreError(Exception):
+    """The store cannot be used: not SQLite, a newer schema, read-only, a full disk (exit code 2)."""
+
+
+class StoreBusy(StoreError):
     """Another batch holds the store."""
 
 
@@ -115,7 +148,8 @@ class StoreBusy(Exception):
 class CallInfo:
     """What the batch knows of a call besides its audit: where it came from and whose it is."""
 
-    key: str
+    key: str  # call_key(...)
+    call_uid: str  # the call's identity: its path under the archive root
     path: str
     call_id: str
     audio_sha256: str | None
@@ -127,6 +161,11 @@ class CallInfo:
     team: str | None = None
     call_time: str | None = None  # ISO 8601
     metadata: CallMetadata | None = None
+    duplicate_of: str | None = None  # the call_uid of an earlier call with byte-identical content
+
+
+def call_key(content_sha256: str | None, spec_version: str, asr_key: str, call_uid: str) -> str:
+    return f"{content_sha256 or 'unread'}:{spec_version}:{asr_key}:{call_uid}"
 
 
 @dataclass(frozen=True)
@@ -163,24 +202,72 @@ class CallRecord:
         return self.call_columns[2]
 
 
+def _is_storage_failure(exc: BaseException) -> bool:
+    """The disk or the file said no (full, read-only, I/O error, not a database), as opposed to a
+    mistake in callqa's own SQL (IntegrityError, ProgrammingError), which stays a bug."""
+    return type(exc) in (sqlite3.OperationalError, sqlite3.DatabaseError)
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 class Store:
     def __init__(self, path: Path | str):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE in `transaction`).
-        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self.db.execute("PRAGMA journal_mode = WAL")  # readers (reports) never block the writer
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        self._migrate()
+        # Resolved: one store is one lock file, whichever symlink leads to it.
+        self.path = Path(path).resolve()
+        self._refuse_foreign_file()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE in `transaction`).
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        except (OSError, sqlite3.Error) as exc:
+            raise self._failure("cannot open the results store", exc) from None
+        try:
+            self._refuse_newer_schema(self.db.execute("PRAGMA user_version").fetchone()[0])
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA journal_mode = WAL")  # readers (reports) never block the writer
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except BaseException as exc:
+            self.db.close()
+            if _is_storage_failure(exc):
+                raise self._failure("cannot open the results store", exc) from None
+            raise
 
     def close(self) -> None:
         self.db.close()
+
+    def _refuse_foreign_file(self) -> None:
+        """Read the file's header ourselves, before SQLite opens it read-write: a file that is not
+        SQLite, or a store of a newer schema, is left exactly as it is (no journal, no WAL file)."""
+        try:
+            with open(self.path, "rb") as handle:
+                header = handle.read(100)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise self._failure("cannot read the results store", exc) from None
+        if header and not header.startswith(SQLITE_HEADER):
+            raise StoreError(f"{self.path}: not an SQLite database, so not a callqa results store "
+                             f"(left as it is; pass --db with another path)")
+        if len(header) >= 64:
+            self._refuse_newer_schema(int.from_bytes(header[60:64], "big"))
+
+    def _refuse_newer_schema(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: the results store has schema version {version}, newer than this "
+                             f"callqa knows ({SCHEMA_VERSION}): upgrade callqa (the store is left as it is)")
+
+    def _failure(self, doing: str, exc: BaseException) -> StoreError:
+        if isinstance(exc, OSError):
+            reason = exc.strerror or str(exc)
+        elif getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL":
+            reason = "the disk is full"
+        else:
+            reason = str(exc)
+        return StoreError(f"{self.path}: {doing}: {reason}")
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -192,25 +279,40 @@ class Store:
 
     @contextmanager
     def transaction(self):
-        self.db.execute("BEGIN IMMEDIATE")
+        """One atomic write. A write the disk refuses (full, read-only, I/O error) rolls back and
+        raises StoreError: what was committed before is untouched."""
         try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if not _is_storage_failure(exc):
+                raise
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise self._failure("cannot write the results store (calls stored before are kept)", exc) from None
 
     @contextmanager
-    def batch_lock(self):
-        """Hold the store for one batch; a second batch on the same store gets StoreBusy at once."""
+    def batch_lock(self) -> Iterator[list[int]]:
+        """Hold the store for one batch; a second batch on the same store gets StoreBusy at once.
+        Yields the ids of the runs found ``running`` (their batch was killed), now ``interrupted``."""
         lock_path = self.path.with_name(self.path.name + ".lock")
-        with open(lock_path, "w") as handle:
+        try:
+            handle = open(lock_path, "a")
+        except OSError as exc:
+            raise self._failure(f"cannot create the lock file {lock_path}", exc) from None
+        with handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise StoreBusy(f"{self.path}: another batch is running on this store (lock {lock_path})") from None
             try:
-                yield
+                yield self._mark_interrupted_runs()
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -223,6 +325,20 @@ class Store:
                 (now(), archive, spec_name, spec_version, asr_key),
             )
         return cursor.lastrowid
+
+    def _mark_interrupted_runs(self) -> list[int]:
+        """Runs still ``running`` while we hold the lock were left by a killed batch (every batch
+        runs under the lock): mark them ``interrupted``, with the calls they stored and the time of
+        their last one."""
+        with self.transaction():
+            stale = [row[0] for row in self.db.execute("SELECT id FROM runs WHERE status = 'running'")]
+            self.db.execute(
+                "UPDATE runs SET status = 'interrupted',"
+                " finished_at = coalesce((SELECT max(audited_at) FROM calls WHERE run_id = runs.id), started_at),"
+                " calls_done = (SELECT count(*) FROM calls WHERE run_id = runs.id AND status = 'done'),"
+                " calls_failed = (SELECT count(*) FROM calls WHERE run_id = runs.id AND status = 'failed')"
+                " WHERE status = 'running'")
+        return stale
 
     def finish_run(self, run_id: int, status: str, seen: int, done: int, skipped: int, failed: int) -> None:
         with self.transaction():
@@ -244,23 +360,31 @@ class Store:
         ).fetchone()
         return row[0] if row else None
 
-    def transcripts(self, asr_key: str | None = None):
-        """Every stored transcript's keys with the newest call info that used it (for rescore): the
-        JSON itself is read per call (``transcript_json``), so a store of any size fits in memory.
-        ``call_id`` / ``path`` come from the transcript when no call row has them."""
-        query = (
-            "SELECT t.audio_sha256, t.asr_key, c.agent_id, c.agent_name, c.team, c.call_time, c.metadata,"
-            " coalesce(c.path, json_extract(t.json, '$.source'), '') AS path,"
-            " coalesce(c.call_id, json_extract(t.json, '$.call_id'), '') AS call_id"
-            " FROM transcripts t LEFT JOIN calls c ON c.key = ("
-            "   SELECT key FROM calls WHERE audio_sha256 = t.audio_sha256 AND asr_key = t.asr_key"
-            "   ORDER BY audited_at DESC LIMIT 1)"
-        )
-        params: tuple = ()
-        if asr_key:
-            query += " WHERE t.asr_key = ?"
-            params = (asr_key,)
-        return self.db.execute(query, params).fetchall()
+    def first_call_with_content(self, content_sha256: str, call_uid: str) -> str | None:
+        """The earliest stored call, other than ``call_uid``, whose input had these exact bytes."""
+        row = self.db.execute(
+            "SELECT call_uid FROM calls WHERE audio_sha256 = ? AND call_uid != ? ORDER BY audited_at, rowid LIMIT 1",
+            (content_sha256, call_uid)).fetchone()
+        return row[0] if row else None
+
+    def stored_calls(self):
+        """Every call with a stored transcript, as its newest successful audit has it (for rescore),
+        plus transcripts no call row names (their identity, call id and path from the transcript).
+        The JSON itself is read per call (``transcript_json``): a store of any size fits in memory."""
+        return self.db.execute(
+            "SELECT c.call_uid, c.audio_sha256, c.asr_key, c.agent_id, c.agent_name, c.team, c.call_time, c.metadata,"
+            " c.path, c.call_id, c.duplicate_of"
+            " FROM (SELECT *, row_number() OVER (PARTITION BY call_uid ORDER BY audited_at DESC, rowid DESC) AS newness"
+            "       FROM calls WHERE status = 'done') c"
+            " JOIN transcripts t ON t.audio_sha256 = c.audio_sha256 AND t.asr_key = c.asr_key"
+            " WHERE c.newness = 1"
+            " UNION ALL"
+            " SELECT coalesce(nullif(json_extract(t.json, '$.source'), ''), t.audio_sha256), t.audio_sha256, t.asr_key,"
+            " NULL, NULL, NULL, NULL, NULL, coalesce(json_extract(t.json, '$.source'), ''),"
+            " coalesce(json_extract(t.json, '$.call_id'), ''), NULL"
+            " FROM transcripts t WHERE NOT EXISTS ("
+            "   SELECT 1 FROM calls WHERE audio_sha256 = t.audio_sha256 AND asr_key = t.asr_key)"
+        ).fetchall()
 
     def save_call(self, run_id: int | None, info: CallInfo, record: CallRecord) -> None:
         """Store one audited call (and its transcript, when the record carries it), atomically."""
@@ -287,12 +411,12 @@ class Store:
         self.db.execute(
             "INSERT INTO calls (key, status, error, run_id, path, call_id, audio_sha256, spec_name, spec_version,"
             " asr_key, agent_id, agent_name, team, call_time, metadata, duration, language, score, critical_failed,"
-            " role_confidence, needs_review, audited_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " role_confidence, needs_review, audited_at, call_uid, duplicate_of)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 info.key, status, error, run_id, info.path, info.call_id, info.audio_sha256, info.spec_name,
                 info.spec_version, info.asr_key, info.agent_id, info.agent_name, info.team, info.call_time,
                 info.metadata and json.dumps(asdict(info.metadata), ensure_ascii=False),
-                *(record.call_columns if record else (None,) * 6), now(),
+                *(record.call_columns if record else (None,) * 6), now(), info.call_uid, info.duplicate_of,
             ),
         )

@@ -135,6 +135,8 @@ def test_sigkill_mid_batch_then_rerun_stores_each_call_exactly_once(archive, tmp
 
     rerun = _batch(archive, db)
     assert rerun.returncode == 1
+    assert "run 1 ended without finishing (killed?): marked interrupted" in rerun.stderr
+    assert _rows(db, "SELECT status FROM runs ORDER BY id") == [("interrupted",), ("finished",)]
     assert _rows(db, "SELECT COUNT(*), COUNT(DISTINCT audio_sha256) FROM calls WHERE status = 'done'") == [
         (len(GOOD), len(GOOD))]
     orphans = _rows(db, "SELECT COUNT(*) FROM findings WHERE call_key NOT IN (SELECT key FROM calls)")
@@ -199,3 +201,33 @@ def test_a_worker_killed_mid_batch_loses_no_call(archive, tmp_path):
     failed = {row[0] for row in _rows(db, "SELECT call_id FROM calls WHERE status = 'failed'")}
     assert failed == {Path(name).stem for name in BAD}
     assert _rows(db, "SELECT status FROM runs") == [("finished",)]
+
+
+def _alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting to be reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_workers_die_with_a_batch_killed_by_sigkill(archive, tmp_path):
+    """kill -9 of the batch gives its workers no chance to be told: they must not live on (blocked
+    on their pipe, each holding a model) but end with it."""
+    db = tmp_path / "qa.sqlite"
+    process = _batch(archive, db, "--workers", "2", "--quiet", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(_pool_workers(process.pid)) < 2:
+        time.sleep(0.05)
+    workers = _pool_workers(process.pid)
+    assert len(workers) == 2
+    time.sleep(2.0)  # models loading or calls under way
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(map(_alive, workers)):
+        time.sleep(0.1)
+    survivors = [pid for pid in workers if _alive(pid)]
+    for pid in survivors:  # do not leave them behind for the rest of the suite
+        os.kill(pid, signal.SIGKILL)
+    assert survivors == []

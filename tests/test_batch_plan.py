@@ -87,9 +87,9 @@ def _stored_transcripts_store(tmp_path) -> tuple[Store, list[str]]:
             db.execute("INSERT INTO transcripts VALUES (?, 'asr', ?, '2026-11-20T00:00:00+00:00')",
                        (f"sha{number}", transcript.to_json(compact=True)))
     with store.transaction() as db:
-        db.execute("INSERT INTO calls (key, status, path, call_id, audio_sha256, spec_name, spec_version, asr_key,"
-                   " agent_id, audited_at) VALUES ('sha0:old:asr', 'done', '/archive/a.wav', 'A-1', 'sha0', 'en',"
-                   " 'old', 'asr', 'A7', '2026-11-20T00:00:00+00:00')")
+        db.execute("INSERT INTO calls (key, call_uid, status, path, call_id, audio_sha256, spec_name, spec_version,"
+                   " asr_key, agent_id, audited_at) VALUES ('sha0:old:asr:a.wav', 'a.wav', 'done', '/archive/a.wav',"
+                   " 'A-1', 'sha0', 'en', 'old', 'asr', 'A7', '2026-11-20T00:00:00+00:00')")
     return store, names
 
 

@@ -13,7 +13,7 @@ from pipeline.transcript import Transcript
 
 
 def _info(name: str) -> CallInfo:
-    return CallInfo(key=f"{name}:v:asr", path=f"/archive/{name}.wav", call_id=name, audio_sha256=name,
+    return CallInfo(key=f"{name}:v:asr:{name}.wav", call_uid=f"{name}.wav", path=f"/archive/{name}.wav", call_id=name, audio_sha256=name,
                     spec_name="en", spec_version="v", asr_key="asr")
 
 

@@ -27,7 +27,7 @@ from pipeline.call import CallProcessor
 from pipeline.config import load_settings
 from pipeline.metadata import CallMetadata
 from pipeline.reports import display_width, inert, write_reports
-from pipeline.store import CallInfo, CallRecord, Store
+from pipeline.store import CallInfo, CallRecord, Store, call_key
 from pipeline.transcript import Transcript
 
 TRANSCRIPTS = Path(__file__).resolve().parents[1] / "sample_audio" / "transcripts"
@@ -91,8 +91,9 @@ class Archive:
              spec_version: str, minute: int = 0) -> CallInfo:
         audio = sha(day, name)
         call_id = FORMULA_CALL_ID if name == "en_14_complaint_no_apology" else f"{day}-{name}"
+        uid = f"{team}/{agent}/{day}/{name}.mp3"
         return CallInfo(
-            key=f"{audio}:{spec_version}:{ASR}", path=f"/archive/{team}/{agent}/{day}/{name}.mp3", call_id=call_id,
+            key=call_key(audio, spec_version, ASR, uid), call_uid=uid, path=f"/archive/{uid}", call_id=call_id,
             audio_sha256=audio, spec_name="test", spec_version=spec_version, asr_key=ASR, agent_id=agent,
             agent_name=agent_name, team=team, call_time=f"{day}T09:{minute:02d}:00+08:00",
         )
@@ -143,9 +144,9 @@ def newest_done_calls(store: Store, first: str, last: str) -> list[sqlite3.Row]:
     rows = store.db.execute("SELECT * FROM calls WHERE status = 'done'").fetchall()
     newest = {}
     for row in rows:
-        kept = newest.get(row["audio_sha256"])
+        kept = newest.get(row["call_uid"])
         if kept is None or row["audited_at"] > kept["audited_at"]:
-            newest[row["audio_sha256"]] = row
+            newest[row["call_uid"]] = row
     return [row for row in newest.values() if first <= row["call_time"][:10] <= last]
 
 
