@@ -10,6 +10,7 @@ import copy
 import importlib.resources
 from pathlib import Path
 
+import regex
 import yaml
 
 
@@ -61,7 +62,26 @@ def load_settings(path: Path | str | None = None) -> dict:
                           f"diarization.max_speakers ({speakers['max_speakers']})")
     if not any(merged["roles"]["weights"].values()):
         raise ConfigError(f"{path}: roles.weights: at least one sign must weigh more than 0")
+    _check_path_pattern(merged["batch"]["agent_from_path"], path)
     return merged
+
+
+PATH_GROUPS = ("agent", "agent_name", "team")  # what batch.agent_from_path may read from a path
+
+
+def _check_path_pattern(pattern: str, path: Path) -> None:
+    """``batch.agent_from_path`` must compile (the ``regex`` module's syntax, a superset of
+    Python's ``re``) and name at least one group the batch reads."""
+    if not pattern:
+        return
+    field = "batch.agent_from_path"
+    try:
+        compiled = regex.compile(pattern)
+    except regex.error as exc:
+        raise ConfigError(f"{path}: field {field!r}: not a valid regular expression: {exc}") from None
+    if not set(compiled.groupindex) & set(PATH_GROUPS):
+        raise ConfigError(f"{path}: field {field!r}: names none of the groups {', '.join(PATH_GROUPS)} "
+                          f"(write them as (?P<agent>...))")
 
 
 def _merge(defaults: dict, user: dict, path: Path, prefix: str) -> dict:
