@@ -13,6 +13,8 @@ from pathlib import Path
 import regex
 import yaml
 
+from pipeline import yamlsafe
+
 
 # Mappings whose keys are the user's to choose (a new ring-back cadence, say).
 OPEN_MAPPINGS = {"ringback.cadences"}
@@ -48,9 +50,13 @@ def load_settings(path: Path | str | None = None) -> dict:
         return defaults
     path = Path(path)
     try:
-        user = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        user = yamlsafe.safe_load(yamlsafe.read_text(path)) or {}
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read settings: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text (save the file as UTF-8)") from None
+    except yamlsafe.YamlTooLarge as exc:
+        raise ConfigError(f"{path}: refused: {exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(user, dict):

@@ -64,3 +64,68 @@ def test_audit_time_grows_linearly_with_the_turns(processor):
         min(_seconds_to_audit(processor, small) for _ in range(3))
     # 8 times the turns: about 8 times the time when linear, 64 when quadratic
     assert ratio < 20, f"8x the turns took {ratio:.1f}x the time"
+
+
+# --- YAML: alias bombs and oversized files ---------------------------------------------------
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from conftest import REPO  # noqa: E402
+
+CALLQA = [str(Path(sys.executable).parent / "callqa")]
+EN_SPEC = (REPO / "configs" / "spec" / "en.yaml").read_text(encoding="utf-8")
+FILLERS = "  fillers: [um, uh, er, erm, hmm, uh-huh, you know]\n"
+
+
+def alias_bomb(levels: int = 9) -> str:
+    """Each level a list of ten aliases to the one before: 10^levels fillers in a few hundred bytes."""
+    lines = ["      - &f0 [um, um, um, um, um, um, um, um, um, um]"]
+    lines += [f"      - &f{n} [{', '.join([f'*f{n - 1}'] * 10)}]" for n in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*CALLQA, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_a_spec_alias_bomb_is_refused_at_once(tmp_path):
+    spec = tmp_path / "bomb.yaml"
+    spec.write_text(EN_SPEC.replace(FILLERS, "  fillers:\n" + alias_bomb()), encoding="utf-8")
+    assert len(spec.read_bytes()) < 16_000
+    started = time.monotonic()
+    run = _run("spec", "validate", str(spec))
+    assert time.monotonic() - started < 30  # before: 95 s and a MemoryError
+    assert run.returncode == 2
+    assert f"{spec}: refused: its aliases expand to more than 200,000 values" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_aliases_of_a_sane_size_still_work():
+    from pipeline.yamlsafe import safe_load
+
+    shared = "greet: &hello [hello, hi, good morning]\nopening: *hello\nclosing: [*hello, *hello]\n"
+    assert safe_load(shared)["closing"] == [["hello", "hi", "good morning"]] * 2
+
+
+def test_an_oversized_spec_is_refused_without_reading_it_all(tmp_path):
+    spec = tmp_path / "huge.yaml"
+    spec.write_text(EN_SPEC + "# padding\n" * 150_000, encoding="utf-8")  # 1.5 MB
+    run = _run("spec", "validate", str(spec))
+    assert run.returncode == 2
+    assert f"{spec}: refused: the file is larger than 1 MB" in run.stderr
+
+
+@pytest.mark.parametrize("settings, problem", [
+    ("batch:\n  exclude:\n" + alias_bomb().replace("      - ", "    - "), "aliases expand to more than 200,000"),
+    ("a: &a [*a]\n", "an alias refers to the value that contains it"),
+    ("asr: " + "[" * 5000 + "]" * 5000 + "\n", "nested more than 64 levels deep"),
+])
+def test_settings_alias_bombs_and_deep_nesting_are_refused(tmp_path, settings, problem):
+    path = tmp_path / "settings.yaml"
+    path.write_text(settings, encoding="utf-8")
+    run = _run("batch", str(tmp_path), "--config", str(path), "--db", str(tmp_path / "qa.sqlite"))
+    assert run.returncode == 2
+    assert f"{path}: refused: " in run.stderr and problem in run.stderr
+    assert "Traceback" not in run.stderr
