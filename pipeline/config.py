@@ -32,6 +32,7 @@ RANGES = {
     "roles.weights.talk_share": (0.0, 10.0),
     "roles.greeting_turns": (1, 20),
     "roles.closing_turns": (1, 20),
+    "batch.call_timeout_s": (0.0, 7 * 86400.0),
 }
 
 

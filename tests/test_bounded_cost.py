@@ -129,3 +129,41 @@ def test_settings_alias_bombs_and_deep_nesting_are_refused(tmp_path, settings, p
     assert run.returncode == 2
     assert f"{path}: refused: " in run.stderr and problem in run.stderr
     assert "Traceback" not in run.stderr
+
+
+# --- the per-call time limit ----------------------------------------------------------------
+
+import json  # noqa: E402
+import sqlite3  # noqa: E402
+
+from conftest import SAMPLES  # noqa: E402
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])  # in the batch's own process; in worker processes
+def test_a_call_past_the_time_limit_is_stopped_and_stored_as_failed(tmp_path, workers):
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "long.json").write_text(json.dumps({**long_call(150_000).to_dict(), "audio_sha256": "1" * 64}))
+    for name in ("en_01_compliant", "en_03_forbidden_phrase", "en_12_no_closing"):
+        (archive / f"{name}.json").write_text((SAMPLES / "transcripts" / f"{name}.json").read_text())
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("batch:\n  call_timeout_s: 3\n")
+    db = tmp_path / "qa.sqlite"
+    started = time.monotonic()
+    run = _run("batch", str(archive), "--ext", "json", "--workers", workers, "--config", str(settings),
+               "--db", str(db), "--no-report")
+    assert run.returncode == 1, run.stderr
+    with sqlite3.connect(db) as connection:
+        calls = dict(connection.execute("SELECT call_id, coalesce(error, status) FROM calls").fetchall())
+    assert calls.pop("long") == "took longer than 3 s (batch.call_timeout_s), stopped"
+    assert calls == {name: "done" for name in ("en_01_compliant", "en_03_forbidden_phrase", "en_12_no_closing")}
+    assert "long.json: took longer than 3 s" in run.stderr and "Traceback" not in run.stderr
+    # the long call alone takes ~10 s to audit; planning it (reading 15 MB of JSON) is not in the limit
+    assert time.monotonic() - started < 60
+
+
+def test_the_time_limit_is_a_checked_setting(tmp_path):
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("batch:\n  call_timeout_s: -5\n")
+    run = _run("batch", str(tmp_path), "--config", str(settings), "--db", str(tmp_path / "qa.sqlite"))
+    assert run.returncode == 2 and "'batch.call_timeout_s' must be between 0.0 and 604800.0" in run.stderr
