@@ -31,6 +31,8 @@ def render_call(call: CallAudit, console: Console) -> None:
     console.print(Group(_turns_table(call), _measurements_table(call), _findings_table(call)))
     score = call.result.score
     verdict = "n/a" if score is None else f"{score:.1f} / 100"
+    if call.result.no_speech:
+        verdict = "n/a: nobody spoke in this recording (a no-speech call, kept out of averages)"
     if call.result.critical_failed:
         verdict += f"  (critical failed: {', '.join(call.result.critical_failed)})"
     console.print(Text(f"score {verdict}", style="bold"))
