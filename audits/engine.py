@@ -9,11 +9,17 @@ from pipeline.measurements import Measurements
 from pipeline.metadata import CallMetadata
 from pipeline.transcript import Transcript
 
+# A recording in which nobody says anything (a 0.2 s file, ten minutes of line noise) is not a call
+# the agent can be judged on: every item is n/a, it has no score, and reports list it apart.
+NO_SPEECH = "no speech on either channel: nothing to audit"
+
 
 def audit(transcript: Transcript, measurements: Measurements, spec: Spec,
           metadata: CallMetadata | None = None) -> AuditResult:
     """Judge every item of ``spec`` on one call. Measurements come from ``pipeline.measure``;
     call metadata, when given, overrides what they inferred from audio (ring time, who hung up,
-    the customer's surname)."""
+    the customer's surname). A call without a word said is a ``no_speech`` result."""
+    if not any(turn.text.strip() for turn in transcript.turns):
+        return AuditResult(tuple(check.na(NO_SPEECH) for check in spec.checks), no_speech=True)
     ctx = CheckContext(transcript, measurements, metadata, spec)
     return AuditResult(tuple(check.run(ctx) for check in spec.checks))

@@ -62,6 +62,7 @@ class Finding:
 @dataclass(frozen=True)
 class AuditResult:
     findings: tuple[Finding, ...] = field(default_factory=tuple)
+    no_speech: bool = False  # nobody spoke: every item n/a, no score, kept out of averages
 
     def finding(self, item: str) -> Finding:
         for finding in self.findings:
@@ -91,4 +92,5 @@ class AuditResult:
             "findings": [f.to_dict() for f in self.findings],
             "score": None if score is None else round(score, 2),
             "critical_failed": self.critical_failed,
+            "no_speech": self.no_speech,
         }

@@ -26,6 +26,7 @@ from audits.params import (REQUIRED, Flag, Number, OneOf, OptionError, ParamType
                            declared)
 from audits.specsource import SpecError, SpecSource
 from audits.textmatch import PhraseMatcher, normalize
+from pipeline import yamlsafe
 
 __all__ = ["CHECKLIST", "Matching", "Spec", "SpecError", "SpecItem", "load_spec", "bundled_specs"]
 
@@ -184,7 +185,9 @@ def load_spec(path_or_name: str | Path) -> Spec:
     else:
         path, shown = Path(path_or_name), str(path_or_name)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = yamlsafe.read_text(path)
+    except yamlsafe.YamlTooLarge as exc:
+        raise SpecError(shown, None, f"refused: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         names = ", ".join(sorted(bundled)) or "none installed"
         raise SpecError(shown, None, f"cannot read the spec ({exc.__class__.__name__}: {exc}); "

@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from pipeline import yamlsafe
+
 
 class SpecError(ValueError):
     """A spec that cannot be used. The message names the file, the line, the item and the field:
@@ -33,9 +35,10 @@ class SpecSource:
 
     def __init__(self, file: str, text: str):
         self.file = file
-        self._loader = yaml.SafeLoader(text)
         try:
-            self.root = self._loader.get_single_node()
+            self.root, self._loader = yamlsafe.compose(text)
+        except yamlsafe.YamlTooLarge as exc:
+            raise SpecError(file, None, f"refused: {exc}") from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             raise SpecError(file, mark.line + 1 if mark else None,

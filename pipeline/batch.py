@@ -15,16 +15,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import regex
+
 from audits.spec import Spec
 from pipeline.call import is_transcript_file
 from pipeline.executors import CallOutcome, CallTask
-from pipeline.metadata import CallMetadata, find_metadata
+from pipeline.metadata import CallMetadata, MetadataError, find_metadata
 from pipeline.store import CallInfo, Store, call_key
 from pipeline.transcript import Transcript, TranscriptError
 
 
 # The ASR key of transcripts handed in as JSON files (another ASR system's, or ours from before).
 GIVEN_TRANSCRIPT = "given"
+# The longest batch.agent_from_path may take on one path. A sane pattern takes microseconds; one
+# that backtracks catastrophically on some path would hold the planner for hours.
+PATH_MATCH_SECONDS = 1.0
 
 
 class BatchError(ValueError):
@@ -63,11 +68,24 @@ def parse_day(text: str, today: date | None = None) -> date:
         return today - timedelta(days=1)
     ago = re.fullmatch(r"(\d+)\s*days?\s*ago", word)
     if ago:
-        return today - timedelta(days=int(ago.group(1)))
+        try:
+            return today - timedelta(days=int(ago.group(1)))
+        except (OverflowError, ValueError):  # before year 1, or a number of thousands of digits
+            raise BatchError(f"date {text!r}: that is before {date.min.isoformat()}") from None
     try:
         return date.fromisoformat(word)
     except ValueError:
         raise BatchError(f"date {text!r}: use YYYY-MM-DD, today, yesterday or 'N days ago'") from None
+
+
+def parse_period(first: str | None, last: str | None, options: tuple[str, str]) -> tuple[date | None, date | None]:
+    """The days of ``--since``/``--until`` (or ``--from``/``--to``, named by ``options``); a period that
+    ends before it starts is an error, not an empty result."""
+    start, end = (parse_day(first) if first else None), (parse_day(last) if last else None)
+    if start and end and start > end:
+        raise BatchError(f"{options[0]} {start.isoformat()} is after {options[1]} {end.isoformat()}: "
+                         "no day is in that period")
+    return start, end
 
 
 def discover(archive: Path, settings: dict) -> list[Path]:
@@ -95,10 +113,16 @@ def call_time(path: Path, metadata: CallMetadata | None) -> datetime:
 
 
 def agent_from_path(relative: Path, pattern: str) -> dict[str, str]:
-    """``agent`` / ``agent_name`` / ``team`` groups of the settings' regex, matched on the relative path."""
+    """``agent`` / ``agent_name`` / ``team`` groups of the settings' regex, matched on the relative path.
+    A match that takes longer than PATH_MATCH_SECONDS stops the batch (a settings error)."""
     if not pattern:
         return {}
-    match = re.search(pattern, relative.as_posix())
+    text = relative.as_posix()
+    try:
+        match = regex.search(pattern, text, timeout=PATH_MATCH_SECONDS)
+    except TimeoutError:
+        raise BatchError(f"batch.agent_from_path: matching {text!r} took more than {PATH_MATCH_SECONDS:g} s; "
+                         "the pattern backtracks without end (nested repeats such as (a|aa)+): simplify it") from None
     return {k: v for k, v in match.groupdict().items() if v} if match else {}
 
 
@@ -128,7 +152,10 @@ def plan(
     tasks, skipped, unreadable, duplicates = [], 0, [], []
     first_with_content: dict[str, str] = {}  # content hash -> the earliest call with it, stored or planned
     for path in files:
-        metadata = find_metadata(path, metadata_table)
+        try:
+            metadata, problem = find_metadata(path, metadata_table), None
+        except MetadataError as exc:  # a bad sidecar fails its call only
+            metadata, problem = None, str(exc)
         moment = call_time(path, metadata)
         if (since and moment.date() < since) or (until and moment.date() > until):
             continue
@@ -149,11 +176,12 @@ def plan(
             call_time=moment.isoformat(timespec="seconds"),
             metadata=metadata,
         )
-        given, problem = None, None
+        given = None
         try:
             # The file's own bytes, never a hash the file declares: distinct files stay distinct.
             info.audio_sha256 = file_sha256(path)
-            given = Transcript.load(path).to_dict() if is_transcript_file(path) else None
+            if not problem:  # a bad sidecar already failed the call
+                given = Transcript.load(path).to_dict() if is_transcript_file(path) else None
         except (OSError, TranscriptError) as exc:
             problem = str(exc) if isinstance(exc, TranscriptError) else f"{path}: cannot read: {exc.strerror}"
         if given:

@@ -132,7 +132,7 @@ def transcribe(
         raise typer.Exit(EXIT_CALLS_FAILED) from None
     if output:
         transcript.save(output)
-        stderr.print(f"wrote {output}")
+        stderr.print(f"wrote {escape(str(output))}", highlight=False)
     else:
         sys.stdout.write(transcript.to_json() + "\n")
 
@@ -240,7 +240,7 @@ def spec_validate(
             stderr.print(f"[bold red]invalid:[/] {escape(str(exc))}", highlight=False)
             bad += 1
         else:
-            stdout.print(f"[green]ok[/] {file}: {spec.name} ({spec.language}), {len(spec.items)} items")
+            stdout.print(f"[green]ok[/] {escape(f'{file}: {spec.name} ({spec.language}), {len(spec.items)} items')}")
     if bad:
         raise typer.Exit(EXIT_USAGE)
 
@@ -368,7 +368,7 @@ def batch(
       callqa batch /shared/recordings --executor ray --ray-address head-node:6379
     """
     from pipeline.asr import ModelNotFound
-    from pipeline.batch import BatchError, asr_key, discover, parse_day, plan
+    from pipeline.batch import BatchError, asr_key, discover, parse_period, plan
     from pipeline.executors import ExecutorError, make_executor
     from pipeline.store import StoreError
 
@@ -377,7 +377,7 @@ def batch(
     reports_out = out or Path(settings["batch"]["out"])
     try:
         runner = make_executor(executor.value, settings, spec_source, workers, ray_address)
-        first, last = (parse_day(since) if since else None), (parse_day(until) if until else None)
+        first, last = parse_period(since, until, ("--since", "--until"))
         if report:
             _check_out(reports_out)
         with store.batch_lock() as interrupted:
@@ -450,7 +450,7 @@ def _write_reports(store, out: Path, first, last, quiet: bool, team=None, agent=
         raise _fail_usage(f"{exc.filename or out}: cannot write the reports: {exc.strerror or exc} "
                           f"(the calls are stored: callqa report writes them again)") from None
     if not quiet:
-        stderr.print("reports: " + ", ".join(str(path) for path in written), highlight=False)
+        stderr.print("reports: " + ", ".join(str(path) for path in written), markup=False, highlight=False)
     return written
 
 
@@ -478,7 +478,7 @@ def report(
 
       callqa report --team T1 --out reports/
     """
-    from pipeline.batch import BatchError, parse_day
+    from pipeline.batch import BatchError, parse_period
     from pipeline.config import ConfigError, load_settings
 
     chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
@@ -486,8 +486,7 @@ def report(
         raise _fail_usage(f"--format {formats!r}: use xlsx, csv or xlsx,csv")
     try:
         settings = load_settings(config)
-        first = parse_day(date_from) if date_from else None
-        last = parse_day(date_to) if date_to else None
+        first, last = parse_period(date_from, date_to, ("--from", "--to"))
     except (ConfigError, BatchError) as exc:
         raise _fail_usage(str(exc)) from None
     path = db or Path(settings["batch"]["db"])

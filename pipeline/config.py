@@ -10,7 +10,10 @@ import copy
 import importlib.resources
 from pathlib import Path
 
+import regex
 import yaml
+
+from pipeline import yamlsafe
 
 
 # Mappings whose keys are the user's to choose (a new ring-back cadence, say).
@@ -29,6 +32,7 @@ RANGES = {
     "roles.weights.talk_share": (0.0, 10.0),
     "roles.greeting_turns": (1, 20),
     "roles.closing_turns": (1, 20),
+    "batch.call_timeout_s": (0.0, 7 * 86400.0),
 }
 
 
@@ -47,9 +51,13 @@ def load_settings(path: Path | str | None = None) -> dict:
         return defaults
     path = Path(path)
     try:
-        user = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        user = yamlsafe.safe_load(yamlsafe.read_text(path)) or {}
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read settings: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text (save the file as UTF-8)") from None
+    except yamlsafe.YamlTooLarge as exc:
+        raise ConfigError(f"{path}: refused: {exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(user, dict):
@@ -61,7 +69,26 @@ def load_settings(path: Path | str | None = None) -> dict:
                           f"diarization.max_speakers ({speakers['max_speakers']})")
     if not any(merged["roles"]["weights"].values()):
         raise ConfigError(f"{path}: roles.weights: at least one sign must weigh more than 0")
+    _check_path_pattern(merged["batch"]["agent_from_path"], path)
     return merged
+
+
+PATH_GROUPS = ("agent", "agent_name", "team")  # what batch.agent_from_path may read from a path
+
+
+def _check_path_pattern(pattern: str, path: Path) -> None:
+    """``batch.agent_from_path`` must compile (the ``regex`` module's syntax, a superset of
+    Python's ``re``) and name at least one group the batch reads."""
+    if not pattern:
+        return
+    field = "batch.agent_from_path"
+    try:
+        compiled = regex.compile(pattern)
+    except regex.error as exc:
+        raise ConfigError(f"{path}: field {field!r}: not a valid regular expression: {exc}") from None
+    if not set(compiled.groupindex) & set(PATH_GROUPS):
+        raise ConfigError(f"{path}: field {field!r}: names none of the groups {', '.join(PATH_GROUPS)} "
+                          f"(write them as (?P<agent>...))")
 
 
 def _merge(defaults: dict, user: dict, path: Path, prefix: str) -> dict:

@@ -15,12 +15,14 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from typing import Protocol
@@ -66,9 +68,51 @@ class Executor(Protocol):
         """Process every task; yield each outcome as it completes, one per task."""
 
 
+class CallTimeout(BaseException):
+    """A call ran past ``batch.call_timeout_s``. A BaseException, as KeyboardInterrupt is, so that no
+    ``except Exception`` on the way (a decoder's fallback, say) can swallow it."""
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise CallTimeout in this thread once ``seconds`` have passed (0: no limit).
+
+    A real-time alarm (SIGALRM): its handler runs in the main thread between two Python
+    instructions, so it stops pure-Python work (the checks, matching) at once and native work
+    (decoding, ASR, diarization) when its current step returns to Python, a few seconds at most
+    with batched ASR. The worker survives and takes the next call. Signals reach the main thread
+    only: where a call runs elsewhere (a threaded host), it runs without this limit."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise CallTimeout(f"took longer than {seconds:g} s (batch.call_timeout_s), stopped")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def process(processor: CallProcessor, task: CallTask) -> CallOutcome:
-    """Audit one call; any failure becomes that call's outcome, never the batch's end."""
+    """Audit one call, within the batch's time limit per call; any failure becomes that call's
+    outcome, never the batch's end."""
     started = time.perf_counter()
+    try:
+        with time_limit(processor.settings["batch"]["call_timeout_s"]):
+            return _process(processor, task, started)
+    except CallTimeout as exc:
+        return CallOutcome(task.info, None, str(exc), time.perf_counter() - started, False)
+    finally:
+        if task.transcript is None:  # after ASR; a re-audit frees little
+            release_free_memory()
+
+
+def _process(processor: CallProcessor, task: CallTask, started: float) -> CallOutcome:
     try:
         if task.transcript is not None:
             data = task.transcript
@@ -85,9 +129,6 @@ def process(processor: CallProcessor, task: CallTask) -> CallOutcome:
         return CallOutcome(task.info, record, None, time.perf_counter() - started, task.transcript is None)
     except Exception as exc:  # a broken call must not end the night's batch; the reason is stored
         return CallOutcome(task.info, None, _reason(exc), time.perf_counter() - started, False)
-    finally:
-        if task.transcript is None:  # after ASR; a re-audit frees little
-            release_free_memory()
 
 
 def _reason(exc: Exception) -> str:

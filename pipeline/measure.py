@@ -119,7 +119,8 @@ def interruptions(agent: list[Span], customer: list[Span], min_overlap: float) -
     for a_start, a_end in agent:
         # a customer span ending before a_start + reach (or starting after a_end - reach) cannot
         # overlap this one by reach; a margin leaves the borderline ones to the test below
-        for c_start, c_end in customer[bisect.bisect_left(ends, a_start + reach - 1e-6):]:
+        for index in range(bisect.bisect_left(ends, a_start + reach - 1e-6), len(customer)):
+            c_start, c_end = customer[index]  # (indexing: a slice would copy the rest of the call each time)
             if c_start > a_end - reach + 1e-6:
                 break
             start, end = max(a_start, c_start), min(a_end, c_end)

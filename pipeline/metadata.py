@@ -26,6 +26,8 @@ from pathlib import Path, PureWindowsPath
 
 import yaml
 
+from pipeline import yamlsafe
+
 COLUMNS = (
     "call_id", "file", "agent_id", "agent_name", "team", "started_at", "ring_seconds",
     "ring_start", "answered_at", "hangup_by", "customer_surname", "direction",
@@ -136,7 +138,9 @@ def _parse_yaml(path: Path, text: str) -> tuple[dict[str, str | None], dict[str,
     # Composed, not loaded: every value stays the text that was written (no YAML guessing that
     # 0012 is a number or that a date is a datetime), and each key keeps its line.
     try:
-        node = yaml.compose(text, Loader=yaml.BaseLoader)
+        node, _ = yamlsafe.compose(text, yaml.BaseLoader)
+    except yamlsafe.YamlTooLarge as exc:
+        raise MetadataError(f"{path}: refused: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise MetadataError(f"{path}: line {mark.line + 1 if mark else '?'}: not valid YAML") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -21,15 +22,17 @@ def clock(seconds: float | None) -> str:
 def render_call(call: CallAudit, console: Console) -> None:
     transcript = call.transcript
     roles = transcript.roles
-    console.rule(f"[bold]{transcript.call_id}[/]  {transcript.source}")
-    console.print(
+    console.rule(f"[bold]{escape(transcript.call_id)}[/]  {escape(transcript.source)}")
+    console.print(Text(
         f"duration {clock(transcript.duration)} · language {transcript.language} · "
         f"roles: agent = {roles.agent or '?'} ({roles.method}, confidence {roles.confidence:.2f}"
         f"{', NEEDS REVIEW' if roles.needs_review else ''})"
-    )
+    ))
     console.print(Group(_turns_table(call), _measurements_table(call), _findings_table(call)))
     score = call.result.score
     verdict = "n/a" if score is None else f"{score:.1f} / 100"
+    if call.result.no_speech:
+        verdict = "n/a: nobody spoke in this recording (a no-speech call, kept out of averages)"
     if call.result.critical_failed:
         verdict += f"  (critical failed: {', '.join(call.result.critical_failed)})"
     console.print(Text(f"score {verdict}", style="bold"))
@@ -84,7 +87,7 @@ def _findings_table(call: CallAudit) -> Table:
         lines += [f"[{clock(e.start)}–{clock(e.end)}] {e.role}: “{e.text}”" for e in finding.evidence]
         critical = " (critical)" if finding.critical else ""
         table.add_row(
-            f"{finding.item}\n[dim]{finding.title}[/]",
+            f"{finding.item}\n[dim]{escape(finding.title)}[/]",
             Text(finding.status.upper() + critical, style=STATUS_STYLE[finding.status]),
             f"{finding.points:g}",
             Text("\n".join(lines)),
@@ -94,15 +97,15 @@ def _findings_table(call: CallAudit) -> Table:
 
 def render_spec(spec, console: Console) -> None:
     """A spec's items: what is checked, how much it weighs, where it comes from."""
-    table = Table(title=f"{spec.name} ({spec.language}) · version {spec.version}", title_justify="left",
+    table = Table(title=Text(f"{spec.name} ({spec.language}) · version {spec.version}"), title_justify="left",
                   expand=True, show_lines=True)
     for column, options in (("id", {"no_wrap": True}), ("title", {"ratio": 2, "min_width": 12}),
                             ("kind", {"no_wrap": True}), ("points", {"justify": "right"}), ("critical", {}),
                             ("seeds", {"ratio": 1, "min_width": 10})):
         table.add_column(column, **options)
     for item in spec.items:
-        table.add_row(item.id, item.title, item.kind, f"{item.points:g}", "yes" if item.critical else "",
-                      ", ".join(item.seeds))
+        table.add_row(item.id, Text(item.title), item.kind, f"{item.points:g}", "yes" if item.critical else "",
+                      Text(", ".join(item.seeds)))
     console.print(table)
     total = sum(item.points for item in spec.items)
     console.print(f"{len(spec.items)} items, {total:g} points in all")

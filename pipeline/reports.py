@@ -6,6 +6,8 @@ What is reported (``write_reports``):
   of one team or one agent; a call stored under several spec versions (rescore) counts once, with
   its newest audit;
 - files whose newest processing attempt failed, listed with the reason, never scored;
+- calls in which nobody spoke (``calls.no_speech``), listed apart: not scored, not in any mean, pass
+  rate or count of calls;
 - per agent: calls, mean and median score, critical failures, pass rate per checklist item, the
   measurements' means and totals, the mean score of the previous period of the same length;
 - per call, per failed finding, per checklist item, and each agent's worst calls with evidence.
@@ -442,6 +444,18 @@ def failed_calls_table(failures: pd.DataFrame) -> Table:
     return Table("Failed calls", "failed", frame, {"Time": TIME, "Error": WRAPPED, "Attempted at (UTC)": TIME})
 
 
+def no_speech_table(silent: pd.DataFrame) -> Table:
+    frame = pd.DataFrame({
+        "Time": silent["call_time"].map(_local_time),
+        "File": silent["path"],
+        "Call id": silent["call_id"],
+        "Agent": silent["agent"],
+        "Team": silent["team"],
+        "Duration": silent["duration"],
+    })
+    return Table("No speech", "no_speech", frame, {"Time": TIME, "Duration": SECONDS})
+
+
 def _local_time(text: str | None) -> datetime | None:
     """The call's wall-clock time as recorded (its UTC offset dropped: spreadsheets have no time
     zones, and the period is chosen by this same local date)."""
@@ -451,7 +465,7 @@ def _local_time(text: str | None) -> datetime | None:
 
 
 def summary_rows(scope: Scope, calls: pd.DataFrame, previous: pd.DataFrame | None, failures: pd.DataFrame,
-                 items: Table) -> list[tuple[str, object, str]]:
+                 items: Table, silent: pd.DataFrame) -> list[tuple[str, object, str]]:
     earlier = scope.previous()
     mean_before = previous["score"].mean() if previous is not None else float("nan")
     rows = [
@@ -469,6 +483,7 @@ def summary_rows(scope: Scope, calls: pd.DataFrame, previous: pd.DataFrame | Non
         ("Calls with a critical failure", int(sum(map(bool, calls["critical_items"]))), COUNT),
         ("Calls whose roles need review", int((calls["needs_review"] == 1).sum()), COUNT),
         ("Files that failed", len(failures), COUNT),
+        ("Calls with no speech (not scored)", len(silent), COUNT),
         ("Spec versions", ", ".join(sorted(calls["spec_version"].dropna().unique())), TEXT),
     ]
     if calls.empty:
@@ -482,10 +497,10 @@ def summary_rows(scope: Scope, calls: pd.DataFrame, previous: pd.DataFrame | Non
 def build_report(store: Store, scope: Scope, worst_calls: int) -> Report:
     earlier = scope.previous()
     with _snapshot(store.db):
-        calls = read_calls(store.db, scope)
+        calls, silent = _spoken_and_silent(read_calls(store.db, scope))
         findings = read_findings(store.db, calls["key"])
         failures = read_failures(store.db, scope)
-        previous = read_calls(store.db, earlier) if earlier else None
+        previous = _spoken_and_silent(read_calls(store.db, earlier))[0] if earlier else None
     titles = item_titles(findings, calls)
     items = items_table(findings, titles)
     tables = [
@@ -495,8 +510,16 @@ def build_report(store: Store, scope: Scope, worst_calls: int) -> Report:
         items,
         worst_calls_table(calls, findings, titles, worst_calls),
         failed_calls_table(failures),
+        no_speech_table(silent),
     ]
-    return Report(summary_rows(scope, calls, previous, failures, items), tables)
+    return Report(summary_rows(scope, calls, previous, failures, items, silent), tables)
+
+
+def _spoken_and_silent(calls: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The audited calls, and those in which nobody spoke: those have no score and no findings to
+    count, and are listed apart rather than counted in any mean, pass rate or number of calls."""
+    silent = calls["no_speech"] == 1
+    return calls[~silent].reset_index(drop=True), calls[silent].reset_index(drop=True)
 
 
 # --- cells: inert text, missing values ----------------------------------------------------------------

@@ -129,6 +129,10 @@ MIGRATIONS = [
     CREATE INDEX calls_uid ON calls (call_uid, audited_at);
     CREATE INDEX calls_content ON calls (audio_sha256)
     """,
+    # 3: a call in which nobody spoke is done (not redone by a rerun) but has no score.
+    """
+    ALTER TABLE calls ADD COLUMN no_speech INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 
@@ -175,7 +179,7 @@ class CallRecord:
     small objects) cost the writer more to unpickle than a worker spends re-auditing the call."""
 
     transcript_json: str | None  # None: the transcript is stored already, unchanged (a re-audit)
-    call_columns: tuple  # duration, language, score, critical_failed, role_confidence, needs_review
+    call_columns: tuple  # duration, language, score, critical_failed, role_confidence, needs_review, no_speech
     measurements: tuple  # the measurements row after its key
     findings: tuple[tuple, ...]  # the findings rows after their key
 
@@ -186,7 +190,7 @@ class CallRecord:
             transcript.to_json(compact=True) if with_transcript else None,
             (transcript.duration, transcript.language, result.score,
              json.dumps(result.critical_failed, ensure_ascii=False), transcript.roles.confidence,
-             int(transcript.roles.needs_review)),
+             int(transcript.roles.needs_review), int(result.no_speech)),
             (json.dumps(m, ensure_ascii=False), m["ring_seconds"], m["answer_delay"],
              m["talk_time"].get("agent", 0.0), m["talk_time"].get("customer", 0.0), m["non_talk_total"],
              len(m["silences"]), max((s["seconds"] for s in m["silences"]), default=0.0),
@@ -411,12 +415,12 @@ class Store:
         self.db.execute(
             "INSERT INTO calls (key, status, error, run_id, path, call_id, audio_sha256, spec_name, spec_version,"
             " asr_key, agent_id, agent_name, team, call_time, metadata, duration, language, score, critical_failed,"
-            " role_confidence, needs_review, audited_at, call_uid, duplicate_of)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " role_confidence, needs_review, no_speech, audited_at, call_uid, duplicate_of)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 info.key, status, error, run_id, info.path, info.call_id, info.audio_sha256, info.spec_name,
                 info.spec_version, info.asr_key, info.agent_id, info.agent_name, info.team, info.call_time,
                 info.metadata and json.dumps(asdict(info.metadata), ensure_ascii=False),
-                *(record.call_columns if record else (None,) * 6), now(), info.call_uid, info.duplicate_of,
+                *(record.call_columns if record else (None,) * 6 + (0,)), now(), info.call_uid, info.duplicate_of,
             ),
         )

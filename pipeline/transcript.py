@@ -12,6 +12,8 @@ segment boundaries are not). ``answer_at`` is when the call was answered (end of
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -99,32 +101,12 @@ class Transcript:
 
     @classmethod
     def from_dict(cls, data: dict, origin: str = "<transcript>") -> Transcript:
+        """A transcript from its JSON form; anything malformed is a TranscriptError naming the field:
+        ``calls/x.json: field 'turns[3].end': 1.2 is before its start 4.0``."""
         try:
-            version = data.get("schema_version", SCHEMA_VERSION)
-            if version != SCHEMA_VERSION:
-                raise TranscriptError(f"{origin}: schema_version {version} is not supported (expected {SCHEMA_VERSION})")
-            turns = [_turn_from_dict(t) for t in data["turns"]]
-            return cls(
-                call_id=str(data.get("call_id") or Path(origin).stem),
-                duration=float(data.get("duration") or max((t.end for t in turns), default=0.0)),
-                language=str(data["language"]),
-                turns=turns,
-                activity={
-                    role: [(float(s), float(e)) for s, e in regions]
-                    for role, regions in (data.get("activity") or {}).items()
-                },
-                answer_at=float(data.get("answer_at", 0.0)),
-                ring=RingBack(**data["ring"]) if data.get("ring") else RingBack(None, None, "unknown"),
-                roles=RoleAssignment(**data["roles"]) if data.get("roles") else RoleAssignment("given", 1.0),
-                source=str(data.get("source", "")),
-                audio_sha256=str(data.get("audio_sha256", "")),
-                channels=int(data.get("channels", 2)),
-                asr=dict(data.get("asr") or {}),
-            )
-        except TranscriptError:
-            raise
-        except (KeyError, TypeError, ValueError) as exc:
-            raise TranscriptError(f"{origin}: not a callqa transcript ({type(exc).__name__}: {exc})") from None
+            return _read_transcript(data, origin)
+        except _FieldError as exc:
+            raise TranscriptError(f"{origin}: field {exc.field!r}: {exc.problem}") from None
 
     def to_json(self, compact: bool = False) -> str:
         """Indented for people (files), or compact (the store: half the size, parsed faster)."""
@@ -147,19 +129,217 @@ class Transcript:
         return cls.from_dict(data, origin=str(path))
 
 
-def _turn_from_dict(data: dict) -> Turn:
-    words = [Word(float(w["start"]), float(w["end"]), str(w["text"]), float(w.get("probability", 1.0)))
-             for w in data.get("words") or []]
-    role = str(data["role"])
+# Languages a transcript may be in: a spec's language (zh, en), alone or with a region (zh-CN, en_US).
+LANGUAGE = re.compile(r"(zh|en)(?:[-_][A-Za-z0-9]{1,8})*", re.IGNORECASE)
+RING_SOURCES = ("metadata", "audio", "unknown")
+
+
+class _FieldError(Exception):
+    def __init__(self, field: str, problem: str):
+        self.field, self.problem = field, problem
+
+
+def _read_transcript(data, origin: str) -> Transcript:
+    if not isinstance(data, dict):
+        raise _FieldError("(top)", f"a transcript is a JSON object, got {type(data).__name__}")
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise _FieldError("schema_version", f"schema_version {version!r} is not supported (expected {SCHEMA_VERSION})")
+    if "turns" not in data:
+        raise _FieldError("turns", "missing (a list of turns, each with role, start, end and text)")
+    turns = [_turn(t, f"turns[{n}]") for n, t in enumerate(_items(data["turns"], "turns"))]
+    language = _required_text(data, "language", "language")
+    if not LANGUAGE.fullmatch(language):
+        raise _FieldError("language", f"{language!r} is not a language callqa audits (zh or en, e.g. zh-CN, en-US)")
+    duration = data.get("duration")
+    return Transcript(
+        call_id=_scalar_text(data.get("call_id"), "call_id") or Path(origin).stem,
+        duration=(max((t.end for t in turns), default=0.0) if duration in (None, 0)
+                  else _seconds(duration, "duration")),
+        language=language,
+        turns=turns,
+        activity=_activity(data.get("activity"), "activity"),
+        answer_at=_seconds(data.get("answer_at", 0.0), "answer_at"),
+        ring=_ring(data.get("ring"), "ring"),
+        roles=_roles(data.get("roles"), "roles"),
+        source=_scalar_text(data.get("source"), "source"),
+        audio_sha256=_scalar_text(data.get("audio_sha256"), "audio_sha256"),
+        channels=_integer(data.get("channels", 2), "channels", 1),
+        asr=_mapping(data.get("asr"), "asr"),
+    )
+
+
+def _items(value, field: str) -> list:
+    if not isinstance(value, list):
+        raise _FieldError(field, f"must be a list, got {_shown(value)}")
+    return value
+
+
+def _mapping(value, field: str, required: bool = False) -> dict:
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict):
+        raise _FieldError(field, f"must be an object, got {_shown(value)}")
+    return value
+
+
+def _number(value, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _FieldError(field, f"must be a number, got {_shown(value)}")
+    if not math.isfinite(value):
+        raise _FieldError(field, f"must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _seconds(value, field: str) -> float:
+    seconds = _number(value, field)
+    if seconds < 0:
+        raise _FieldError(field, f"a time must not be negative, got {seconds!r}")
+    return seconds
+
+
+def _share(value, field: str) -> float:
+    share = _number(value, field)
+    if not 0.0 <= share <= 1.0:
+        raise _FieldError(field, f"must be between 0 and 1, got {share!r}")
+    return share
+
+
+def _integer(value, field: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _FieldError(field, f"must be a whole number of at least {minimum}, got {_shown(value)}")
+    return value
+
+
+def _text(value, field: str) -> str:
+    if not isinstance(value, str):
+        raise _FieldError(field, f"must be text, got {_shown(value)}")
+    return value
+
+
+def _required_text(data: dict, key: str, field: str) -> str:
+    if key not in data:
+        raise _FieldError(field, "missing")
+    return _text(data[key], field)
+
+
+def _scalar_text(value, field: str) -> str:
+    """Optional text; numbers are taken as their text (an id of 12345)."""
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return _text(value, field)
+
+
+def _span(start, end, field: str) -> tuple[float, float]:
+    start, end = _seconds(start, f"{field}.start"), _seconds(end, f"{field}.end")
+    if end < start:
+        raise _FieldError(f"{field}.end", f"{end!r} is before its start {start!r}")
+    return start, end
+
+
+def _turn(data, field: str) -> Turn:
+    data = _mapping(data, field, required=True)
+    role = _required_text(data, "role", f"{field}.role")
     if role not in (*ROLES, "unknown"):
-        raise ValueError(f"turn role {role!r} is not one of agent, customer, unknown")
+        raise _FieldError(f"{field}.role", f"{role!r} is not one of agent, customer, unknown")
+    for key in ("start", "end"):
+        if key not in data:
+            raise _FieldError(f"{field}.{key}", "missing")
+    start, end = _span(data["start"], data["end"], field)
+    channel, speaker = data.get("channel"), data.get("speaker")
+    if channel is not None:
+        _integer(channel, f"{field}.channel", 0)
+    if speaker is not None:
+        _text(speaker, f"{field}.speaker")
     return Turn(
         role=role,
-        start=float(data["start"]),
-        end=float(data["end"]),
-        text=str(data["text"]),
-        words=words,
-        confidence=float(data.get("confidence", 1.0)),
-        channel=data.get("channel"),
-        speaker=data.get("speaker"),
+        start=start,
+        end=end,
+        text=_required_text(data, "text", f"{field}.text"),
+        words=_words(data.get("words") or [], f"{field}.words"),
+        confidence=_share(data.get("confidence", 1.0), f"{field}.confidence"),
+        channel=channel,
+        speaker=speaker,
     )
+
+
+_NUMBERS = (int, float)  # exactly: bool is an int, but not a number of seconds
+
+
+def _words(items, field: str) -> list[Word]:
+    """A turn's words. Their timings are ASR's own (they may overlap or touch their neighbours):
+    finite is all they must be. A call has hundreds of words and a rescore parses thousands of
+    calls a second, so the good case is tested in one expression per word; the field at fault is
+    looked for only when it fails."""
+    words, isfinite, numbers = [], math.isfinite, _NUMBERS
+    for n, data in enumerate(_items(items, field)):
+        if type(data) is dict:
+            start, end, text = data.get("start"), data.get("end"), data.get("text")
+            probability = data.get("probability", 1.0)
+            if (type(start) in numbers and type(end) in numbers and type(text) is str and type(probability) in numbers
+                    and isfinite(start) and isfinite(end) and 0.0 <= probability <= 1.0):
+                words.append(Word(float(start), float(end), text, float(probability)))
+                continue
+        _refuse_word(data, f"{field}[{n}]")
+    return words
+
+
+def _refuse_word(data, field: str) -> None:
+    data = _mapping(data, field, required=True)
+    _number(data.get("start"), f"{field}.start")
+    _number(data.get("end"), f"{field}.end")
+    _required_text(data, "text", f"{field}.text")
+    _share(data.get("probability", 1.0), f"{field}.probability")
+
+
+def _activity(value, field: str) -> dict[str, list[tuple[float, float]]]:
+    activity = {}
+    for role, regions in _mapping(value, field).items():
+        if role not in (*ROLES, "unknown"):
+            raise _FieldError(f"{field}.{role}", "not a role (agent, customer, unknown)")
+        spans = []
+        for n, region in enumerate(_items(regions, f"{field}.{role}")):
+            if not isinstance(region, list) or len(region) != 2:
+                raise _FieldError(f"{field}.{role}[{n}]", f"must be [start, end], got {_shown(region)}")
+            spans.append(_span(*region, f"{field}.{role}[{n}]"))
+        activity[role] = spans
+    return activity
+
+
+def _ring(value, field: str) -> RingBack:
+    if value is None:
+        return RingBack(None, None, "unknown")
+    data = _mapping(value, field, required=True)
+    seconds, count = data.get("seconds"), data.get("count")
+    source = data.get("source", "unknown")
+    if source not in RING_SOURCES:
+        raise _FieldError(f"{field}.source", f"{_shown(source)} is not one of {', '.join(RING_SOURCES)}")
+    return RingBack(None if seconds is None else _seconds(seconds, f"{field}.seconds"),
+                    None if count is None else _integer(count, f"{field}.count", 0), source)
+
+
+def _roles(value, field: str) -> RoleAssignment:
+    if value is None:
+        return RoleAssignment("given", 1.0)
+    data = _mapping(value, field, required=True)
+    agent, needs_review = data.get("agent"), data.get("needs_review", False)
+    if not isinstance(needs_review, bool):
+        raise _FieldError(f"{field}.needs_review", f"must be true or false, got {_shown(needs_review)}")
+    return RoleAssignment(
+        method=_text(data.get("method", "given"), f"{field}.method"),
+        confidence=_share(data.get("confidence", 1.0), f"{field}.confidence"),
+        agent=None if agent is None else _scalar_text(agent, f"{field}.agent"),
+        needs_review=needs_review,
+        reason=_text(data.get("reason", ""), f"{field}.reason"),
+    )
+
+
+def _shown(value) -> str:
+    """A bad value as the message quotes it: short, and its JSON type when that is the problem."""
+    kind = {dict: "an object", list: "a list", type(None): "null", bool: "true/false"}.get(type(value))
+    if kind:
+        return kind
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -47,11 +47,34 @@ def test_minimal_transcript_from_another_asr_system():
     assert transcript.speech("agent") == [(0.5, 2.0)]  # no VAD activity: turn spans
 
 
+TURN = {"role": "agent", "start": 0.5, "end": 2.0, "text": "Hello"}
+
+
 @pytest.mark.parametrize("data, problem", [
     ({"turns": []}, "language"),
     ({"language": "en", "turns": [{"role": "boss", "start": 0, "end": 1, "text": "x"}]}, "boss"),
     ({"language": "en", "turns": [{"role": "agent", "start": "soon", "end": 1, "text": "x"}]}, "soon"),
     ({"language": "en", "turns": [], "schema_version": 99}, "schema_version 99"),
+    # issue #14: each of these used to pass silently, or end in a traceback later
+    ({"language": "en", "turns": "hello"}, "field 'turns': must be a list"),
+    ({"language": "en", "turns": {"role": "agent"}}, "field 'turns': must be a list"),
+    ({"language": "en", "turns": ["agent"]}, "field 'turns[0]': must be an object"),
+    ({"language": "en", "turns": [TURN, {**TURN, "start": "NaN"}]}, "field 'turns[1].start': must be a number, got 'NaN'"),
+    ({"language": "en", "turns": [{**TURN, "start": 3.0, "end": 2.0}]}, "field 'turns[0].end': 2.0 is before its start 3.0"),
+    ({"language": "en", "turns": [{**TURN, "start": -1.0}]}, "field 'turns[0].start': a time must not be negative"),
+    ({"language": "en", "turns": [{**TURN, "text": None}]}, "field 'turns[0].text': must be text, got null"),
+    ({"language": "en", "turns": [{**TURN, "confidence": "high"}]}, "field 'turns[0].confidence': must be a number"),
+    ({"language": "en", "turns": [{**TURN, "confidence": 7}]}, "field 'turns[0].confidence': must be between 0 and 1"),
+    ({"language": "en", "turns": [{**TURN, "words": [{"start": 0, "end": "x", "text": "a"}]}]},
+     "field 'turns[0].words[0].end': must be a number"),
+    ({"language": "fr", "turns": [TURN]}, "field 'language': 'fr' is not a language callqa audits"),
+    ({"language": None, "turns": [TURN]}, "field 'language': must be text, got null"),
+    ({"language": "en", "turns": [TURN], "ring": "4 rings"}, "field 'ring': must be an object"),
+    ({"language": "en", "turns": [TURN], "ring": {"seconds": "20"}}, "field 'ring.seconds': must be a number"),
+    ({"language": "en", "turns": [TURN], "roles": {"confidence": "sure"}}, "field 'roles.confidence': must be a number"),
+    ({"language": "en", "turns": [TURN], "answer_at": -3}, "field 'answer_at': a time must not be negative"),
+    ({"language": "en", "turns": [TURN], "activity": {"agent": [[5, 1]]}}, "field 'activity.agent[0].end'"),
+    ({"language": "en", "turns": [TURN], "call_id": ["x"]}, "field 'call_id': must be text, got a list"),
 ])
 def test_bad_transcripts_name_the_file_and_problem(tmp_path, data, problem):
     path = tmp_path / "bad.json"
@@ -66,3 +89,15 @@ def test_not_json(tmp_path):
     path.write_text("{oops")
     with pytest.raises(TranscriptError, match="cannot read transcript JSON"):
         Transcript.load(path)
+
+
+def test_language_tags_with_a_region_are_taken():
+    for language in ("en-US", "zh_CN", "ZH", "en"):
+        assert Transcript.from_dict({"language": language, "turns": [TURN]}).language == language
+
+
+def test_non_finite_times_are_refused_even_where_a_json_reader_lets_them_through():
+    # orjson refuses NaN and Infinity in a file; Python's json (another tool's output) lets them in
+    for value in (float("nan"), float("inf")):
+        with pytest.raises(TranscriptError, match="field 'turns\\[0\\].end': must be a finite number"):
+            Transcript.from_dict({"language": "en", "turns": [{**TURN, "end": value}]})

@@ -151,9 +151,10 @@ class ContextCheck(Check):
 
     def _responder_spoke(self, ctx: CheckContext, trigger: Turn) -> bool:
         """Did response_role speak at all on the side of the trigger the response must be?"""
+        turns = ctx.timeline(self.options.response_role)
         if self.options.direction == "after":
-            return any(t.start > trigger.start for t in ctx.turns(self.options.response_role))
-        return any(t.start < trigger.start for t in ctx.turns(self.options.response_role))
+            return bool(turns.starting(trigger.start, float("inf"), first=1))
+        return bool(turns.starting(float("-inf"), trigger.start, last=1))
 
     def _window(self, ctx: CheckContext, trigger: Turn) -> list[Turn]:
         """The response_role turns where the response must be: the trigger turn itself when it
@@ -161,13 +162,15 @@ class ContextCheck(Check):
         opts = self.options
         own = [trigger] if trigger.role == opts.response_role else []
         budget = None if opts.within_turns is None else opts.within_turns - len(own)
-        others = [t for t in ctx.turns(opts.response_role) if t is not trigger]
+        turns = ctx.timeline(opts.response_role)
         if opts.direction == "after":
-            later = [t for t in others if t.start > trigger.start
-                     and (opts.within_seconds is None or t.start <= trigger.end + opts.within_seconds)]
-            return own + (later if budget is None else later[:budget])
-        earlier = [t for t in others if t.start < trigger.start
-                   and (opts.within_seconds is None or t.end >= trigger.start - opts.within_seconds)]
-        if budget is not None:
-            earlier = earlier[max(0, len(earlier) - budget):] if budget > 0 else []
+            latest = float("inf") if opts.within_seconds is None else trigger.end + opts.within_seconds
+            return own + turns.starting(trigger.start, latest, inclusive=True, first=budget)
+        if budget is not None and budget <= 0:
+            return own
+        if opts.within_seconds is None:
+            earlier = turns.starting(float("-inf"), trigger.start, last=budget)
+        else:
+            earlier = turns.overlapping(trigger.start - opts.within_seconds, trigger.start, reaching=True)
+            earlier = earlier if budget is None else earlier[-budget:]
         return earlier + own

@@ -64,7 +64,7 @@ def _interruption(ctx: CheckContext, opts: ThresholdOptions) -> list[Reading] | 
         if event.by != opts.role:
             continue
         # The interrupter's words: their turn overlapping the interruption.
-        words = [t for t in ctx.turns(opts.role) if t.start < event.end and event.start < t.end]
+        words = ctx.timeline(opts.role).overlapping(event.start, event.end, first=1)
         said = f": “{quote(words[0].text)}”" if words else ""
         readings.append(Reading(event.seconds, Evidence(
             event.start, event.end, opts.role,
