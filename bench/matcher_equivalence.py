@@ -6,7 +6,7 @@ two random edits (words swapped, run together, dropped or added, a letter change
 the threshold where a faster matcher could go wrong. Seeded, so two runs see the same texts.
 
     .venv/bin/python bench/matcher_equivalence.py save --db out/callqa.sqlite
-    (change audits/textmatch.py)
+    (change audits/textmatch/)
     .venv/bin/python bench/matcher_equivalence.py check --db out/callqa.sqlite
 
 Any store with English transcripts will do (``callqa batch`` on the sample calls or on

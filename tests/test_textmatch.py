@@ -1,4 +1,4 @@
-"""ASR-robust phrase matching (audits/textmatch.py).
+"""ASR-robust phrase matching (audits/textmatch/).
 
 Every case below is a slip Whisper really produces in service calls, or a near miss that a naive
 fuzzy matcher gets wrong. Each assertion can fail.
