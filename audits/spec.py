@@ -21,12 +21,11 @@ from typing import Any
 
 import yaml
 
+from audits.calldata import yamlsafe
 from audits.checks import KINDS, Check
-from audits.params import (REQUIRED, Flag, Number, OneOf, OptionError, ParamType, Phrases, Strings, Text,
-                           declared)
+from audits.params import REQUIRED, Flag, Number, OneOf, OptionError, ParamType, Phrases, Strings, Text, declared
 from audits.specsource import SpecError, SpecSource
 from audits.textmatch import PhraseMatcher, normalize
-from pipeline import yamlsafe
 
 __all__ = ["CHECKLIST", "Matching", "Spec", "SpecError", "SpecItem", "load_spec", "bundled_specs"]
 

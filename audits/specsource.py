@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from pipeline import yamlsafe
+from audits.calldata import yamlsafe
 
 
 class SpecError(ValueError):

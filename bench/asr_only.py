@@ -51,9 +51,9 @@ def worker(index: int, files: list[str], workers: int, mode: str, batch_size: in
     from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
 
     from audits.spec import load_spec
-    from pipeline.asr import resolve_model
+    from pipeline.asr.engine import resolve_model
+    from pipeline.batch.executors import worker_settings
     from pipeline.config import load_settings
-    from pipeline.executors import worker_settings
 
     settings = worker_settings(load_settings(None), workers)
     asr = settings["asr"]

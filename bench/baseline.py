@@ -14,7 +14,7 @@ VAD filter with its default settings (its normal use); ``--asr batched`` uses
 ``BatchedInferencePipeline`` (batch 8) as WhisperX does. Diarization: ``--diarization`` is a
 pyannote pipeline folder (``config.yaml``), a Hugging Face pipeline name (token in ``HF_TOKEN``),
 or a folder of the local weights callqa's diarization assembles its pipeline from
-(``python -m pipeline.diarization_weights``: pyannote segmentation + Resemblyzer embeddings,
+(``python -m pipeline.speakers.weights``: pyannote segmentation + Resemblyzer embeddings,
 agglomerative clustering), run with pyannote's default segmentation step (0.1) and two speakers.
 Prints one JSON object: wall time, time per stage, words, speaker turns.
 """
@@ -40,9 +40,9 @@ def load_diarization(source: str, step: float):
     if (folder / "config.yaml").is_file() or not folder.exists():
         return Pipeline.from_pretrained(source if folder.exists() else source, token=os.environ.get("HF_TOKEN")), "pyannote pipeline"
     try:
-        from pipeline.pyannote_compat import local_pipeline
+        from pipeline.speakers.pyannote_compat import local_pipeline
     except ImportError as exc:
-        raise SystemExit(f"{folder}: local weights need callqa's pipeline.pyannote_compat (the diarize branch): {exc}")
+        raise SystemExit(f"{folder}: local weights need callqa's pipeline.speakers.pyannote_compat (the diarize branch): {exc}")
     pipeline = local_pipeline(folder / "segmentation/pytorch_model.bin", folder / "embedding/resemblyzer.pt",
                               step=step, segmentation_threshold=0.5, clustering_threshold=0.7, min_cluster_size=12)
     return pipeline, "local weights (pyannote segmentation + Resemblyzer, agglomerative clustering)"
@@ -87,7 +87,7 @@ def main() -> None:
     import torch
     from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
 
-    from pipeline.asr import resolve_model
+    from pipeline.asr.engine import resolve_model
     from pipeline.config import load_settings
 
     torch.set_num_threads(args.threads)

@@ -26,11 +26,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from audits.spec import load_spec  # noqa: E402
-from pipeline.activity import speech_regions  # noqa: E402
-from pipeline.audio import decode  # noqa: E402
+from pipeline.audio.activity import speech_regions  # noqa: E402
+from pipeline.audio.decode import decode  # noqa: E402
 from pipeline.call import CallProcessor  # noqa: E402
 from pipeline.config import load_settings  # noqa: E402
-from pipeline.speakers import diarization_error_rate  # noqa: E402
+from pipeline.speakers.turns import diarization_error_rate  # noqa: E402
 
 SAMPLES = REPO / "sample_audio"
 COLLAR = 0.25

@@ -24,9 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from audits.spec import load_spec
+from pipeline.batch.executors import LocalExecutor
+from pipeline.batch.tasks import CallOutcome, CallTask, Executor
 from pipeline.call import CallProcessor
 from pipeline.config import load_settings
-from pipeline.executors import CallOutcome, CallTask, Executor, LocalExecutor
 from pipeline.store import CallInfo
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_audio"
@@ -72,7 +73,7 @@ def main() -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
 
-    from pipeline.ray_executor import OWN_INSTANCE_OBJECT_STORE_BYTES, RayExecutor
+    from pipeline.batch.ray_actors import OWN_INSTANCE_OBJECT_STORE_BYTES, RayExecutor
 
     settings, spec = load_settings(), load_spec(SPEC)
     files = args.recordings or sample_calls()

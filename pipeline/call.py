@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from audits.calldata.measurements import Measurements
+from audits.calldata.metadata import CallMetadata
+from audits.calldata.transcript import Transcript
 from audits.engine import AuditResult, audit
 from audits.spec import Spec, load_spec
 from pipeline.measure import measure
-from pipeline.measurements import Measurements
-from pipeline.metadata import CallMetadata
-from pipeline.transcript import Transcript
 
 if TYPE_CHECKING:
     from pipeline.transcribe import Transcriber

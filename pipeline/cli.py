@@ -78,7 +78,7 @@ def _fail_usage(message: str) -> typer.Exit:
 
 def _processor(config: Path | None, spec: str | None):
     from audits.spec import SpecError, load_spec
-    from pipeline.asr import ModelNotFound
+    from pipeline.asr.engine import ModelNotFound
     from pipeline.call import CallProcessor
     from pipeline.config import ConfigError, load_settings
 
@@ -90,7 +90,7 @@ def _processor(config: Path | None, spec: str | None):
 
 
 def _metadata_table(path: Path | None) -> dict:
-    from pipeline.metadata import MetadataError, load_metadata_csv
+    from audits.calldata.metadata import MetadataError, load_metadata_csv
 
     if path is None:
         return {}
@@ -102,10 +102,10 @@ def _metadata_table(path: Path | None) -> dict:
 
 def _call_errors():
     """The exceptions that fail one call (named on stderr) without stopping the others."""
-    from pipeline.audio import AudioError
-    from pipeline.diarize import DiarizationUnavailable
-    from pipeline.metadata import MetadataError
-    from pipeline.transcript import TranscriptError
+    from audits.calldata.metadata import MetadataError
+    from audits.calldata.transcript import TranscriptError
+    from pipeline.audio.decode import AudioError
+    from pipeline.speakers.diarize import DiarizationUnavailable
 
     return AudioError, DiarizationUnavailable, TranscriptError, MetadataError
 
@@ -162,7 +162,7 @@ def audit(
 
       callqa audit archive/*.wav --metadata calls.csv --out results/
     """
-    from pipeline.metadata import find_metadata
+    from audits.calldata.metadata import find_metadata
     from pipeline.render import render_call
 
     processor = _processor(config, spec)
@@ -296,8 +296,8 @@ def _say_interrupted(store, runs: list[int], quiet: bool) -> None:
 
 
 def _run_planned(store, archive_label: str, work, loaded, key, executor, quiet: bool):
-    from pipeline.batch import run_batch
-    from pipeline.progress import BatchProgress
+    from pipeline.batch.nightly import run_batch
+    from pipeline.batch.progress import BatchProgress
 
     with BatchProgress(stderr, len(work.tasks), quiet) as progress:
         summary = run_batch(store, Path(archive_label), work, loaded, key, executor.run, progress.update)
@@ -367,9 +367,10 @@ def batch(
 
       callqa batch /shared/recordings --executor ray --ray-address head-node:6379
     """
-    from pipeline.asr import ModelNotFound
-    from pipeline.batch import BatchError, asr_key, discover, parse_period, plan
-    from pipeline.executors import ExecutorError, make_executor
+    from pipeline.asr.engine import ModelNotFound
+    from pipeline.batch.executors import make_executor
+    from pipeline.batch.nightly import BatchError, asr_key, discover, parse_period, plan
+    from pipeline.batch.tasks import ExecutorError
     from pipeline.store import StoreError
 
     settings, spec_source, loaded, store = _batch_setup(config, spec, db)
@@ -422,8 +423,8 @@ def rescore(
 
       callqa rescore --spec my_spec_v2.yaml --workers 2
     """
-    from pipeline.batch import plan_rescore
-    from pipeline.executors import LocalExecutor
+    from pipeline.batch.executors import LocalExecutor
+    from pipeline.batch.nightly import plan_rescore
     from pipeline.store import StoreError
 
     settings, spec_source, loaded, store = _batch_setup(config, spec, db)
@@ -478,7 +479,7 @@ def report(
 
       callqa report --team T1 --out reports/
     """
-    from pipeline.batch import BatchError, parse_period
+    from pipeline.batch.nightly import BatchError, parse_period
     from pipeline.config import ConfigError, load_settings
 
     chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())

@@ -13,8 +13,7 @@ from pathlib import Path
 import regex
 import yaml
 
-from pipeline import yamlsafe
-
+from audits.calldata import yamlsafe
 
 # Mappings whose keys are the user's to choose (a new ring-back cadence, say).
 OPEN_MAPPINGS = {"ringback.cadences"}

@@ -1,4 +1,4 @@
-"""Per-call measurements from a transcript's speech activity (see ``pipeline.measurements``).
+"""Per-call measurements from a transcript's speech activity (see ``audits.calldata.measurements``).
 
 Timing comes from the per-role speech regions (``Transcript.speech``: voice activity when the
 transcript has it, else the turns' spans), clipped to [answer, end of recording]: speech-like
@@ -16,9 +16,9 @@ import math
 import re
 from collections.abc import Callable, Iterable
 
-from pipeline.measurements import Hold, Interruption, Interval, Measurements
-from pipeline.metadata import CallMetadata
-from pipeline.transcript import ROLES, Transcript, Turn
+from audits.calldata.measurements import Hold, Interruption, Interval, Measurements
+from audits.calldata.metadata import CallMetadata
+from audits.calldata.transcript import ROLES, Transcript, Turn
 
 Span = tuple[float, float]
 

@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.metadata import CallMetadata
+from audits.calldata.metadata import CallMetadata
 
 if TYPE_CHECKING:
     from pipeline.call import CallAudit

@@ -10,15 +10,16 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from audits.calldata.transcript import RingBack, RoleAssignment, Transcript, Turn, Word
 from audits.spec import Spec
-from pipeline import numerics, speakers
-from pipeline.activity import Region, speech_regions
-from pipeline.asr import AsrEngine
-from pipeline.audio import SAMPLE_RATE, Audio, Pcm, decode
-from pipeline.diarize import DiarizationUnavailable, Diarizer
-from pipeline.ringback import detect_ringback
-from pipeline.roles import assign_speakers, assign_stereo, role_of_channel, role_of_speaker
-from pipeline.transcript import RingBack, RoleAssignment, Transcript, Turn, Word
+from pipeline.asr import numerics
+from pipeline.asr.engine import AsrEngine
+from pipeline.audio.activity import Region, speech_regions
+from pipeline.audio.decode import SAMPLE_RATE, Audio, Pcm, decode
+from pipeline.audio.ringback import detect_ringback
+from pipeline.speakers.diarize import DiarizationUnavailable, Diarizer
+from pipeline.speakers.roles import assign_speakers, assign_stereo, role_of_channel, role_of_speaker
+from pipeline.speakers.turns import activity_by_role, smooth, talk_seconds, words_to_turns
 
 
 class Transcriber:
@@ -94,16 +95,16 @@ class Transcriber:
             raise DiarizationUnavailable(f"{path}: mono recording: {exc}") from None
         samples, language, vad = audio.channels[0], self.spec.language, self.settings["vad"]
         found = diarizer.diarize(samples, Path(path).stem, start_at=answer_at)
-        speech = speakers.smooth(found.turns, vad["min_silence_duration_ms"] / 1000, vad["min_speech_duration_ms"] / 1000)
+        speech = smooth(found.turns, vad["min_silence_duration_ms"] / 1000, vad["min_speech_duration_ms"] / 1000)
         regions = speech_regions(samples, vad, start_at=answer_at)
         [per_region] = self.asr.transcribe_channels([samples], [regions], language)
         words = [word for region_words in per_region for word in region_words]
-        turns = speakers.words_to_turns(words, speech, found.exclusive, language)
-        roles = assign_speakers(turns, speakers.talk_seconds(speech), self.spec.opening_score, self.spec.closing_score,
+        turns = words_to_turns(words, speech, found.exclusive, language)
+        roles = assign_speakers(turns, talk_seconds(speech), self.spec.opening_score, self.spec.closing_score,
                                 self.settings["roles"])
         for turn in turns:
             turn.role = role_of_speaker(roles, turn.speaker)
-        return turns, speakers.activity_by_role(speech, lambda speaker: role_of_speaker(roles, speaker)), roles
+        return turns, activity_by_role(speech, lambda speaker: role_of_speaker(roles, speaker)), roles
 
     def _speech_regions(self, channels: list[Pcm], answer_at: float) -> list[list[Region]]:
         """VAD per channel; the channels side by side on this worker's cores (Silero runs on one

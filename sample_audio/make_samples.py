@@ -37,9 +37,9 @@ from scipy.signal import butter, resample_poly, sosfiltfilt
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(REPO))  # for pipeline.transcript, whatever the working directory
+sys.path.insert(0, str(REPO))  # for audits.calldata.transcript, whatever the working directory
 
-from pipeline.transcript import RingBack, RoleAssignment, Transcript, Turn, Word  # noqa: E402
+from audits.calldata.transcript import RingBack, RoleAssignment, Transcript, Turn, Word  # noqa: E402
 
 SCRIPTS, TRUTH, TRANSCRIPTS, BAD = (HERE / name for name in ("scripts", "truth", "transcripts", "bad"))
 README = HERE / "README.md"

@@ -6,10 +6,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.asr import (CHUNK_SECONDS, PACK_GAP_SECONDS, _chunks, _pack_chunks, _padded_bounds, _placed_of,
-                          _split_long, _balanced, _uncovered)
-from pipeline.audio import SAMPLE_RATE
-from pipeline.transcript import Word
+from audits.calldata.transcript import Word
+from pipeline.asr.engine import (
+    CHUNK_SECONDS,
+    PACK_GAP_SECONDS,
+    _balanced,
+    _chunks,
+    _pack_chunks,
+    _padded_bounds,
+    _placed_of,
+    _split_long,
+    _uncovered,
+)
+from pipeline.audio.decode import SAMPLE_RATE
 
 SR = SAMPLE_RATE
 

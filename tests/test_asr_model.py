@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.asr import ModelNotFound, resolve_model
+from pipeline.asr.engine import ModelNotFound, resolve_model
 
 
 def test_offline_package_resolves_tiny_en():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import SAMPLES, write_audio
 
-from pipeline.audio import SAMPLE_RATE, AudioError, Pcm, decode, to_float
+from pipeline.audio.decode import SAMPLE_RATE, AudioError, Pcm, decode, to_float
 
 
 @pytest.mark.parametrize("suffix", [".wav", ".flac", ".mp3", ".ogg", ".m4a"])
@@ -92,7 +92,7 @@ def test_channels_are_the_pcm_samples_and_to_float_scales_them_exactly(tmp_path)
 
 _MEMORY_PROBE = """
 import json, sys
-from pipeline.audio import decode, to_float
+from pipeline.audio.decode import decode, to_float
 
 def status():
     fields = dict(line.split(":", 1) for line in open("/proc/self/status"))

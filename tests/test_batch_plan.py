@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sqlite3
+import subprocess
 import sys
 from datetime import date
 from pathlib import Path
@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLES
 
+from audits.calldata.transcript import Transcript
 from audits.spec import load_spec
-from pipeline.batch import BatchError, agent_from_path, discover, parse_day, plan_rescore
+from pipeline.batch.nightly import BatchError, agent_from_path, discover, parse_day, plan_rescore
 from pipeline.store import Store
-from pipeline.transcript import Transcript
 
 CALLQA = [str(Path(sys.executable).parent / "callqa")]
 
@@ -123,8 +123,8 @@ def test_rescore_with_two_workers_stores_what_one_worker_stores(tmp_path):
 
 
 def test_the_longest_recordings_are_planned_first_and_transcripts_last(tmp_path):
-    from pipeline.audio import decode
-    from pipeline.batch import plan
+    from pipeline.audio.decode import decode
+    from pipeline.batch.nightly import plan
 
     names = ["en_01_compliant", "en_07_hold_permission", "en_12_no_closing", "en_16_long_explanation"]
     for name in names:

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
+from audits.calldata.transcript import Transcript
 from audits.spec import load_spec
 from pipeline.call import CallProcessor
 from pipeline.config import load_settings
-from pipeline.transcript import Transcript
 
 # Agent and customer lines that set off every kind of check: complaints and thanks (context
 # triggers), hold announcements before silences (holds), long explanations (monologues), forbidden
@@ -103,7 +103,7 @@ def test_a_spec_alias_bomb_is_refused_at_once(tmp_path):
 
 
 def test_aliases_of_a_sane_size_still_work():
-    from pipeline.yamlsafe import safe_load
+    from audits.calldata.yamlsafe import safe_load
 
     shared = "greet: &hello [hello, hi, good morning]\nopening: *hello\nclosing: [*hello, *hello]\n"
     assert safe_load(shared)["closing"] == [["hello", "hi", "good morning"]] * 2

@@ -31,9 +31,9 @@ import pytest
 import yaml
 
 from audits import CHECKLIST, audit, load_spec
-from pipeline.measurements import Hold, Interruption, Interval, Measurements
-from pipeline.metadata import CallMetadata
-from pipeline.transcript import Transcript, Turn
+from audits.calldata.measurements import Hold, Interruption, Interval, Measurements
+from audits.calldata.metadata import CallMetadata
+from audits.calldata.transcript import Transcript, Turn
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures" / "checks"

@@ -6,13 +6,13 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from test_check_fixtures import bundled
 
+from audits.calldata.measurements import Measurements
+from audits.calldata.transcript import Transcript, Turn, Word
 from audits.checks import KINDS, reference
 from audits.context import CheckContext, Window, quote, span_times
 from audits.params import declared
-from pipeline.measurements import Measurements
-from pipeline.transcript import Transcript, Turn, Word
-from test_check_fixtures import bundled
 
 README = Path(__file__).resolve().parent.parent / "audits" / "README.md"
 

@@ -6,7 +6,7 @@ import pytest
 from conftest import DIARIZATION_WEIGHTS, needs_diarization
 
 from pipeline.config import load_settings
-from pipeline.diarize import DiarizationUnavailable, Diarizer
+from pipeline.speakers.diarize import DiarizationUnavailable, Diarizer
 
 pytestmark = needs_diarization
 

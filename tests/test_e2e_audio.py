@@ -11,11 +11,11 @@ import re
 import pytest
 from conftest import DIARIZATION_WEIGHTS, SAMPLES, needs_diarization
 
+from audits.calldata.metadata import CallMetadata
 from audits.spec import load_spec
 from pipeline.call import CallProcessor
 from pipeline.config import load_settings
-from pipeline.metadata import CallMetadata
-from pipeline.speakers import diarization_error_rate
+from pipeline.speakers.turns import diarization_error_rate
 
 pytestmark = pytest.mark.slow
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_check_fixtures import build_call, bundled
 
 from audits import CHECKLIST, AuditResult, Evidence, Finding, audit
-from pipeline.metadata import CallMetadata
-from test_check_fixtures import build_call, bundled
+from audits.calldata.metadata import CallMetadata
 
 GOOD_ZH_CALL = {
     "name": "good-zh",

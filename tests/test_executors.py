@@ -6,10 +6,11 @@ import os
 
 from conftest import SAMPLES
 
+from audits.calldata.transcript import Transcript
+from pipeline.batch.executors import TRANSCRIPTS_PER_SUBMISSION, LocalExecutor, _submissions
+from pipeline.batch.tasks import CallTask
 from pipeline.config import load_settings
-from pipeline.executors import TRANSCRIPTS_PER_SUBMISSION, CallTask, LocalExecutor, _submissions
 from pipeline.store import CallInfo
-from pipeline.transcript import Transcript
 
 
 def _info(name: str) -> CallInfo:

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from audits.calldata.metadata import CallMetadata
+from audits.calldata.transcript import RingBack, Transcript, Turn, Word
 from pipeline.measure import clip, gaps, measure, total, union
-from pipeline.metadata import CallMetadata
-from pipeline.transcript import RingBack, Transcript, Turn, Word
 
 TIMING = yaml.safe_load((Path(__file__).parents[1] / "configs" / "default.yaml").read_text())["timing"]
 

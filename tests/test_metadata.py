@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from pipeline.metadata import MetadataError, find_metadata, load_metadata_csv, load_sidecar
+from audits.calldata.metadata import MetadataError, find_metadata, load_metadata_csv, load_sidecar
 
 HEADER = (
     "call_id,file,agent_id,agent_name,team,started_at,ring_seconds,ring_start,answered_at,"

@@ -335,12 +335,11 @@ def test_one_recording_in_two_agents_folders_is_two_calls_and_a_rerun_is_idempot
 def test_a_store_of_schema_1_migrates_and_its_calls_stay_done(tmp_path):
     """A store written before call identities: its rows get the path their batch saw, their keys
     follow (findings and measurements with them), and the next batch finds them already done."""
-    from pipeline.audio import file_sha256
-    from pipeline.batch import asr_key
+    from audits.spec import load_spec
+    from pipeline.audio.decode import file_sha256
+    from pipeline.batch.nightly import asr_key
     from pipeline.config import load_settings
     from pipeline.store import MIGRATIONS
-
-    from audits.spec import load_spec
 
     archive = tmp_path / "archive"
     recording = next(path for path in SAMPLES.glob("en_01_compliant.*") if path.suffix != ".json")

@@ -1,4 +1,4 @@
-"""The pyannote.audio internals ``pipeline/pyannote_compat.py`` relies on, each checked by name, so
+"""The pyannote.audio internals ``pipeline/speakers/pyannote_compat.py`` relies on, each checked by name, so
 that a pyannote release that moves one fails here with what moved, not deep inside a mono call."""
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 from conftest import DIARIZATION_WEIGHTS, SAMPLES, needs_diarization
 
-from pipeline.audio import SAMPLE_RATE, decode, to_float
-from pipeline.diarize import EMBEDDING_FILE, SEGMENTATION_FILE
+from pipeline.audio.decode import SAMPLE_RATE, decode, to_float
+from pipeline.speakers.diarize import EMBEDDING_FILE, SEGMENTATION_FILE
 
 pytestmark = needs_diarization
 
 
 @pytest.fixture(scope="module")
 def compat():
-    from pipeline import pyannote_compat
+    from pipeline.speakers import pyannote_compat
 
     return pyannote_compat
 
@@ -39,7 +39,7 @@ def test_pyannote_major_version_is_the_one_the_module_was_written_for(compat):
 
     major = int(pyannote.audio.__version__.split(".")[0])
     assert major == compat.SUPPORTED_MAJOR, (
-        f"pyannote.audio {pyannote.audio.__version__} is installed; pipeline/pyannote_compat.py was written for "
+        f"pyannote.audio {pyannote.audio.__version__} is installed; pipeline/speakers/pyannote_compat.py was written for "
         f"{compat.SUPPORTED_MAJOR}.x: re-check every internal it names, then update SUPPORTED_MAJOR")
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from conftest import SHORT_CALLS, batch_cli, short_calls_archive, stored_tables
 
-from pipeline.batch import asr_key, discover, plan, run_batch
+from pipeline.batch.nightly import asr_key, discover, plan, run_batch
+from pipeline.batch.ray_actors import ACTOR_NAME, ActorShape, RayExecutor, actor_shape
+from pipeline.batch.tasks import ExecutorError
 from pipeline.config import load_settings
-from pipeline.executors import ExecutorError
-from pipeline.ray_executor import ACTOR_NAME, ActorShape, RayExecutor, actor_shape
 from pipeline.store import Store
 
 CALLS = SHORT_CALLS

@@ -8,11 +8,11 @@ import json
 import pytest
 from conftest import SAMPLES
 
+from audits.calldata.metadata import CallMetadata
+from audits.calldata.transcript import Transcript
 from audits.spec import load_spec
 from pipeline.call import CallProcessor
 from pipeline.config import load_settings
-from pipeline.metadata import CallMetadata
-from pipeline.transcript import Transcript
 
 TRUTHS = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted((SAMPLES / "truth").glob("*.json"))
           if (SAMPLES / "transcripts" / p.name).exists()}

@@ -22,13 +22,13 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from audits.calldata.metadata import CallMetadata
+from audits.calldata.transcript import Transcript
 from audits.spec import load_spec
 from pipeline.call import CallProcessor
 from pipeline.config import load_settings
-from pipeline.metadata import CallMetadata
 from pipeline.reports import display_width, inert, write_reports
 from pipeline.store import CallInfo, CallRecord, Store, call_key
-from pipeline.transcript import Transcript
 
 TRANSCRIPTS = Path(__file__).resolve().parents[1] / "sample_audio" / "transcripts"
 DAY = date(2026, 11, 20)

@@ -14,10 +14,11 @@ import pytest
 from conftest import batch_cli, stored_tables
 
 from audits.spec import load_spec
-from pipeline.batch import asr_key, discover, plan, run_batch
+from pipeline.asr.numerics import ENVIRONMENT
+from pipeline.batch.executors import LocalExecutor
+from pipeline.batch.nightly import asr_key, discover, plan, run_batch
+from pipeline.batch.tasks import with_cpu_threads
 from pipeline.config import load_settings
-from pipeline.executors import LocalExecutor, with_cpu_threads
-from pipeline.numerics import ENVIRONMENT
 from pipeline.store import Store
 
 

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from scipy import signal
 
+from pipeline.audio.ringback import detect_ringback
 from pipeline.measure import rings_for_seconds
-from pipeline.ringback import detect_ringback
 
 SETTINGS = yaml.safe_load((Path(__file__).parents[1] / "configs" / "default.yaml").read_text())["ringback"]
 LINE_RATE = 8000  # telephone audio, resampled to the pipeline's 16 kHz like a real recording

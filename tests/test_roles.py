@@ -1,8 +1,8 @@
 import pytest
 
+from audits.calldata.transcript import Turn
 from pipeline.config import load_settings
-from pipeline.roles import assign_speakers, assign_stereo, role_of_channel, role_of_speaker
-from pipeline.transcript import Turn
+from pipeline.speakers.roles import assign_speakers, assign_stereo, role_of_channel, role_of_speaker
 
 ROLES = load_settings()["roles"]  # the defaults: review below 0.7
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from faster_whisper import decode_audio
 
-from pipeline.transcript import Transcript
+from audits.calldata.transcript import Transcript
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_audio"
 _spec = importlib.util.spec_from_file_location("make_samples", SAMPLES / "make_samples.py")

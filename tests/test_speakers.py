@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.speakers import SpeakerTurn, activity_by_role, smooth, speaker_of, talk_seconds, words_to_turns
-from pipeline.transcript import Word
+from audits.calldata.transcript import Word
+from pipeline.speakers.turns import SpeakerTurn, activity_by_role, smooth, speaker_of, talk_seconds, words_to_turns
 
 A, B = "SPEAKER_00", "SPEAKER_01"
 # A greets, B asks a long question, A talks over its last 3 s, B answers.

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from pipeline.transcript import RingBack, RoleAssignment, Transcript, TranscriptError, Turn, Word
+from audits.calldata.transcript import RingBack, RoleAssignment, Transcript, TranscriptError, Turn, Word
 
 
 def _transcript() -> Transcript:

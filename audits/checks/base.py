@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Iterable, Sequence
 
+from audits.calldata.transcript import Turn
 from audits.context import CheckContext, Hit, Window
 from audits.findings import Evidence, Finding
 from audits.params import ROLES, Flag, Integer, Number, OneOf, Optional, param
-from pipeline.transcript import Turn
 
 if TYPE_CHECKING:
     from audits.spec import SpecItem

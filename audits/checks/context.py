@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from audits.calldata.transcript import Turn
 from audits.checks.base import Check, CommonOptions, listing
 from audits.context import CheckContext, Hit, turn_evidence
 from audits.findings import Evidence, Finding
-from audits.params import (ROLES, Integer, Integers, Number, OneOf, OptionError, Optional, PhraseGroups, Phrases,
-                           param)
-from pipeline.transcript import Turn
+from audits.params import ROLES, Integer, Integers, Number, OneOf, Optional, OptionError, PhraseGroups, Phrases, param
 
 
 @dataclass(frozen=True, kw_only=True)

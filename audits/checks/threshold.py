@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from audits.calldata.measurements import Interval
 from audits.checks.base import Check, CommonOptions
 from audits.context import CheckContext, quote
 from audits.findings import Evidence, Finding
 from audits.params import ROLES, Integer, Number, OneOf, SubsetOf, param
-from pipeline.measurements import Interval
 
-HOLD_SOURCES = ("announcement", "silence")  # pipeline.measurements.Hold.detected_by
+HOLD_SOURCES = ("announcement", "silence")  # audits.calldata.measurements.Hold.detected_by
 _UNITS = {"cpm": "characters per minute", "wpm": "words per minute"}
 
 

@@ -26,7 +26,7 @@ from pathlib import Path, PureWindowsPath
 
 import yaml
 
-from pipeline import yamlsafe
+from audits.calldata import yamlsafe
 
 COLUMNS = (
     "call_id", "file", "agent_id", "agent_name", "team", "started_at", "ring_seconds",

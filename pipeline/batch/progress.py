@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from pipeline.executors import CallOutcome
+from pipeline.batch.tasks import CallOutcome
 
 
 class BatchProgress:

@@ -16,9 +16,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pipeline.activity import Region
+from audits.calldata.transcript import ROLES, Turn, Word
+from pipeline.audio.activity import Region
 from pipeline.measure import total, union
-from pipeline.transcript import ROLES, Turn, Word
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,12 @@ from pathlib import Path
 
 import regex
 
+from audits.calldata.metadata import CallMetadata, MetadataError, find_metadata
+from audits.calldata.transcript import Transcript, TranscriptError
 from audits.spec import Spec
+from pipeline.batch.tasks import CallOutcome, CallTask
 from pipeline.call import is_transcript_file
-from pipeline.executors import CallOutcome, CallTask
-from pipeline.metadata import CallMetadata, MetadataError, find_metadata
 from pipeline.store import CallInfo, Store, call_key
-from pipeline.transcript import Transcript, TranscriptError
-
 
 # The ASR key of transcripts handed in as JSON files (another ASR system's, or ours from before).
 GIVEN_TRANSCRIPT = "given"
@@ -146,7 +145,7 @@ def plan(
     until: date | None,
     force: bool,
 ) -> Plan:
-    from pipeline.audio import declared_duration, file_sha256  # PyAV and numpy: not for rescore
+    from pipeline.audio.decode import declared_duration, file_sha256  # PyAV and numpy: not for rescore
 
     done = set() if force else store.done_keys()
     tasks, skipped, unreadable, duplicates = [], 0, [], []

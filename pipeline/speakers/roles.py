@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pipeline.transcript import RoleAssignment, Turn
+from audits.calldata.transcript import RoleAssignment, Turn
 
 CHANNEL_NAMES = ("left", "right")
 

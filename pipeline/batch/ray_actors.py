@@ -26,8 +26,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
+from pipeline.batch.tasks import CallOutcome, CallTask, ExecutorError, process, with_cpu_threads
 from pipeline.call import CallProcessor
-from pipeline.executors import CallOutcome, CallTask, ExecutorError, process, with_cpu_threads
 
 INSTALL_HINT = "--executor ray needs Ray, an optional extra: pip install 'callqa[ray]'"
 # Without --workers or asr.cpu_threads, a CPU actor runs faster-whisper's default thread count.

@@ -1,0 +1,2 @@
+"""The nightly batch: plan an archive's calls, hand them to workers (local processes or Ray
+actors), store each outcome, show progress."""
