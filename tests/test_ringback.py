@@ -157,3 +157,19 @@ def test_too_short_audio_and_bad_cadence():
 
 def test_rings_for_seconds_counts_started_cycles():
     assert [rings_for_seconds(s, 5.0) for s in (0.0, 4.9, 5.0, 15.0, 15.2, 17.0)] == [0, 1, 1, 3, 4, 4]
+
+
+@pytest.mark.parametrize("cadence, into_ring", [("us", 0.3), ("us", 1.0), ("us", 1.6), ("cn", 0.3), ("cn", 0.6)])
+@pytest.mark.parametrize("speaks_after", [0.0, 1.2])
+def test_answered_during_a_ring_the_cut_ring_ends_the_ring_phase(cadence, into_ring, speaks_after):
+    """The tone stops at the answer, wherever in the cadence it falls; the agent may speak at once
+    or a moment later (line noise in between)."""
+    rng = np.random.default_rng(round(10 * into_ring) + round(10 * speaks_after))
+    _, on, off = CADENCES[cadence]
+    answered = 3 * (on + off) + into_ring
+    ring = ring_phase(cadence, 4)[: round(answered * LINE_RATE)]
+    call = np.concatenate([ring, np.zeros(round(speaks_after * LINE_RATE)), speech_like(8, rng)])
+    found = detect(telephone(call, rng))
+    assert found is not None and found.cadence == cadence
+    assert found.answer_at == pytest.approx(answered, abs=0.3)
+    assert found.count == 4  # the cut ring rang

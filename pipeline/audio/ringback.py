@@ -11,9 +11,11 @@ speech (whose energy spreads over many harmonics that glide) do not pass, nor do
 neighbouring frequency. Runs of tone frames are bursts; the ring phase is the bursts that come
 before any other sound, each lasting about ``on`` seconds and separated by about ``off`` seconds.
 
-Convention shared with the sample generator: a ring phase is ``rings × (on + off)`` seconds, the
-last off period complete, and the call is answered then, unless someone speaks earlier, so
-``answer_at = min(last burst end + off, first non-tone sound)``.
+When is the call answered: the tone stops there. Answered during a ring, the last burst is cut
+short, and the answer is where it ends (the cut ring counts as a ring). Answered during a pause,
+nothing marks the moment: the answer is taken as the first sound that is not tone, at the latest
+when the next ring was due, so ``answer_at = min(last burst end + off, first non-tone sound)``
+(the sample generator's whole-cycle ring phases are answered at that latest moment).
 """
 
 from __future__ import annotations
@@ -126,18 +128,22 @@ def _detect_cadence(cadence: _Cadence, spec: _Spectrogram, settings: dict, durat
     tolerance = settings["timing_tolerance"]
     tone = _tone_mask(cadence, spec, settings["min_tone_ratio"])
     answered_by = _first_sound(spec, tone)
-    bursts = []
+    bursts, cut = [], None
     for start, end in _runs(spec.times, tone):
         if end > answered_by:
             break
         if bursts and end - start < cadence.on - tolerance:
-            # Too short for a ring: the ring cut off by the answer, or the answering speech
-            # itself (a vowel can hold the tone's frequency for a moment). Either way, answered.
-            answered_by = start
+            # Too short for a ring, so answered. A run that starts when the next ring is due is
+            # that ring, cut off by the answer: it rang until the run ends. Any other is the
+            # answering speech itself (a vowel can hold the tone's frequency for a moment).
+            if abs(start - bursts[-1][1] - cadence.off) <= tolerance:
+                cut = (start, end)
+            answered_by = end if cut else start
             break
         bursts.append((start, end))
     if not bursts or not _fits(bursts, cadence, tolerance):
         return None
+    bursts += [cut] if cut else []  # a ring that started counts, however short
     answer_at = min(bursts[-1][1] + cadence.off, answered_by, duration)
     return RingbackDetection(
         cadence=cadence.name,
