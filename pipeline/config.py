@@ -32,6 +32,11 @@ RANGES = {
     "roles.greeting_turns": (1, 20),
     "roles.closing_turns": (1, 20),
     "batch.call_timeout_s": (0.0, 7 * 86400.0),
+    "leakage.max_delay_ms": (0.0, 1000.0),
+    "leakage.max_gain_db": (-40.0, 0.0),
+    "leakage.margin_db": (0.0, 30.0),
+    "leakage.min_own_speech_ms": (0.0, 2000.0),
+    "leakage.trim_pad_ms": (0.0, 1000.0),
 }
 
 

@@ -16,6 +16,7 @@ from pipeline.asr import numerics
 from pipeline.asr.engine import AsrEngine
 from pipeline.audio.activity import Region, speech_regions
 from pipeline.audio.decode import SAMPLE_RATE, Audio, Pcm, decode
+from pipeline.audio.leakage import drop_leakage
 from pipeline.audio.ringback import detect_ringback
 from pipeline.speakers.diarize import DiarizationUnavailable, Diarizer
 from pipeline.speakers.roles import assign_speakers, assign_stereo, role_of_channel, role_of_speaker
@@ -75,6 +76,8 @@ class Transcriber:
     def _stereo(self, audio: Audio, answer_at: float):
         language = self.spec.language
         regions = self._speech_regions(audio.channels, answer_at)
+        if self.settings["leakage"]["enabled"]:  # the other leg's echo is not speech: never transcribed
+            regions = drop_leakage(audio.channels, regions, self.settings["leakage"])
         words = self.asr.transcribe_channels(audio.channels, regions, language)
         turns = [
             _turn(c, region, region_words, language)

@@ -49,9 +49,9 @@ class BatchSummary:
 
 
 def asr_key(settings: dict) -> str:
-    """Everything that changes a transcript: model and decoding, speech activity, ring-back, roles,
+    """Everything that changes a transcript: model and decoding, speech activity, leakage, ring-back, roles,
     diarization (mono calls)."""
-    relevant = {name: settings[name] for name in ("asr", "vad", "ringback", "roles", "diarization")}
+    relevant = {name: settings[name] for name in ("asr", "vad", "leakage", "ringback", "roles", "diarization")}
     relevant["asr"] = {k: v for k, v in relevant["asr"].items() if k != "cpu_threads"}
     digest = hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:12]
     return f"{settings['asr']['model']}@{digest}"
