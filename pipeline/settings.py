@@ -5,7 +5,8 @@ A section is a frozen dataclass whose fields are made with :func:`audits.params.
 whose type is :class:`Section` holds a nested section, one whose type is :class:`Entries` a mapping
 of names the user chooses (a new ring-back cadence) to small sections. :class:`Settings` is the
 root. From these declarations come the defaults, the validation of a settings file
-(``pipeline.config``) and the dictionary the pipeline reads (:func:`as_dict`).
+(``pipeline.config``), the dictionary the pipeline reads (:func:`as_dict`) and the settings
+reference in the README (:func:`reference`; ``python -m pipeline.settings`` rewrites it).
 ``configs/default.yaml`` is the commented template for users; a test holds its values to these.
 
 Cross-field rules live in a section's ``__post_init__`` and raise :class:`audits.params.OptionError`
@@ -23,7 +24,7 @@ import regex
 
 from audits.params import Flag, Integers, OneOf, OptionError, ParamType, Strings, Text, declared, param
 
-__all__ = ["Settings", "Section", "Entries", "as_dict", "rows"]
+__all__ = ["Settings", "Section", "Entries", "as_dict", "reference", "rows"]
 
 
 # --- value types with the settings' wording -----------------------------------------------------
@@ -378,3 +379,79 @@ def rows(options_class: type = Settings, prefix: str = "") -> list[tuple[str, da
         else:
             out.append((prefix + field.name, field))
     return out
+
+
+def reference() -> str:
+    """Markdown: one row per setting (name, type, default, range or choices, meaning)."""
+    lines = ["| setting | type | default | range | meaning |", "|---|---|---|---|---|"]
+    for name, field in rows():
+        kind = field.metadata["type"]
+        kind_name, allowed = _columns(kind)
+        lines.append(f"| `{name}` | {kind_name} | {_default(kind, field.default)} | {allowed} | "
+                     f"{field.metadata['doc']} |")
+    return "\n".join(lines) + "\n"
+
+
+def _columns(kind: ParamType) -> tuple[str, str]:
+    if isinstance(kind, _Bounded):
+        return kind.noun.split()[-1], kind.bounds()
+    if isinstance(kind, OneOf):
+        return "choice", ", ".join(f"`{choice}`" for choice in kind.choices)
+    if isinstance(kind, Entries):
+        return "mapping", ", ".join(f"{f.name}: {f.metadata['type'].describe()}" for f in declared(kind.options))
+    if isinstance(kind, Flag):
+        return "boolean", ""
+    if isinstance(kind, Strings):
+        return "list of strings", ""
+    if isinstance(kind, PathPattern):
+        return "regex", '`""` (none) or naming a group ' + ", ".join(f"`{group}`" for group in PATH_GROUPS)
+    return "string", ""
+
+
+def _default(kind: ParamType, value: Any) -> str:
+    return "`" + _yaml(_plain(kind, value)).replace("|", "\\|") + "`"
+
+
+def _yaml(value: Any) -> str:
+    """A value as YAML flow text."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return value if value else '""'
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_yaml, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {_yaml(item)}" for key, item in value.items()) + "}"
+    return str(value)
+
+
+# --- python -m pipeline.settings -----------------------------------------------------------------
+
+BEGIN, END = "<!-- settings:begin -->\n", "<!-- settings:end -->"
+
+
+def _main(argv: list[str]) -> int:
+    """Print the settings reference (Markdown); with ``--write-readme``, put it in README.md between
+    the settings markers instead."""
+    if argv == ["--write-readme"]:
+        from pathlib import Path
+
+        readme = Path(__file__).resolve().parent.parent / "README.md"
+        head, rest = readme.read_text(encoding="utf-8").split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        readme.write_text(head + BEGIN + reference() + END + tail, encoding="utf-8")
+        print(f"updated {readme}")
+    elif not argv or argv == ["--markdown"]:
+        print(reference(), end="")
+    else:
+        print("usage: python -m pipeline.settings [--markdown | --write-readme]")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main(sys.argv[1:]))

@@ -48,7 +48,7 @@ from pathlib import Path  # noqa: E402
 
 import yaml  # noqa: E402
 
-from pipeline.settings import Settings, as_dict, rows  # noqa: E402
+from pipeline.settings import Settings, as_dict, reference, rows  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -70,6 +70,12 @@ def test_the_settings_dict_holds_only_declared_settings():
                 yield prefix + key
     assert list(leaves(load_settings())) == [name for name, _ in rows()]
     assert as_dict(Settings()) == load_settings()
+
+
+def test_readme_settings_reference_is_current():
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("<!-- settings:begin -->\n", 1)[1].split("<!-- settings:end -->", 1)[0]
+    assert section == reference(), "stale: run python -m pipeline.settings --write-readme"
 
 
 def test_every_setting_is_documented():
