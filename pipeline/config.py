@@ -1,141 +1,152 @@
-"""Settings: the bundled ``configs/default.yaml`` with a user's YAML laid over it.
+"""Settings: the declared defaults (:mod:`pipeline.settings`) with a user's YAML laid over them.
 
-A user file may leave out anything; what it gives must have a key the defaults know and a value
-of the same type, else loading fails with the file, the field and the problem.
+A user file may leave out anything; what it gives must be a declared setting with a valid value,
+else loading fails with the file, the line, the field and the problem:
+``site.yaml:3: field 'asr.beam_size' must be an integer, got 'five'``.
 """
 
 from __future__ import annotations
 
-import copy
-import importlib.resources
+import difflib
 from pathlib import Path
+from typing import Any
 
-import regex
 import yaml
 
 from audits.calldata import yamlsafe
-
-# Mappings whose keys are the user's to choose (a new ring-back cadence, say).
-OPEN_MAPPINGS = {"ringback.cadences"}
-# Numbers with a range (inclusive) outside which they make no sense; checked on load.
-RANGES = {
-    "diarization.min_speakers": (1, 20),
-    "diarization.max_speakers": (1, 20),
-    "diarization.segmentation_step": (0.05, 1.0),
-    "diarization.segmentation_threshold": (0.1, 0.9),
-    "diarization.clustering_threshold": (0.0, 2.0),
-    "diarization.min_cluster_size": (1, 20),
-    "roles.weights.greeting": (0.0, 10.0),
-    "roles.weights.closing": (0.0, 10.0),
-    "roles.weights.first_speech": (0.0, 10.0),
-    "roles.weights.talk_share": (0.0, 10.0),
-    "roles.greeting_turns": (1, 20),
-    "roles.closing_turns": (1, 20),
-    "batch.call_timeout_s": (0.0, 7 * 86400.0),
-    "leakage.max_delay_ms": (0.0, 1000.0),
-    "leakage.max_gain_db": (-40.0, 0.0),
-    "leakage.margin_db": (0.0, 30.0),
-    "leakage.min_own_speech_ms": (0.0, 2000.0),
-    "leakage.trim_pad_ms": (0.0, 1000.0),
-}
+from audits.params import REQUIRED, OptionError, declared
+from pipeline.settings import Entries, Section, Settings, as_dict
 
 
 class ConfigError(ValueError):
-    """A settings file that cannot be used; the message names the file and the field."""
-
-
-def bundled(relative: str) -> Path:
-    """A file shipped in ``configs/`` (installed as the package ``callqa_configs``)."""
-    return Path(str(importlib.resources.files("callqa_configs").joinpath(relative)))
+    """A settings file that cannot be used; the message names the file, the line and the field."""
 
 
 def load_settings(path: Path | str | None = None) -> dict:
-    defaults = yaml.safe_load(bundled("default.yaml").read_text(encoding="utf-8"))
+    """The settings as the nested dict the pipeline reads (``settings["asr"]["model"]``): the
+    declared defaults, with the file at ``path`` (if any) laid over them, validated."""
+    return as_dict(read_settings(path))
+
+
+def read_settings(path: Path | str | None = None) -> Settings:
+    """The settings as typed sections (``settings.asr.model``)."""
     if path is None:
-        return defaults
+        return Settings()
     path = Path(path)
     try:
-        user = yamlsafe.safe_load(yamlsafe.read_text(path)) or {}
+        root, loader = yamlsafe.compose(yamlsafe.read_text(path))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read settings: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text (save the file as UTF-8)") from None
     except yamlsafe.YamlTooLarge as exc:
         raise ConfigError(f"{path}: refused: {exc}") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(user, dict):
-        raise ConfigError(f"{path}: settings must be a mapping of sections, got {type(user).__name__}")
-    merged = _merge(defaults, user, path, prefix="")
-    speakers = merged["diarization"]
-    if speakers["min_speakers"] > speakers["max_speakers"]:
-        raise ConfigError(f"{path}: diarization.min_speakers ({speakers['min_speakers']}) is more than "
-                          f"diarization.max_speakers ({speakers['max_speakers']})")
-    if not any(merged["roles"]["weights"].values()):
-        raise ConfigError(f"{path}: roles.weights: at least one sign must weigh more than 0")
-    _check_path_pattern(merged["batch"]["agent_from_path"], path)
-    return merged
+    if root is None:
+        return Settings()
+    if not isinstance(root, yaml.MappingNode):
+        raise ConfigError(f"{path}:{_line(root)}: settings must be a mapping of sections, got {_shape(root, loader)}")
+    return _Reader(path, loader).section(Settings, root, Settings(), "")
 
 
-PATH_GROUPS = ("agent", "agent_name", "team")  # what batch.agent_from_path may read from a path
+class _Reader:
+    """Validates one settings file's node tree against the declarations, default by default."""
+
+    def __init__(self, path: Path, loader: Any):
+        self.path, self.loader = path, loader
+
+    def error(self, node: yaml.Node, message: str) -> ConfigError:
+        return ConfigError(f"{self.path}:{_line(node)}: {message}")
+
+    def value(self, node: yaml.Node, field: str) -> Any:
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as exc:
+            raise self.error(node, f"field {field!r} cannot be read: {exc.problem}") from None
+
+    def entries(self, node: yaml.Node, field: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        """A mapping node's entries, key -> (key node, value node); a key given twice is an error."""
+        if not isinstance(node, yaml.MappingNode):
+            raise self.error(node, f"field {field!r} must be a mapping, got {_shape(node, self.loader)}")
+        entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            key = self.value(key_node, field)
+            if not isinstance(key, str):
+                raise self.error(key_node, f"field {field!r}: keys must be strings, got {key!r}")
+            if key in entries:
+                name = f"{field}.{key}" if field else key
+                raise self.error(key_node, f"field {name!r} is given twice (first on line {_line(entries[key][0])})")
+            entries[key] = (key_node, value_node)
+        return entries
+
+    def section(self, options: type, node: yaml.Node, default: Any, field: str) -> Any:
+        """The section ``options`` from a mapping node: each given key validated, the others from
+        ``default`` (an instance), or with ``default`` None from the declarations (required ones
+        must be given)."""
+        entries = self.entries(node, field)
+        fields = {f.name: f for f in declared(options)}
+        prefix = field + "." if field else ""
+        for key, (key_node, _) in entries.items():
+            if key not in fields:
+                close = difflib.get_close_matches(key, list(fields), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise self.error(key_node, f"field {prefix + key!r} is not a setting{hint} "
+                                           f"(known here: {', '.join(fields)})")
+        values = {}
+        for name, declaration in fields.items():
+            if name in entries:
+                key_node, value_node = entries[name]
+                values[name] = self.field(declaration, key_node, value_node,
+                                          getattr(default, name, declaration.default), prefix + name)
+            elif default is not None:
+                values[name] = getattr(default, name)
+            elif declaration.default is REQUIRED:
+                raise self.error(node, f"field {prefix + name!r} is missing "
+                                       f"({declaration.metadata['type'].describe()})")
+        try:
+            return options(**values)
+        except OptionError as exc:
+            raise self.error(entries[exc.field][0] if exc.field in entries else node, exc.message) from None
+
+    def field(self, declaration: Any, key_node: yaml.Node, node: yaml.Node, default: Any, field: str) -> Any:
+        kind = declaration.metadata["type"]
+        if isinstance(kind, Section):
+            return self.section(kind.options, node, default, field)
+        if isinstance(kind, Entries):
+            if isinstance(node, yaml.ScalarNode) and self.value(node, field) is None:
+                return default
+            given = {name: self.section(kind.options, value_node, None, f"{field}.{name}")
+                     for name, (_, value_node) in self.entries(node, field).items()}
+            return tuple({**dict(default), **given}.items())
+        raw = self.value(node, field)
+        try:
+            return kind.parse(raw)
+        except ValueError as exc:
+            at = _element(node, getattr(exc, "path", ())) or key_node
+            raise self.error(at, f"field {field!r} {exc}") from None
 
 
-def _check_path_pattern(pattern: str, path: Path) -> None:
-    """``batch.agent_from_path`` must compile (the ``regex`` module's syntax, a superset of
-    Python's ``re``) and name at least one group the batch reads."""
-    if not pattern:
-        return
-    field = "batch.agent_from_path"
-    try:
-        compiled = regex.compile(pattern)
-    except regex.error as exc:
-        raise ConfigError(f"{path}: field {field!r}: not a valid regular expression: {exc}") from None
-    if not set(compiled.groupindex) & set(PATH_GROUPS):
-        raise ConfigError(f"{path}: field {field!r}: names none of the groups {', '.join(PATH_GROUPS)} "
-                          f"(write them as (?P<agent>...))")
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
 
 
-def _merge(defaults: dict, user: dict, path: Path, prefix: str) -> dict:
-    merged = copy.deepcopy(defaults)
-    for key, value in user.items():
-        field = f"{prefix}{key}"
-        if key not in defaults:
-            known = ", ".join(sorted(map(str, defaults)))
-            raise ConfigError(f"{path}: field {field!r} is not a setting (known here: {known})")
-        default = defaults[key]
-        if isinstance(default, dict) and field in OPEN_MAPPINGS:
-            merged[key] = {**default, **(value or {})}
-        elif isinstance(default, dict):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{path}: field {field!r} must be a mapping, got {value!r}")
-            merged[key] = _merge(default, value, path, prefix=f"{field}.")
-        else:
-            merged[key] = _checked(value, default, path, field)
-    return merged
+def _element(node: yaml.Node, path: tuple[int, ...]) -> yaml.Node | None:
+    """The node at ``path`` (list indexes) inside ``node``; None when the path is empty or absent."""
+    for index in path:
+        if not isinstance(node, yaml.SequenceNode) or index >= len(node.value):
+            return None
+        node = node.value[index]
+    return node if path else None
 
 
-def _checked(value, default, path: Path, field: str):
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, list):
-        ok = isinstance(value, list)
-    else:
-        ok = isinstance(value, str)
-    if not ok:
-        raise ConfigError(f"{path}: field {field!r} must be {_kind(default)}, got {value!r}")
-    if field in RANGES and not RANGES[field][0] <= value <= RANGES[field][1]:
-        low, high = RANGES[field]
-        raise ConfigError(f"{path}: field {field!r} must be between {low} and {high}, got {value!r}")
-    return value
-
-
-def _kind(default) -> str:
-    for kind, name in ((bool, "true or false"), (float, "a number"), (int, "an integer"), (list, "a list")):
-        if isinstance(default, kind):
-            return name
-    return "a string"
+def _shape(node: yaml.Node, loader: Any) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    return repr(loader.construct_object(node))

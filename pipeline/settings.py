@@ -1,0 +1,475 @@
+"""Every setting, declared once: its type (with its range or choices), its default and one line of
+documentation, on the mechanism of the spec's check parameters (:mod:`audits.params`).
+
+A section is a frozen dataclass whose fields are made with :func:`audits.params.param`; a field
+whose type is :class:`Section` holds a nested section, one whose type is :class:`Entries` a mapping
+of names the user chooses (a new ring-back cadence) to small sections. :class:`Settings` is the
+root. From these declarations come the defaults, the validation of a settings file
+(``pipeline.config``), the dictionary the pipeline reads (:func:`as_dict`) and the settings
+reference in the README (:func:`reference`; ``python -m pipeline.settings`` rewrites it).
+``configs/default.yaml`` is the commented template for users; a test holds its values to these.
+
+Cross-field rules live in a section's ``__post_init__`` and raise :class:`audits.params.OptionError`
+naming the field to blame, as a check kind's options do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import regex
+
+from audits.params import Flag, Integers, OneOf, OptionError, ParamType, Strings, Text, declared, param
+
+__all__ = ["Settings", "Section", "Entries", "as_dict", "reference", "rows"]
+
+
+# --- value types with the settings' wording -----------------------------------------------------
+
+def _got(value: Any) -> str:
+    return f"got {value!r}"
+
+
+class _Bounded(ParamType):
+    """A number within inclusive bounds ``low``/``high`` or above ``above`` (each optional).
+
+    Errors say what is wrong: the type ("must be an integer") or the range ("must be between 1
+    and 20")."""
+
+    noun = ""
+
+    def __init__(self, low: float | None = None, high: float | None = None, *, above: float | None = None):
+        self.low, self.high, self.above = low, high, above
+
+    def _show(self, bound: float) -> str:
+        raise NotImplementedError
+
+    def _is_type(self, value: Any) -> bool:
+        raise NotImplementedError
+
+    def bounds(self) -> str:
+        """The range, short: ``1..20``, ``≥ 0``, ``> 0`` ('' when unbounded)."""
+        low = f"> {self._show(self.above)}" if self.above is not None else (
+            f"≥ {self._show(self.low)}" if self.low is not None else "")
+        if self.high is None:
+            return low
+        if self.low is None:
+            return f"≤ {self._show(self.high)}"
+        return f"{self._show(self.low)}..{self._show(self.high)}"
+
+    def _range_words(self) -> str:
+        if self.low is not None and self.high is not None:
+            return f"between {self._show(self.low)} and {self._show(self.high)}"
+        words = []
+        if self.low is not None:
+            words.append(f"at least {self._show(self.low)}")
+        if self.above is not None:
+            words.append(f"more than {self._show(self.above)}")
+        if self.high is not None:
+            words.append(f"at most {self._show(self.high)}")
+        return " and ".join(words)
+
+    def describe(self) -> str:
+        if self.above == 0 and self.low is None and self.high is None:
+            return self.noun.replace("a ", "a positive ", 1).replace("an ", "a positive ", 1)
+        return f"{self.noun} {self._range_words()}".strip()
+
+    def parse(self, value: Any) -> Any:
+        if not self._is_type(value):
+            raise ValueError(f"must be {self.noun}, {_got(value)}")
+        if ((self.low is not None and value < self.low) or (self.high is not None and value > self.high)
+                or (self.above is not None and value <= self.above)):
+            raise ValueError(f"must be {self._range_words()}, {_got(value)}")
+        return value
+
+
+class Int(_Bounded):
+    noun = "an integer"
+
+    def _show(self, bound: float) -> str:
+        return str(int(bound))
+
+    def _is_type(self, value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+
+class Real(_Bounded):
+    """A number, returned as a float; with ``as_written``, as the file wrote it (an int stays an
+    int: ring-back cadences go into the ASR key as given)."""
+
+    noun = "a number"
+
+    def __init__(self, low: float | None = None, high: float | None = None, *, above: float | None = None,
+                 as_written: bool = False):
+        super().__init__(low, high, above=above)
+        self.as_written = as_written
+
+    def _show(self, bound: float) -> str:
+        return str(float(bound))
+
+    def _is_type(self, value: Any) -> bool:
+        return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
+
+    def parse(self, value: Any) -> float:
+        value = super().parse(value)
+        return value if self.as_written else float(value)
+
+
+class Reals(Integers):
+    """A non-empty list of numbers of one :class:`Real` type, kept as written (the element-by-element
+    check of :class:`audits.params.Integers`, with another element type)."""
+
+    def __init__(self, item: Real):
+        self.item = item
+
+    def describe(self) -> str:
+        return f"a non-empty list of {self.item.describe().removeprefix('a ').replace('number', 'numbers', 1)}"
+
+    def parse(self, value: Any) -> tuple:
+        if value == []:
+            raise ValueError(f"must be {self.describe()}, {_got(value)}")
+        return super().parse(value)
+
+
+class PathText(Text):
+    """A file or folder path (non-empty)."""
+
+    def describe(self) -> str:
+        return "a path"
+
+
+PATH_GROUPS = ("agent", "agent_name", "team")  # what batch.agent_from_path may read from a path
+
+
+class PathPattern(ParamType):
+    """'' (not used) or a regular expression (the ``regex`` module's syntax, a superset of Python's
+    ``re``) naming at least one of the groups in :data:`PATH_GROUPS`."""
+
+    def describe(self) -> str:
+        return "a regular expression or \"\""
+
+    def parse(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f"must be a string, {_got(value)}")
+        if not value:
+            return value
+        try:
+            compiled = regex.compile(value)
+        except regex.error as exc:
+            raise ValueError(f"is not a valid regular expression: {exc}") from None
+        if not set(compiled.groupindex) & set(PATH_GROUPS):
+            raise ValueError(f"names none of the groups {', '.join(PATH_GROUPS)} (write them as (?P<agent>...))")
+        return value
+
+
+class Section(ParamType):
+    """A mapping holding the parameters of the dataclass ``options``, one key each."""
+
+    def __init__(self, options: type):
+        self.options = options
+
+    def describe(self) -> str:
+        return "a mapping"
+
+
+class Entries(ParamType):
+    """A mapping of names the user chooses to sections of ``options``; a file's entries are laid
+    over the default's (a new name is added, a known one replaced). The value is a tuple of
+    (name, options) pairs."""
+
+    def __init__(self, options: type):
+        self.options = options
+
+    def describe(self) -> str:
+        return "a mapping of names to {" + ", ".join(f.name for f in declared(self.options)) + "}"
+
+
+# --- the declarations ----------------------------------------------------------------------------
+
+COMPUTE_TYPES = ("default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16",
+                 "float16", "bfloat16", "float32")  # CTranslate2's
+
+
+@dataclass(frozen=True, kw_only=True)
+class Asr:
+    """Speech recognition: faster-whisper on the speech regions of each channel."""
+
+    model: str = param(Text(), "a local CTranslate2 model folder, an installed offline model package, or a "
+                               "faster-whisper size / Hugging Face repo id (downloads when online)", "tiny.en")
+    device: str = param(OneOf("cpu", "cuda", "auto"), "where the model runs", "cpu")
+    compute_type: str = param(OneOf(*COMPUTE_TYPES), "CTranslate2 compute type: int8 on CPU; float16 or "
+                                                     "int8_float16 on GPU", "int8")
+    cpu_threads: int = param(Int(0), "CTranslate2 and torch threads; 0: every core, divided between batch "
+                                     "workers", 0)
+    beam_size: int = param(Int(1), "beam search width", 5)
+    batch_size: int = param(Int(0), "speech chunks (≤ 30 s) decoded together; 0 or 1: each channel decoded "
+                                    "window by window (configs/default.yaml: speed and memory)", 3)
+    region_padding: float = param(Real(0.0), "seconds of audio added around each speech region before it is "
+                                             "transcribed (at most half the gap to the next)", 0.5)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Vad:
+    """Silero VAD per channel: the timing truth."""
+
+    threshold: float = param(Real(0.0, 1.0), "speech probability above which a 32 ms window is speech "
+                                             "(0.35 suits 8 kHz telephone speech)", 0.35)
+    min_speech_duration_ms: int = param(Int(0), "shorter speech is dropped, ms", 250)
+    min_silence_duration_ms: int = param(Int(0), "gaps shorter than this stay inside one turn, ms", 500)
+    speech_pad_ms: int = param(Int(0), "padding VAD adds around each speech region, ms", 100)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Leakage:
+    """Stereo calls: each leg leaks into the other (line echo, headset bleed). A speech region that is
+    the other leg's echo is dropped before ASR, one that starts or ends with echo is trimmed to the
+    leg's own voice; the leak's delay and gain are measured on each call."""
+
+    enabled: bool = param(Flag(), "look for the other leg's echo in each leg", True)
+    max_delay_ms: float = param(Real(0.0, 1000.0), "the echo's delay is searched this far either way, ms "
+                                                   "(echo paths and recorder skew)", 200.0)
+    max_gain_db: float = param(Real(-40.0, 0.0), "an echo is quieter than its source by at least this much, dB",
+                               -6.0)
+    margin_db: float = param(Real(0.0, 30.0), "a frame this much louder than the predicted echo is the leg's "
+                                              "own voice, dB", 6.0)
+    min_own_speech_ms: float = param(Real(0.0, 2000.0), "a region with less own voice than this is echo, ms", 150.0)
+    trim_pad_ms: float = param(Real(0.0, 1000.0), "kept around the own voice of a trimmed region, ms", 150.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Weights:
+    """How much each sign of the agent's part counts when the agent is found from the call."""
+
+    greeting: float = param(Real(0.0, 10.0), "the spec's opening greeting in a party's first turns", 2.0)
+    closing: float = param(Real(0.0, 10.0), "the spec's closing question in its last turns (mono calls)", 1.0)
+    first_speech: float = param(Real(0.0, 10.0), "spoke first after the answer", 1.0)
+    talk_share: float = param(Real(0.0, 10.0), "share of the talk (mono calls)", 0.5)
+
+    def __post_init__(self):
+        if not any(getattr(self, f.name) for f in declared(Weights)):
+            raise OptionError("", "roles.weights: at least one sign must weigh more than 0")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Roles:
+    """Which party is the agent."""
+
+    agent_channel: str = param(OneOf("left", "right", "auto"), "the agent's stereo channel; auto: the channel "
+                                                               "that greets first with the spec's opening phrases",
+                               "auto")
+    review_below: float = param(Real(0.0, 1.0), "a role assignment less confident than this is flagged for "
+                                                "review", 0.7)
+    weights: Weights = param(Section(Weights), "how much each sign counts (the highest weighted sum is the agent, "
+                                               "the margin over the runner-up the confidence)", Weights())
+    greeting_turns: int = param(Int(1, 20), "a party's first turns searched for the greeting", 2)
+    closing_turns: int = param(Int(1, 20), "its last turns searched for the closing question", 3)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Diarization:
+    """Who speaks when in mono recordings (the diarize extra: pyannote.audio, torch)."""
+
+    pipeline: str = param(PathText(), "a pyannote pipeline folder, a folder of the weights callqa assembles its "
+                                  "pipeline from, or a pipeline name on the Hugging Face Hub", "./models/diarization")
+    token_env: str = param(Text(), "environment variable holding the Hugging Face token for gated pipelines",
+                           "HF_TOKEN")
+    device: str = param(OneOf("cpu", "cuda"), "where the pipeline runs", "cpu")
+    min_speakers: int = param(Int(1, 20), "fewest speakers in a call (2 keeps two similar voices apart)", 2)
+    max_speakers: int = param(Int(1, 20), "most speakers in a call", 2)
+    telemetry: bool = param(Flag(), "let pyannote.audio 4 report usage (not audio) to pyannote.ai", False)
+    segmentation_step: float = param(Real(0.05, 1.0), "step between the segmentation model's 5 s windows, as a "
+                                                      "share of the window", 0.2)
+    segmentation_threshold: float = param(Real(0.1, 0.9), "speaker activity above this is speech", 0.5)
+    clustering_threshold: float = param(Real(0.0, 2.0), "speakers whose voices are closer than this are one "
+                                                        "speaker (euclidean distance of unit embeddings)", 0.7)
+    min_cluster_size: int = param(Int(1, 20), "clusters of fewer chunks than this are folded into the nearest "
+                                              "large one", 12)
+
+    def __post_init__(self):
+        if self.min_speakers > self.max_speakers:
+            raise OptionError("min_speakers", f"diarization.min_speakers ({self.min_speakers}) is more than "
+                                              f"diarization.max_speakers ({self.max_speakers})")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cadence:
+    """One ring-back cadence: tone frequencies, seconds of tone and of pause per ring."""
+
+    frequencies: tuple = param(Reals(Real(above=0.0, as_written=True)), "tone frequencies, Hz")
+    on_seconds: float = param(Real(above=0.0, as_written=True), "seconds of tone per ring")
+    off_seconds: float = param(Real(above=0.0, as_written=True), "seconds of pause per ring")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ringback:
+    """Ring-back tone before the answer (used when call metadata gives no ring time)."""
+
+    enabled: bool = param(Flag(), "look for ring-back", True)
+    search_seconds: float = param(Real(above=0.0), "how far into the recording to look, seconds", 90.0)
+    seconds_per_ring: float = param(Real(above=0.0), "one ring cycle, for \"rang more than 3 times\" when "
+                                                     "metadata gives seconds", 5.0)
+    min_tone_ratio: float = param(Real(0.0, 1.0), "share of the telephone band's power the tones must hold in a "
+                                                  "tone frame", 0.5)
+    timing_tolerance: float = param(Real(0.0), "seconds a burst or a pause may differ from the cadence's", 0.3)
+    cadences: tuple = param(Entries(Cadence), "the cadences tried (the one heard with the most rings wins); "
+                                              "a file's cadences are added to these",
+                            (("cn", Cadence(frequencies=(450,), on_seconds=1.0, off_seconds=4.0)),
+                             ("us", Cadence(frequencies=(440, 480), on_seconds=2.0, off_seconds=4.0))))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timing:
+    """Thresholds of the timing measurements."""
+
+    silence_threshold: float = param(Real(0.0), "dead air above this many seconds is reported", 10.0)
+    interruption_min_overlap: float = param(Real(0.0), "seconds of overlap that make an interruption", 2.0)
+    hold_min_seconds: float = param(Real(0.0), "an announced pause this long is a hold", 5.0)
+    hold_unannounced_seconds: float = param(Real(0.0), "a silence this long is a hold even without an "
+                                                       "announcement", 20.0)
+    hold_announcement_within: float = param(Real(0.0), "the announcing agent turn ends at most this long before "
+                                                       "the silence", 3.0)
+    customer_silent_max_speech: float = param(Real(0.0), "customer speech below this many seconds: a silent "
+                                                         "call", 0.5)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Batch:
+    """The nightly batch."""
+
+    extensions: tuple = param(Strings(), "which files under the archive are recordings (case-insensitive)",
+                              ("wav", "mp3", "flac", "ogg", "opus", "m4a", "aac", "amr", "wma"))
+    exclude: tuple = param(Strings(), "glob patterns (relative to the archive) to leave out", ())
+    agent_from_path: str = param(PathPattern(), "a regex on the path under the archive whose groups agent, "
+                                                "agent_name, team fill in what metadata does not give", "")
+    call_timeout_s: float = param(Real(0.0, 7 * 86400.0), "the longest one call may take, seconds (0: no limit); "
+                                                          "a call past it is stored as failed", 3600.0)
+    db: str = param(PathText(), "the results store (SQLite)", "out/callqa.sqlite")
+    out: str = param(PathText(), "where the batch writes the night's reports", "out/reports")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """All settings; a user's file gives only what it changes."""
+
+    spec: str = param(Text(), "the service spec the calls are audited against (a path, or a bundled spec name)",
+                      "en")
+    asr: Asr = param(Section(Asr), Asr.__doc__, Asr())
+    vad: Vad = param(Section(Vad), Vad.__doc__, Vad())
+    leakage: Leakage = param(Section(Leakage), Leakage.__doc__, Leakage())
+    roles: Roles = param(Section(Roles), Roles.__doc__, Roles())
+    diarization: Diarization = param(Section(Diarization), Diarization.__doc__, Diarization())
+    ringback: Ringback = param(Section(Ringback), Ringback.__doc__, Ringback())
+    timing: Timing = param(Section(Timing), Timing.__doc__, Timing())
+    batch: Batch = param(Section(Batch), Batch.__doc__, Batch())
+
+
+# --- what the declarations give ------------------------------------------------------------------
+
+def as_dict(options: Any) -> dict:
+    """A section as the plain YAML-shaped data the pipeline reads (``settings["asr"]["model"]``):
+    sections and entries become dicts, tuples lists."""
+    out = {}
+    for field in declared(type(options)):
+        out[field.name] = _plain(field.metadata["type"], getattr(options, field.name))
+    return out
+
+
+def _plain(kind: ParamType, value: Any) -> Any:
+    if isinstance(kind, Section):
+        return as_dict(value)
+    if isinstance(kind, Entries):
+        return {name: as_dict(entry) for name, entry in value}
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def rows(options_class: type = Settings, prefix: str = "") -> list[tuple[str, dataclasses.Field]]:
+    """Every setting (not the sections holding them) as (dotted name, field), in declaration order."""
+    out = []
+    for field in declared(options_class):
+        kind = field.metadata["type"]
+        if isinstance(kind, Section):
+            out += rows(kind.options, f"{prefix}{field.name}.")
+        else:
+            out.append((prefix + field.name, field))
+    return out
+
+
+def reference() -> str:
+    """Markdown: one row per setting (name, type, default, range or choices, meaning)."""
+    lines = ["| setting | type | default | range | meaning |", "|---|---|---|---|---|"]
+    for name, field in rows():
+        kind = field.metadata["type"]
+        kind_name, allowed = _columns(kind)
+        lines.append(f"| `{name}` | {kind_name} | {_default(kind, field.default)} | {allowed} | "
+                     f"{field.metadata['doc']} |")
+    return "\n".join(lines) + "\n"
+
+
+def _columns(kind: ParamType) -> tuple[str, str]:
+    if isinstance(kind, _Bounded):
+        return kind.noun.split()[-1], kind.bounds()
+    if isinstance(kind, OneOf):
+        return "choice", ", ".join(f"`{choice}`" for choice in kind.choices)
+    if isinstance(kind, Entries):
+        return "mapping", ", ".join(f"{f.name}: {f.metadata['type'].describe()}" for f in declared(kind.options))
+    if isinstance(kind, Flag):
+        return "boolean", ""
+    if isinstance(kind, Strings):
+        return "list of strings", ""
+    if isinstance(kind, PathPattern):
+        return "regex", '`""` (none) or naming a group ' + ", ".join(f"`{group}`" for group in PATH_GROUPS)
+    return "string", ""
+
+
+def _default(kind: ParamType, value: Any) -> str:
+    return "`" + _yaml(_plain(kind, value)).replace("|", "\\|") + "`"
+
+
+def _yaml(value: Any) -> str:
+    """A value as YAML flow text."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return value if value else '""'
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_yaml, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {_yaml(item)}" for key, item in value.items()) + "}"
+    return str(value)
+
+
+# --- python -m pipeline.settings -----------------------------------------------------------------
+
+BEGIN, END = "<!-- settings:begin -->\n", "<!-- settings:end -->"
+
+
+def _main(argv: list[str]) -> int:
+    """Print the settings reference (Markdown); with ``--write-readme``, put it in README.md between
+    the settings markers instead."""
+    if argv == ["--write-readme"]:
+        from pathlib import Path
+
+        readme = Path(__file__).resolve().parent.parent / "README.md"
+        head, rest = readme.read_text(encoding="utf-8").split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        readme.write_text(head + BEGIN + reference() + END + tail, encoding="utf-8")
+        print(f"updated {readme}")
+    elif not argv or argv == ["--markdown"]:
+        print(reference(), end="")
+    else:
+        print("usage: python -m pipeline.settings [--markdown | --write-readme]")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main(sys.argv[1:]))
