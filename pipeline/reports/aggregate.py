@@ -32,12 +32,20 @@ WEAKEST_ITEMS_IN_SUMMARY = 3
 
 
 def item_titles(findings: pd.DataFrame, calls: pd.DataFrame) -> dict[str, str]:
-    """Checklist item id -> title, in the spec's order (the order findings are stored in); the title
-    of the newest audit wins when specs of several versions are mixed."""
-    audited_at = findings["call_key"].map(calls.set_index("key")["audited_at"])
-    newest_title = findings.assign(audited_at=audited_at).sort_values("audited_at", kind="stable") \
-        .groupby("item", sort=False)["title"].last()
-    return {item: newest_title[item] for item in findings["item"].unique()}
+    """Checklist item id -> its title for columns and rows that gather many calls (scorecards,
+    items), in the spec's order (the order findings are stored in). Each call's own findings keep
+    the title of the spec it was audited with (``finding_titles``); here the titles of each
+    language's specs are joined (``Forbidden phrases / 服务禁语``), and within one language the
+    newest audit's title wins (a spec rescored with a reworded title)."""
+    facts = calls.set_index("key")[["audited_at", "language"]]
+    dated = findings.join(facts, on="call_key").assign(title=finding_titles(findings))
+    newest = dated.sort_values("audited_at", kind="stable").groupby(["item", "language"], sort=False, dropna=False)["title"].last()
+    return {item: " / ".join(dict.fromkeys(newest[item].sort_index())) for item in findings["item"].unique()}
+
+
+def finding_titles(findings: pd.DataFrame) -> pd.Series:
+    """Each finding's title as its spec wrote it (the item id where none was stored)."""
+    return findings["title"].fillna(findings["item"])
 
 
 def format_clock(seconds: float) -> str:
@@ -128,14 +136,16 @@ def _item_header(item: str, title: str) -> str:
     return f"{title} ({item})" if title and title != item else item
 
 
-def _failed_titles(findings: pd.DataFrame, titles: dict[str, str]) -> pd.Series:
-    """Per call key: the titles of its failed items, joined by '; '."""
+def _failed_titles(findings: pd.DataFrame) -> pd.Series:
+    """Per call key: the titles of its failed items (its own spec's), joined by '; '."""
     failed = findings[findings["status"] == "fail"]
-    return failed.groupby("call_key")["item"].agg(lambda items: "; ".join(titles[i] for i in items))
+    return finding_titles(failed).groupby(failed["call_key"]).agg("; ".join)
 
 
-def calls_table(calls: pd.DataFrame, findings: pd.DataFrame, titles: dict[str, str]) -> Table:
-    critical_titles = ["; ".join(titles.get(i, i) for i in items) for items in calls["critical_items"]]
+def calls_table(calls: pd.DataFrame, findings: pd.DataFrame) -> Table:
+    title = finding_titles(findings).set_axis(pd.MultiIndex.from_frame(findings[["call_key", "item"]])).to_dict()
+    critical_titles = ["; ".join(title.get((key, i), i) for i in items)
+                       for key, items in zip(calls["key"], calls["critical_items"])]
     frame = pd.DataFrame({
         "Time": calls["call_time"].map(_local_time),
         "Agent": calls["agent"],
@@ -147,7 +157,7 @@ def calls_table(calls: pd.DataFrame, findings: pd.DataFrame, titles: dict[str, s
         "Duration (s)": calls["duration"],
         "Score": calls["score"],
         "Critical failed": critical_titles,
-        "Failed items": calls["key"].map(_failed_titles(findings, titles)),
+        "Failed items": calls["key"].map(_failed_titles(findings)),
         "Role confidence": calls["role_confidence"],
         "Needs review": calls["needs_review"].map({1: "yes", 0: ""}),
         "Spec version": calls["spec_version"],
@@ -157,7 +167,7 @@ def calls_table(calls: pd.DataFrame, findings: pd.DataFrame, titles: dict[str, s
     return Table("Calls", "calls", frame, kinds)
 
 
-def findings_table(calls: pd.DataFrame, findings: pd.DataFrame, titles: dict[str, str]) -> Table:
+def findings_table(calls: pd.DataFrame, findings: pd.DataFrame) -> Table:
     """Failed findings only: na findings are counted per item (with their commonest reason) in the
     Items sheet instead; listed here they would outnumber the failures several times over."""
     failed = _with_call_facts(findings[findings["status"] == "fail"], calls)
@@ -167,7 +177,7 @@ def findings_table(calls: pd.DataFrame, findings: pd.DataFrame, titles: dict[str
         "Name": failed["agent_name"],
         "Call id": failed["call_id"],
         "Item": failed["item"],
-        "Title": failed["item"].map(titles),
+        "Title": finding_titles(failed),
         "Critical": failed["critical"].map({1: "yes", 0: ""}),
         "Reason": failed["reason"],
         "Evidence": failed["evidence"].map(format_evidence),
@@ -195,17 +205,17 @@ def items_table(findings: pd.DataFrame, titles: dict[str, str]) -> Table:
     return Table("Items", "items", frame, kinds)
 
 
-def _failures_with_evidence(findings: pd.DataFrame, titles: dict[str, str]) -> pd.Series:
+def _failures_with_evidence(findings: pd.DataFrame) -> pd.Series:
     """Per call key: each failed item's title, its evidence lines indented below it."""
     failed = findings[findings["status"] == "fail"]
-    blocks = [titles[item] + "".join(f"\n    {line}" for line in format_evidence(entries).splitlines())
-              for item, entries in zip(failed["item"], failed["evidence"])]
+    blocks = [title + "".join(f"\n    {line}" for line in format_evidence(entries).splitlines())
+              for title, entries in zip(finding_titles(failed), failed["evidence"])]
     return pd.Series(blocks, index=failed.index, dtype=object).groupby(failed["call_key"]).agg("\n".join)
 
 
-def worst_calls_table(calls: pd.DataFrame, findings: pd.DataFrame, titles: dict[str, str], per_agent: int) -> Table:
+def worst_calls_table(calls: pd.DataFrame, findings: pd.DataFrame, per_agent: int) -> Table:
     """Each agent's ``per_agent`` lowest-scored calls among those that failed something."""
-    details = _failures_with_evidence(findings, titles)
+    details = _failures_with_evidence(findings)
     candidates = calls[calls["key"].isin(details.index) & calls["score"].notna()]
     worst = candidates.sort_values(["agent", "score", "call_time"]).groupby("agent").head(per_agent)
     frame = pd.DataFrame({
@@ -295,10 +305,10 @@ def build_report(store: Store, scope: Scope, worst_calls: int) -> Report:
     items = items_table(findings, titles)
     tables = [
         scorecards(calls, findings, previous, titles),
-        calls_table(calls, findings, titles),
-        findings_table(calls, findings, titles),
+        calls_table(calls, findings),
+        findings_table(calls, findings),
         items,
-        worst_calls_table(calls, findings, titles, worst_calls),
+        worst_calls_table(calls, findings, worst_calls),
         failed_calls_table(failures),
         no_speech_table(silent),
     ]
