@@ -99,4 +99,17 @@ MIGRATIONS = [
     """
     ALTER TABLE calls ADD COLUMN no_speech INTEGER NOT NULL DEFAULT 0;
     """,
+    # 4: a measured item's figure (audits.findings.Figure: the readings its check judged over the
+    # limit), which the reports show instead of re-deciding dead air and interruptions. Stored
+    # dead-air and interruption findings get theirs from what they recorded: a failure, or a pass
+    # within the tolerated count, has exactly the readings over the limit as evidence.
+    """
+    ALTER TABLE findings ADD COLUMN figure TEXT;
+    UPDATE findings SET figure = CASE WHEN status = 'fail' OR reason LIKE '%tolerated'
+        THEN json_object('count', json_array_length(evidence), 'total', coalesce((
+            SELECT round(sum(json_extract(e.value, '$.end') - json_extract(e.value, '$.start')), 3)
+            FROM json_each(findings.evidence) e), 0), 'unit', 's')
+        ELSE json_object('count', 0, 'total', 0, 'unit', 's') END
+    WHERE item IN ('silence.dead_air', 'interaction.no_interrupt') AND status != 'na'
+    """,
 ]

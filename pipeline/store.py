@@ -100,7 +100,7 @@ class CallRecord:
              len(m["holds"]), sum(h["seconds"] for h in m["holds"]),
              m["speech_rate"].get("agent"), m["speech_rate_unit"]),
             tuple((f.item, f.title, f.status, f.reason, json.dumps([e.to_dict() for e in f.evidence], ensure_ascii=False),
-                   f.points, int(f.critical)) for f in result.findings),
+                   f.points, int(f.critical), f.figure and json.dumps(f.figure.to_dict())) for f in result.findings),
         )
 
     @property
@@ -175,7 +175,8 @@ _STANDING_FAILURES = """
 # Evidence only of failures: a pass's evidence is left in the store (a day's findings are many
 # times its calls, and parsing every quote would dominate a report's time and memory).
 _FINDINGS = """
-    SELECT call_key, item, title, status, reason, CASE status WHEN 'fail' THEN evidence END AS evidence, critical
+    SELECT call_key, item, title, status, reason, CASE status WHEN 'fail' THEN evidence END AS evidence, critical,
+           figure
     FROM findings
     WHERE call_key IN (SELECT value FROM json_each(?))
     ORDER BY rowid
@@ -377,7 +378,7 @@ class Store:
             self._replace_call(run_id, info, "done", None, record)
             self.db.execute("INSERT INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             (info.key, *record.measurements))
-            self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                 [(info.key, *finding) for finding in record.findings])
 
     def save_failure(self, run_id: int | None, info: CallInfo, error: str) -> None:
@@ -429,5 +430,6 @@ class Store:
         return self._rows(_STANDING_FAILURES.format(where=where), params)
 
     def findings_of(self, call_keys: list[str]) -> Rows:
-        """The findings of these calls in stored (spec) order; ``evidence`` only of failures."""
+        """The findings of these calls in stored (spec) order; ``evidence`` only of failures, the
+        ``figure`` of every measured item."""
         return self._rows(_FINDINGS, [json.dumps(call_keys)])

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from pipeline.reports.query import read_calls, read_failures, read_findings
+from pipeline.reports.query import judged_figures, read_calls, read_failures, read_findings
 from pipeline.reports.scope import UNKNOWN_AGENT, Scope
 from pipeline.reports.table import (
     COUNT,
@@ -114,9 +114,10 @@ def scorecards(calls: pd.DataFrame, findings: pd.DataFrame, previous: pd.DataFra
         "Mean answer delay (s)": grouped["answer_delay"].mean(),
         "Mean agent speech rate": speech["rate"],
         "Speech rate unit": speech["unit"],
-        "Dead air (instances)": grouped["dead_air"].sum(),
-        "Dead air (s)": grouped["dead_air_seconds"].sum(),
-        "Interruptions by agent": grouped["agent_interruptions"].sum(),
+        # As the checks judged them (blank when the item applied to none of the agent's calls).
+        "Dead air (instances)": grouped["dead_air"].sum(min_count=1),
+        "Dead air (s)": grouped["dead_air_seconds"].sum(min_count=1),
+        "Interruptions by agent": grouped["agent_interruptions"].sum(min_count=1),
         "Holds": grouped["holds"].sum(),
         "Hold time (s)": grouped["hold_seconds"].sum(),
     }, index=who.index)
@@ -158,11 +159,15 @@ def calls_table(calls: pd.DataFrame, findings: pd.DataFrame) -> Table:
         "Score": calls["score"],
         "Critical failed": critical_titles,
         "Failed items": calls["key"].map(_failed_titles(findings)),
+        "Dead air (instances)": calls["dead_air"],
+        "Dead air (s)": calls["dead_air_seconds"],
+        "Interruptions by agent": calls["agent_interruptions"],
         "Role confidence": calls["role_confidence"],
         "Needs review": calls["needs_review"].map({1: "yes", 0: ""}),
         "Spec version": calls["spec_version"],
     })
     kinds = {"Time": TIME, "Duration (s)": SECONDS, "Score": SCORE, "Failed items": WRAPPED,
+             "Dead air (instances)": COUNT, "Dead air (s)": SECONDS, "Interruptions by agent": COUNT,
              "Role confidence": SHARE}
     return Table("Calls", "calls", frame, kinds)
 
@@ -299,6 +304,7 @@ def build_report(store: Store, scope: Scope, worst_calls: int) -> Report:
     with store.snapshot():
         calls, silent = _spoken_and_silent(read_calls(store, scope))
         findings = read_findings(store, calls["key"])
+        calls = calls.join(judged_figures(findings), on="key")
         failures = read_failures(store, scope)
         previous = _spoken_and_silent(read_calls(store, earlier))[0] if earlier else None
     titles = item_titles(findings, calls)

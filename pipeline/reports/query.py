@@ -33,6 +33,7 @@ def read_calls(store: Store, scope: Scope) -> pd.DataFrame:
 def read_findings(store: Store, call_keys: pd.Series) -> pd.DataFrame:
     findings = _frame(store.findings_of(list(call_keys)))
     findings["evidence"] = [json.loads(text) if isinstance(text, str) else [] for text in findings["evidence"]]
+    findings["figure"] = [json.loads(text) if isinstance(text, str) else None for text in findings["figure"]]
     return findings
 
 
@@ -40,27 +41,35 @@ def read_failures(store: Store, scope: Scope) -> pd.DataFrame:
     return _frame(store.standing_failures(scope.calls()))
 
 
-MEASURE_COLUMNS = ("answer_delay", "agent_rate", "rate_unit", "dead_air", "dead_air_seconds",
-                   "agent_interruptions", "holds", "hold_seconds")
+MEASURE_COLUMNS = ("answer_delay", "agent_rate", "rate_unit", "holds", "hold_seconds")
 
 
 def call_measures(measurements_json: str | None) -> dict:
-    """The scorecard's figures of one call, from its stored measurements."""
+    """The scorecard's measured figures of one call, from its stored measurements."""
     if not measurements_json:
         return {}
     m = json.loads(measurements_json)
-    # Holds are silences too (pipeline.measure finds them among the non-talk spans); only an
-    # announced hold excuses a silence from being dead air (checklist: silence.dead_air).
-    announced = {(h["start"], h["end"]) for h in m["holds"] if h["detected_by"] == "announcement"}
-    dead_air = [s for s in m["silences"] if (s["start"], s["end"]) not in announced]
     return {
         "answer_delay": m["answer_delay"],
         "agent_rate": m["speech_rate"].get("agent"),
         "rate_unit": m["speech_rate_unit"],
-        "dead_air": len(dead_air),
-        "dead_air_seconds": sum(s["seconds"] for s in dead_air),
-        "agent_interruptions": sum(1 for i in m["interruptions"] if i["by"] == "agent"),
         "holds": len(m["holds"]),
         "hold_seconds": sum(h["seconds"] for h in m["holds"]),
     }
 
+
+# Figures the checklist judges, shown as the item's check counted them (its finding's figure): the
+# spec's limit, its excused holds and its interrupting role decide, never the report. A call whose
+# item did not apply (na) has no figure: blank, not 0.
+JUDGED = {"dead_air": ("silence.dead_air", "count"), "dead_air_seconds": ("silence.dead_air", "total"),
+          "agent_interruptions": ("interaction.no_interrupt", "count")}
+
+
+def judged_figures(findings: pd.DataFrame) -> pd.DataFrame:
+    """Per call key, the figures of ``JUDGED`` from its findings."""
+    columns = {}
+    for column, (item, part) in JUDGED.items():
+        rows = findings[findings["item"] == item]
+        columns[column] = pd.Series([figure[part] if figure else None for figure in rows["figure"]],
+                                    index=rows["call_key"].to_numpy(), dtype=float)
+    return pd.DataFrame(columns)
