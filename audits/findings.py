@@ -25,6 +25,20 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """What a measured item counted against its limit: the readings over it (how many, and their
+    sum in ``unit``). Whoever shows the figure (the reports' dead-air and interruption columns)
+    reads it here and never re-applies the limit."""
+
+    count: int
+    total: float
+    unit: str  # "s", or the speech rate's "cpm" / "wpm"
+
+    def to_dict(self) -> dict:
+        return {"count": self.count, "total": round(self.total, 3), "unit": self.unit}
+
+
+@dataclass(frozen=True)
 class Finding:
     item: str
     title: str
@@ -33,6 +47,7 @@ class Finding:
     evidence: tuple[Evidence, ...] = ()
     points: float = 0.0
     critical: bool = False
+    figure: Figure | None = None  # measured items (kind threshold): the readings judged over the limit
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -56,6 +71,7 @@ class Finding:
             "evidence": [e.to_dict() for e in self.evidence],
             "points": self.points,
             "critical": self.critical,
+            "figure": self.figure.to_dict() if self.figure else None,
         }
 
 

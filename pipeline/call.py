@@ -39,10 +39,42 @@ def is_transcript_file(path: Path) -> bool:
     return Path(path).suffix.lower() == ".json"
 
 
+# Policy (what counts as dead air, an interruption, a ring) is the spec's; the settings hold only
+# mechanism. The two figures below are read from the spec for the measurements.
+
+
+def recording_floors(timing: dict, spec: Spec) -> dict:
+    """The ``timing`` settings as ``measure`` uses them. ``silence_threshold`` and
+    ``interruption_min_overlap`` are floors of mechanism: the shortest silence and overlap the
+    measurements list. A floor above what a spec item judges (its ``threshold`` limit for
+    ``silence`` / ``interruption``) is lowered to that limit, so a setting never hides from a check
+    what the check counts."""
+    floors = dict(timing)
+    for item in spec.items:
+        opts = item.options
+        if item.kind != "threshold" or opts.measure not in ("silence", "interruption"):
+            continue
+        if opts.measure == "silence":  # listed when longer than the floor: "at least" needs a hair less
+            limit = opts.limit - 0.001 if opts.fail_when == "at_least" else opts.limit
+            floors["silence_threshold"] = min(floors["silence_threshold"], limit)
+        else:  # listed when at least the floor long
+            floors["interruption_min_overlap"] = min(floors["interruption_min_overlap"], opts.limit)
+    return floors
+
+
+def seconds_per_ring(spec: Spec) -> float | None:
+    """One ring's length, for counting the rings of a ring time given in seconds (call metadata):
+    the spec's ``ring_apology`` item's ``seconds_per_ring``; None (the count is unknown) when the
+    spec judges no ring time."""
+    lengths = [item.options.seconds_per_ring for item in spec.items if item.kind == "ring_apology"]
+    return lengths[0] if lengths else None
+
+
 class CallProcessor:
     def __init__(self, settings: dict, spec: Spec | None = None):
         self.settings = settings
         self.spec = spec or load_spec(settings["spec"])
+        self.timing = recording_floors(settings["timing"], self.spec)
         self._transcriber: Transcriber | None = None
 
     @property
@@ -63,10 +95,10 @@ class CallProcessor:
     def audit_transcript(self, transcript: Transcript, metadata: CallMetadata | None = None) -> CallAudit:
         measurements = measure(
             transcript,
-            self.settings["timing"],
+            self.timing,
             metadata=metadata,
             is_hold_announcement=self.spec.is_hold_announcement,
-            seconds_per_ring=self.settings["ringback"]["seconds_per_ring"],
+            seconds_per_ring=seconds_per_ring(self.spec),
         )
         return CallAudit(transcript, measurements, audit(transcript, measurements, self.spec, metadata))
 

@@ -5,7 +5,9 @@ transcript has it, else the turns' spans), clipped to [answer, end of recording]
 sound during the ring phase is not talk. Non-talk time is all of that span in which neither party
 speaks, including the wait for the first words and the tail after the last ones. Words and
 text (speech rate, hold announcements, confidence) come from the turns. Every threshold comes from
-the ``timing`` settings.
+the ``timing`` settings, where the silence and overlap floors are mechanism only (which stretches
+are listed; ``pipeline.call.recording_floors`` keeps them at or below the spec's limits): what
+counts as dead air or an interruption is the spec's to judge.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def measure(
     timing: dict,
     metadata: CallMetadata | None = None,
     is_hold_announcement: Callable[[str], bool] | None = None,
-    seconds_per_ring: float = 5.0,
+    seconds_per_ring: float | None = None,
 ) -> Measurements:
     answer, end = transcript.answer_at, transcript.duration
     speech = {role: clip(union(transcript.speech(role)), answer, end) for role in ROLES}
@@ -187,11 +189,13 @@ def _last_ended_before(turns: list[Turn]) -> Callable[[float], Turn | None]:
 
 
 def _ring(
-    transcript: Transcript, metadata: CallMetadata | None, seconds_per_ring: float
+    transcript: Transcript, metadata: CallMetadata | None, seconds_per_ring: float | None
 ) -> tuple[float | None, int | None, str]:
-    """Ring seconds, count and source: metadata overrides what the recording showed."""
+    """Ring seconds, count and source: metadata overrides what the recording showed. Metadata gives
+    seconds; its rings are counted by the spec's ring length (none given: the count is unknown)."""
     if metadata is not None and metadata.ring_seconds is not None:
-        return metadata.ring_seconds, rings_for_seconds(metadata.ring_seconds, seconds_per_ring), "metadata"
+        rings = rings_for_seconds(metadata.ring_seconds, seconds_per_ring) if seconds_per_ring else None
+        return metadata.ring_seconds, rings, "metadata"
     ring = transcript.ring
     if ring.seconds is None:
         return None, None, "unknown"

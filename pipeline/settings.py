@@ -309,8 +309,6 @@ class Ringback:
 
     enabled: bool = param(Flag(), "look for ring-back", True)
     search_seconds: float = param(Real(above=0.0), "how far into the recording to look, seconds", 90.0)
-    seconds_per_ring: float = param(Real(above=0.0), "one ring cycle, for \"rang more than 3 times\" when "
-                                                     "metadata gives seconds", 5.0)
     min_tone_ratio: float = param(Real(0.0, 1.0), "share of the telephone band's power the tones must hold in a "
                                                   "tone frame", 0.5)
     timing_tolerance: float = param(Real(0.0), "seconds a burst or a pause may differ from the cadence's", 0.3)
@@ -322,10 +320,13 @@ class Ringback:
 
 @dataclass(frozen=True, kw_only=True)
 class Timing:
-    """Thresholds of the timing measurements."""
+    """What the timing measurements list (the spec judges it)."""
 
-    silence_threshold: float = param(Real(0.0), "dead air above this many seconds is reported", 10.0)
-    interruption_min_overlap: float = param(Real(0.0), "seconds of overlap that make an interruption", 2.0)
+    silence_threshold: float = param(Real(0.0), "mutual silences longer than this are listed in the measurements "
+                                                "(a floor: what is dead air is the spec's silence.dead_air; a value "
+                                                "above its limit is lowered to it)", 10.0)
+    interruption_min_overlap: float = param(Real(0.0), "overlaps at least this long are listed (a floor: what is "
+                                                       "an interruption is the spec's interaction.no_interrupt)", 2.0)
     hold_min_seconds: float = param(Real(0.0), "an announced pause this long is a hold", 5.0)
     hold_unannounced_seconds: float = param(Real(0.0), "a silence this long is a hold even without an "
                                                        "announcement", 20.0)

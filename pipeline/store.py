@@ -15,7 +15,9 @@ Guarantees the batch relies on:
   marked ``interrupted`` by the next batch that takes the lock;
 - a file that is not SQLite, or a store of a newer schema, is refused before SQLite opens it for
   writing (nothing is written to it); a store that cannot be written (read-only, a full disk) is a
-  ``StoreError`` naming the store and the reason, and every call committed before stays whole.
+  ``StoreError`` naming the store and the reason, and every call committed before stays whole;
+- readers (the reports) get their rows from the methods below, inside one ``snapshot`` (a read
+  transaction): the store owns its SQL and its transactions, the schema is ``pipeline.schema``.
 """
 
 from __future__ import annotations
@@ -26,117 +28,17 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from audits.calldata.metadata import CallMetadata
+from pipeline.schema import MIGRATIONS
 
 if TYPE_CHECKING:
     from pipeline.call import CallAudit
 
-# Each entry migrates the schema from version i to i + 1 (PRAGMA user_version).
-MIGRATIONS = [
-    """
-    CREATE TABLE runs (
-        id INTEGER PRIMARY KEY,
-        started_at TEXT NOT NULL,
-        finished_at TEXT,
-        archive TEXT,
-        spec_name TEXT,
-        spec_version TEXT,
-        asr_key TEXT,
-        status TEXT NOT NULL DEFAULT 'running',
-        calls_seen INTEGER DEFAULT 0,
-        calls_done INTEGER DEFAULT 0,
-        calls_skipped INTEGER DEFAULT 0,
-        calls_failed INTEGER DEFAULT 0
-    );
-    CREATE TABLE transcripts (
-        audio_sha256 TEXT NOT NULL,
-        asr_key TEXT NOT NULL,
-        json TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        PRIMARY KEY (audio_sha256, asr_key)
-    );
-    CREATE TABLE calls (
-        key TEXT PRIMARY KEY,
-        status TEXT NOT NULL CHECK (status IN ('done', 'failed')),
-        error TEXT,
-        run_id INTEGER REFERENCES runs (id),
-        path TEXT NOT NULL,
-        call_id TEXT NOT NULL,
-        audio_sha256 TEXT,
-        spec_name TEXT,
-        spec_version TEXT,
-        asr_key TEXT,
-        agent_id TEXT,
-        agent_name TEXT,
-        team TEXT,
-        call_time TEXT,
-        metadata TEXT,
-        duration REAL,
-        language TEXT,
-        score REAL,
-        critical_failed TEXT,
-        role_confidence REAL,
-        needs_review INTEGER,
-        audited_at TEXT NOT NULL
-    );
-    CREATE INDEX calls_agent_time ON calls (agent_id, call_time);
-    CREATE TABLE measurements (
-        call_key TEXT PRIMARY KEY REFERENCES calls (key) ON DELETE CASCADE,
-        json TEXT NOT NULL,
-        ring_seconds REAL,
-        answer_delay REAL,
-        talk_agent REAL,
-        talk_customer REAL,
-        non_talk REAL,
-        silences INTEGER,
-        longest_silence REAL,
-        interruptions INTEGER,
-        interruption_seconds REAL,
-        holds INTEGER,
-        hold_seconds REAL,
-        agent_speech_rate REAL,
-        speech_rate_unit TEXT
-    );
-    CREATE TABLE findings (
-        call_key TEXT NOT NULL REFERENCES calls (key) ON DELETE CASCADE,
-        item TEXT NOT NULL,
-        title TEXT,
-        status TEXT NOT NULL CHECK (status IN ('pass', 'fail', 'na')),
-        reason TEXT,
-        evidence TEXT NOT NULL,
-        points REAL,
-        critical INTEGER,
-        PRIMARY KEY (call_key, item)
-    );
-    """,
-    # 2: the call's identity (its path under the archive root) joins the key, so byte-identical
-    # files in two folders are two calls; rows stored before get the path their batch saw.
-    """
-    ALTER TABLE calls ADD COLUMN call_uid TEXT;
-    ALTER TABLE calls ADD COLUMN duplicate_of TEXT;
-    UPDATE calls SET call_uid = coalesce(
-        (SELECT substr(calls.path, length(r.archive) + 2) FROM runs r
-         WHERE substr(calls.path, 1, length(r.archive) + 1) = r.archive || '/' ORDER BY r.id DESC LIMIT 1),
-        calls.path);
-    PRAGMA defer_foreign_keys = ON;
-    UPDATE measurements SET call_key = call_key || ':' || (SELECT call_uid FROM calls WHERE key = call_key);
-    UPDATE findings SET call_key = call_key || ':' || (SELECT call_uid FROM calls WHERE key = call_key);
-    UPDATE calls SET key = key || ':' || call_uid;
-    CREATE INDEX calls_uid ON calls (call_uid, audited_at);
-    CREATE INDEX calls_content ON calls (audio_sha256)
-    """,
-    # 3: a call in which nobody spoke is done (not redone by a rerun) but has no score.
-    """
-    ALTER TABLE calls ADD COLUMN no_speech INTEGER NOT NULL DEFAULT 0;
-    """,
-]
-
-
-SCHEMA_VERSION = len(MIGRATIONS)
+SCHEMA_VERSION = len(MIGRATIONS)  # (MIGRATIONS is imported from here too)
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -198,12 +100,87 @@ class CallRecord:
              len(m["holds"]), sum(h["seconds"] for h in m["holds"]),
              m["speech_rate"].get("agent"), m["speech_rate_unit"]),
             tuple((f.item, f.title, f.status, f.reason, json.dumps([e.to_dict() for e in f.evidence], ensure_ascii=False),
-                   f.points, int(f.critical)) for f in result.findings),
+                   f.points, int(f.critical), f.figure and json.dumps(f.figure.to_dict())) for f in result.findings),
         )
 
     @property
     def score(self) -> float | None:
         return self.call_columns[2]
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A query's result for readers that build tables: the column names (present even when no row
+    is) and the rows as tuples."""
+
+    columns: list[str]
+    records: list[tuple]
+
+
+@dataclass(frozen=True)
+class CallFilter:
+    """Which calls a reader wants: by the date written in ``call_time`` (the call's local date),
+    team and agent (``no_agent``: the calls without one)."""
+
+    first: date | None = None
+    last: date | None = None
+    team: str | None = None
+    agent: str | None = None
+    no_agent: bool = False
+
+    def where(self) -> tuple[str, list]:
+        """SQL conditions on the calls table (as ``c``) and their parameters."""
+        clauses, params = ["1 = 1"], []
+        if self.first:
+            clauses.append("substr(c.call_time, 1, 10) >= ?")
+            params.append(self.first.isoformat())
+        if self.last:
+            clauses.append("substr(c.call_time, 1, 10) <= ?")
+            params.append(self.last.isoformat())
+        if self.team:
+            clauses.append("c.team = ?")
+            params.append(self.team)
+        if self.no_agent:
+            clauses.append("c.agent_id IS NULL")
+        elif self.agent:
+            clauses.append("c.agent_id = ?")
+            params.append(self.agent)
+        return " AND ".join(clauses), params
+
+
+# The newest audit of each call (its path under the archive): rescoring stores a call again under
+# the new spec version, and a recording replaced at the same path is audited again.
+# rowid breaks ties between audits stored within the same second (audited_at has whole seconds).
+_NEWEST_DONE = """
+    SELECT c.*, m.json AS measurements
+    FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY call_uid
+                                       ORDER BY audited_at DESC, rowid DESC) AS newness
+          FROM calls WHERE status = 'done') c
+    LEFT JOIN measurements m ON m.call_key = c.key
+    WHERE c.newness = 1 AND {where}
+    ORDER BY c.call_time, c.call_id
+"""
+
+# A failure stands while it is the newest attempt at that call: a file that failed and was
+# processed later is not listed again (a byte-identical file elsewhere is another call).
+_STANDING_FAILURES = """
+    SELECT c.call_time, c.path, c.call_id, c.agent_id, c.team, c.error, c.audited_at FROM calls c
+    WHERE c.status = 'failed' AND {where} AND NOT EXISTS (
+        SELECT 1 FROM calls later
+        WHERE later.call_uid = c.call_uid
+          AND (later.audited_at > c.audited_at OR (later.audited_at = c.audited_at AND later.rowid > c.rowid)))
+    ORDER BY c.call_time, c.path
+"""
+
+# Evidence only of failures: a pass's evidence is left in the store (a day's findings are many
+# times its calls, and parsing every quote would dominate a report's time and memory).
+_FINDINGS = """
+    SELECT call_key, item, title, status, reason, CASE status WHEN 'fail' THEN evidence END AS evidence, critical,
+           figure
+    FROM findings
+    WHERE call_key IN (SELECT value FROM json_each(?))
+    ORDER BY rowid
+"""
 
 
 def _is_storage_failure(exc: BaseException) -> bool:
@@ -401,7 +378,7 @@ class Store:
             self._replace_call(run_id, info, "done", None, record)
             self.db.execute("INSERT INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             (info.key, *record.measurements))
-            self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                 [(info.key, *finding) for finding in record.findings])
 
     def save_failure(self, run_id: int | None, info: CallInfo, error: str) -> None:
@@ -424,3 +401,35 @@ class Store:
                 *(record.call_columns if record else (None,) * 6 + (0,)), now(), info.call_uid, info.duplicate_of,
             ),
         )
+
+    # --- reading for reports ------------------------------------------------------------------
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """One read transaction: in WAL mode every read inside sees the same state of the store,
+        even while a batch goes on writing (a deferred BEGIN takes no write lock: the batch is not held)."""
+        self.db.execute("BEGIN DEFERRED")
+        try:
+            yield
+        finally:
+            self.db.execute("COMMIT")
+
+    def _rows(self, sql: str, params: list) -> Rows:
+        cursor = self.db.execute(sql, params)
+        return Rows([d[0] for d in cursor.description], [tuple(row) for row in cursor.fetchall()])
+
+    def newest_done_calls(self, which: CallFilter) -> Rows:
+        """Every column of each call's newest successful audit, plus its measurements JSON as
+        ``measurements``; by call time."""
+        where, params = which.where()
+        return self._rows(_NEWEST_DONE.format(where=where), params)
+
+    def standing_failures(self, which: CallFilter) -> Rows:
+        """Calls whose newest attempt failed: time, path, call id, agent, team, error, when."""
+        where, params = which.where()
+        return self._rows(_STANDING_FAILURES.format(where=where), params)
+
+    def findings_of(self, call_keys: list[str]) -> Rows:
+        """The findings of these calls in stored (spec) order; ``evidence`` only of failures, the
+        ``figure`` of every measured item."""
+        return self._rows(_FINDINGS, [json.dumps(call_keys)])

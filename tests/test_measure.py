@@ -198,3 +198,25 @@ def test_interval_algebra():
     assert gaps(spans, 0.0, 8.0) == [(0.0, 1.0), (4.0, 5.0), (6.0, 8.0)]
     assert gaps([], 2.0, 3.0) == [(2.0, 3.0)]
     assert total(spans) == pytest.approx(4.0)
+
+
+def test_the_listing_floors_never_hide_what_the_spec_judges():
+    """Settings above the spec's limits are lowered to them; below, they stand (they only list more)."""
+    from audits.spec import load_spec
+    from pipeline.call import recording_floors, seconds_per_ring
+
+    spec = load_spec("en")  # silence.dead_air: above 10 s; interaction.no_interrupt: at least 2 s
+    high = recording_floors({**TIMING, "silence_threshold": 30.0, "interruption_min_overlap": 5.0}, spec)
+    assert (high["silence_threshold"], high["interruption_min_overlap"]) == (10, 2)
+    low = recording_floors({**TIMING, "silence_threshold": 4.0, "interruption_min_overlap": 0.5}, spec)
+    assert (low["silence_threshold"], low["interruption_min_overlap"]) == (4.0, 0.5)
+    m = measure(transcript(EN_CALL), high, is_hold_announcement=is_hold_announcement)
+    assert [round(s.seconds) for s in m.silences] == [12, 25]
+    assert [round(i.seconds) for i in m.interruptions] == [2, 3]
+    assert seconds_per_ring(spec) == spec.item("opening.wait_apology").options.seconds_per_ring
+
+
+def test_metadata_rings_are_unknown_without_a_ring_length():
+    """No spec item judges the ring time: metadata seconds stay, their count of rings is unknown."""
+    m = en_measurements(metadata=CallMetadata(ring_seconds=17.0))
+    assert (m.ring_seconds, m.ring_count, m.ring_source) == (17.0, None, "metadata")

@@ -222,8 +222,8 @@ def test_scorecards_equal_the_store(store, day_report):
 
 def test_scorecard_measurements_equal_the_store(store, day_report):
     """Means from the measurements table; dead air and agent interruptions as the checklist judged
-    them (the evidence of failed silence.dead_air / interaction.no_interrupt: the en spec's limits are
-    the settings' thresholds), so an announced hold (en_07, A2) is not dead air."""
+    them (the evidence of failed silence.dead_air / interaction.no_interrupt: none of these calls
+    passes with a tolerated reading), so an announced hold (en_07, A2) is not dead air."""
     card = sheets(day_report["callqa_2026-11-20_2026-11-20.xlsx"])["Scorecards"].set_index("Agent")
     for agent, facts in expected_by_agent(store, DAY.isoformat(), DAY.isoformat()).items():
         marks = ",".join("?" * len(facts["keys"]))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, ClassVar, Iterable, Sequence
 
 from audits.calldata.transcript import Turn
 from audits.context import CheckContext, Hit, Window
-from audits.findings import Evidence, Finding
+from audits.findings import Evidence, Figure, Finding
 from audits.params import ROLES, Flag, Integer, Number, OneOf, Optional, param
 
 if TYPE_CHECKING:
@@ -66,18 +66,18 @@ class Check:
         raise NotImplementedError
 
     # -- findings for this item -------------------------------------------------------------
-    def passed(self, reason: str, evidence: Iterable[Evidence] = ()) -> Finding:
-        return self._finding("pass", reason, evidence)
+    def passed(self, reason: str, evidence: Iterable[Evidence] = (), figure: Figure | None = None) -> Finding:
+        return self._finding("pass", reason, evidence, figure)
 
-    def failed(self, reason: str, evidence: Iterable[Evidence]) -> Finding:
-        return self._finding("fail", reason, evidence)
+    def failed(self, reason: str, evidence: Iterable[Evidence], figure: Figure | None = None) -> Finding:
+        return self._finding("fail", reason, evidence, figure)
 
     def na(self, reason: str) -> Finding:
         return self._finding("na", reason, ())
 
-    def _finding(self, status: str, reason: str, evidence: Iterable[Evidence]) -> Finding:
+    def _finding(self, status: str, reason: str, evidence: Iterable[Evidence], figure: Figure | None = None) -> Finding:
         return Finding(self.item.id, self.item.title, status, reason, tuple(evidence),
-                       self.item.points, self.item.critical)
+                       self.item.points, self.item.critical, figure)
 
     # -- phrase search at this item's match threshold ---------------------------------------
     def find(self, ctx: CheckContext, turns: Sequence[Turn], phrases: Sequence[str]) -> list[Hit]:

@@ -9,7 +9,7 @@ from typing import Callable
 from audits.calldata.measurements import Interval
 from audits.checks.base import Check, CommonOptions
 from audits.context import CheckContext, quote
-from audits.findings import Evidence, Finding
+from audits.findings import Evidence, Figure, Finding
 from audits.params import ROLES, Integer, Number, OneOf, SubsetOf, param
 
 HOLD_SOURCES = ("announcement", "silence")  # audits.calldata.measurements.Hold.detected_by
@@ -102,7 +102,9 @@ class ThresholdCheck(Check):
     seconds), ``speech_rate`` (``role``'s characters or words per minute of own speech).
 
     Fails when more than ``max_count`` readings are above (or at least) the limit; every such
-    reading is evidence. ``na`` when there is nothing to measure (the agent never spoke).
+    reading is evidence. ``na`` when there is nothing to measure (the agent never spoke). The
+    finding's ``figure`` is how many readings were over the limit and their sum: what the reports
+    show as dead air and interruptions.
     """
 
     kind = "threshold"
@@ -117,17 +119,18 @@ class ThresholdCheck(Check):
         unit = "" if opts.measure == "speech_rate" else " s"
         rule = f"{'above' if opts.fail_when == 'above' else 'at least'} {opts.limit:g}{unit}"
         bad = [r for r in readings if r.value > opts.limit or (opts.fail_when == "at_least" and r.value == opts.limit)]
+        figure = Figure(len(bad), sum(r.value for r in bad), unit.strip() or ctx.measurements.speech_rate_unit)
         if len(bad) > opts.max_count:
             total = f", {sum(r.value for r in bad):.1f} s in total" if unit and len(bad) > 1 else ""
             tolerated = f" (tolerated: {opts.max_count})" if opts.max_count else ""
-            return self.failed(f"{len(bad)} × {noun} {rule}{total}{tolerated}", [r.evidence for r in bad])
+            return self.failed(f"{len(bad)} × {noun} {rule}{total}{tolerated}", [r.evidence for r in bad], figure)
         if bad:
             return self.passed(f"{len(bad)} × {noun} {rule}, within the {opts.max_count} tolerated",
-                               [r.evidence for r in bad])
+                               [r.evidence for r in bad], figure)
         if not readings:
-            return self.passed(f"no {noun} {rule}")
+            return self.passed(f"no {noun} {rule}", figure=figure)
         values = ", ".join(f"{r.value:.1f}{unit}" if unit else f"{r.value:.0f}" for r in readings)
-        return self.passed(f"{noun} {values}: none {rule}", [r.evidence for r in readings])
+        return self.passed(f"{noun} {values}: none {rule}", [r.evidence for r in readings], figure)
 
 
 def _subtract(interval: Interval, holes) -> list[Interval]:
