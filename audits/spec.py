@@ -14,8 +14,6 @@ import difflib
 import hashlib
 import importlib.resources
 import json
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +21,10 @@ import yaml
 
 from audits.calldata import yamlsafe
 from audits.checks import KINDS, Check
+from audits.matchers import Matching, SpecMatchers
 from audits.params import REQUIRED, Flag, Number, OneOf, OptionError, ParamType, Phrases, Strings, Text, declared
+from audits.specitem import SpecItem
 from audits.specsource import SpecError, SpecSource
-from audits.textmatch import PhraseMatcher, normalize
 
 __all__ = ["CHECKLIST", "Matching", "Spec", "SpecError", "SpecItem", "load_spec", "bundled_specs"]
 
@@ -65,29 +64,6 @@ _ITEM_FIELDS: dict[str, tuple[ParamType, Any]] = {
 }
 
 
-@dataclass(frozen=True)
-class Matching:
-    """How phrases are matched: similarity threshold, fillers ignored in the text, whole words."""
-
-    threshold: float
-    fillers: tuple[str, ...]
-    whole_word: bool
-
-
-@dataclass(frozen=True)
-class SpecItem:
-    id: str
-    title: str
-    points: float
-    critical: bool
-    kind: str
-    seeds: tuple[str, ...]
-    options: Any  # the kind's Options dataclass, validated, defaults filled in
-    language: str  # the spec's language, which some kinds need to read text
-    line: int  # where the item starts in the spec file
-    description: str = ""
-
-
 class Spec:
     """A loaded, validated service spec.
 
@@ -107,9 +83,7 @@ class Spec:
         self.items = items
         self.checks: tuple[Check, ...] = tuple(KINDS[item.kind](item) for item in items)
         self.version = _content_hash(self)
-        self._matchers: dict[tuple, PhraseMatcher] = {}
-        fillers = sorted({normalize(f, language) for f in matching.fillers} - {""}, key=len, reverse=True)
-        self._filler_run = re.compile("(?:" + "|".join(map(re.escape, fillers)) + ")+") if fillers else None
+        self.matchers = SpecMatchers(language, matching)
 
     def __repr__(self) -> str:
         return f"Spec({self.name!r}, language={self.language!r}, version={self.version!r}, items={len(self.items)})"
@@ -119,21 +93,6 @@ class Spec:
             if item.id == item_id:
                 return item
         raise KeyError(item_id)
-
-    def matcher(self, phrases: tuple[str, ...], threshold: float | None = None) -> PhraseMatcher:
-        """The (cached) matcher for a phrase list; ``threshold`` None: the spec's."""
-        key = (phrases, threshold)
-        matcher = self._matchers.get(key)
-        if matcher is None:
-            matcher = PhraseMatcher(phrases, self.language, self.matching.threshold if threshold is None else threshold,
-                                    fillers=self.matching.fillers, whole_word=self.matching.whole_word)
-            self._matchers[key] = matcher
-        return matcher
-
-    def only_fillers(self, text: str) -> bool:
-        """``text`` holds nothing but punctuation and the spec's fillers."""
-        tokens = normalize(text, self.language).split()
-        return all(self._filler_run is not None and self._filler_run.fullmatch(t) for t in tokens)
 
     def opening_score(self, text: str) -> float:
         """How well ``text`` matches the opening greeting, 0..1. Used to tell which channel or
@@ -150,7 +109,7 @@ class Spec:
         item = self.item(item_id)
         scores = []
         for group in item.options.groups:
-            best = self.matcher(group, item.options.match_threshold).best(text)
+            best = self.matchers.matcher(group, item.options.match_threshold).best(text)
             scores.append(best.score if best else 0.0)
         return sum(scores) / len(scores)
 
@@ -162,7 +121,7 @@ class Spec:
         Used to detect announced holds."""
         item = self.item("hold.etiquette")
         phrases = item.options.announce + item.options.ask
-        return bool(self.matcher(phrases, item.options.match_threshold).find(text))
+        return bool(self.matchers.matcher(phrases, item.options.match_threshold).find(text))
 
 
 def bundled_specs() -> dict[str, Path]:

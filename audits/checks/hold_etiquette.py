@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from audits.call_view import CallView, turn_evidence
 from audits.checks.base import Check, CommonOptions, listing
-from audits.context import CheckContext, turn_evidence
 from audits.findings import Evidence, Finding
 from audits.params import Integer, Number, Optional, Phrases, param
 
@@ -31,7 +31,7 @@ class HoldEtiquetteCheck(Check):
     kind = "hold_etiquette"
     Options = HoldEtiquetteOptions
 
-    def evaluate(self, ctx: CheckContext) -> Finding:
+    def evaluate(self, ctx: CallView) -> Finding:
         opts = self.options
         holds = ctx.measurements.holds
         if not holds:

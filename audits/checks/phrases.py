@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from audits.call_view import CallView
 from audits.checks.base import Check, WindowOptions, listing
-from audits.context import CheckContext
 from audits.findings import Finding
 from audits.params import PhraseGroups, Phrases, param
 
@@ -28,7 +28,7 @@ class PhrasesCheck(Check):
     kind = "phrases"
     Options = PhrasesOptions
 
-    def evaluate(self, ctx: CheckContext) -> Finding:
+    def evaluate(self, ctx: CallView) -> Finding:
         opts = self.options
         if not ctx.turns(opts.role):
             return self.na(f"no {opts.role} speech in the recording")
