@@ -43,3 +43,29 @@ class SpecMatchers:
         """``text`` holds nothing but punctuation and the spec's fillers."""
         tokens = normalize(text, self.language).split()
         return all(self._filler_run is not None and self._filler_run.fullmatch(t) for t in tokens)
+
+
+class CuePhrases:
+    """The phrase groups serving one cue (``audits.cues``), matched at their item's threshold."""
+
+    def __init__(self, matchers: SpecMatchers, groups: tuple[tuple[str, ...], ...] = (),
+                 threshold: float | None = None):
+        self.groups = groups
+        self._matchers = matchers
+        self._threshold = threshold
+
+    def score(self, text: str) -> float:
+        """0..1: the mean over the groups of the best match score in ``text`` (0 for a group not
+        matched); 0 without groups."""
+        if not self.groups:
+            return 0.0
+        scores = []
+        for group in self.groups:
+            best = self._matchers.matcher(group, self._threshold).best(text)
+            scores.append(best.score if best else 0.0)
+        return sum(scores) / len(scores)
+
+    def said(self, text: str) -> bool:
+        """Does ``text`` say any of the phrases (of any group)?"""
+        phrases = tuple(phrase for group in self.groups for phrase in group)
+        return bool(phrases) and bool(self._matchers.matcher(phrases, self._threshold).find(text))

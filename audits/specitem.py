@@ -19,3 +19,4 @@ class SpecItem:
     language: str  # the spec's language, which some kinds need to read text
     line: int  # where the item starts in the spec file
     description: str = ""
+    provides: tuple[str, ...] | None = ()  # the cues (audits.cues) it serves; None only while the spec is read

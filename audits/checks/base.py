@@ -50,6 +50,8 @@ class Check:
 
     kind: ClassVar[str]
     Options: ClassVar[type] = CommonOptions
+    # The cues (audits.cues) an item of this kind can serve the pipeline, with cue_phrases.
+    provides: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, item: SpecItem):
         self.item = item
@@ -62,6 +64,11 @@ class Check:
 
     def evaluate(self, ctx: CallView) -> Finding:
         raise NotImplementedError
+
+    def cue_phrases(self, cue: str) -> tuple[tuple[str, ...], ...]:
+        """The phrase groups (all of them; each any one of its phrases) this item serves ``cue``
+        with; only asked for the cues in ``provides``."""
+        raise KeyError(cue)
 
     # -- findings for this item -------------------------------------------------------------
     def passed(self, reason: str, evidence: Iterable[Evidence] = ()) -> Finding:

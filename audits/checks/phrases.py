@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from audits.call_view import CallView
 from audits.checks.base import Check, WindowOptions, listing
+from audits.cues import CLOSING_QUESTION, GREETING
 from audits.findings import Finding
 from audits.params import PhraseGroups, Phrases, param
 
@@ -27,6 +28,10 @@ class PhrasesCheck(Check):
 
     kind = "phrases"
     Options = PhrasesOptions
+    provides = (GREETING, CLOSING_QUESTION)
+
+    def cue_phrases(self, cue: str) -> tuple[tuple[str, ...], ...]:
+        return self.options.groups
 
     def evaluate(self, ctx: CallView) -> Finding:
         opts = self.options
