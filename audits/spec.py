@@ -188,10 +188,10 @@ class _SpecReader:
                 raise src.error(key_node, f"unknown field for {what}{_did_you_mean(key, known)} "
                                           f"(fields: {', '.join(known)})", item, prefix + key)
         values = {}
-        for key, (kind, default) in schema.items():
+        for key, (param_type, default) in schema.items():
             if key not in entries:
                 if default is REQUIRED:
-                    raise src.error(node, f"missing ({kind.describe()})", item, prefix + key)
+                    raise src.error(node, f"missing ({param_type.describe()})", item, prefix + key)
                 values[key] = default
                 continue
             key_node, value_node = entries[key]
@@ -199,7 +199,7 @@ class _SpecReader:
             if transform is not None:
                 raw = transform(raw)
             try:
-                values[key] = kind.parse(raw)
+                values[key] = param_type.parse(raw)
             except ValueError as exc:
                 at = _element(value_node, getattr(exc, "path", ())) or key_node
                 raise src.error(at, str(exc), item, prefix + key) from None

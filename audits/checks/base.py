@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import ClassVar, Iterable, Sequence
 
 from audits.call_view import CallView, Hit, Window
-from audits.calldata.transcript import Turn
+from audits.calldata.transcript import ROLES, Turn
 from audits.findings import Evidence, Finding
-from audits.params import ROLES, Flag, Integer, Number, OneOf, Optional, param
+from audits.params import Flag, Integer, Number, OneOf, Optional, param
 from audits.specitem import SpecItem
 
 

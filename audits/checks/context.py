@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from audits.call_view import CallView, Hit, turn_evidence
-from audits.calldata.transcript import Turn
+from audits.calldata.transcript import ROLES, Turn
 from audits.checks.base import Check, CommonOptions, listing
 from audits.findings import Evidence, Finding
-from audits.params import ROLES, Integer, Integers, Number, OneOf, Optional, OptionError, PhraseGroups, Phrases, param
+from audits.params import Integer, Integers, Number, OneOf, Optional, OptionError, PhraseGroups, Phrases, param
 
 
 @dataclass(frozen=True, kw_only=True)

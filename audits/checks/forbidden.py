@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from audits.call_view import CallView, Hit
+from audits.calldata.transcript import ROLES
 from audits.checks.base import Check, CommonOptions, listing
 from audits.findings import Finding
-from audits.params import ROLES, OneOf, Phrases, param
+from audits.params import OneOf, Phrases, param
 
 
 @dataclass(frozen=True, kw_only=True)

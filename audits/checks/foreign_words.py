@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from audits.call_view import CallView, half_width, quote, span_times
+from audits.calldata.transcript import ROLES
 from audits.checks.base import Check, CommonOptions, listing
 from audits.findings import Evidence, Finding
-from audits.params import ROLES, OneOf, Phrases, Words, param
+from audits.params import OneOf, Phrases, Words, param
 
 
 @dataclass(frozen=True, kw_only=True)

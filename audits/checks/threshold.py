@@ -8,9 +8,10 @@ from typing import Callable
 
 from audits.call_view import CallView, quote
 from audits.calldata.measurements import Interval
+from audits.calldata.transcript import ROLES
 from audits.checks.base import Check, CommonOptions
 from audits.findings import Evidence, Finding
-from audits.params import ROLES, Integer, Number, OneOf, SubsetOf, param
+from audits.params import Integer, Number, OneOf, SubsetOf, param
 
 HOLD_SOURCES = ("announcement", "silence")  # audits.calldata.measurements.Hold.detected_by
 _UNITS = {"cpm": "characters per minute", "wpm": "words per minute"}
