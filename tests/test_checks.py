@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from test_check_fixtures import bundled
+from builders import bundled
 
 from audits.call_view import CallView, Window, quote, span_times
 from audits.calldata.measurements import Measurements
