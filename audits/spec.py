@@ -242,13 +242,13 @@ class _SpecReader:
         for cue in REQUIRED_CUES:
             if cue in served_by:
                 continue
-            owner = next((i for i, n in zip(resolved, nodes) if cue in DEFAULT_CUES.get(i.id, ())), None)
-            node = next(n for i, n in zip(resolved, nodes) if i is owner) if owner else None
-            if owner is not None and cue not in KINDS[owner.kind].provides:
-                kinds = " or ".join(repr(k) for k, c in KINDS.items() if cue in c.provides)
-                raise src.error(_entry(node, "kind"), f"must be {kinds}: the pipeline reads this item's phrases "
-                                f"(cue {cue!r}), got {owner.kind!r}; or give another item provides: [{cue}]",
-                                owner.id, "kind")
+            # the item that serves it by default, when its kind cannot: blame its kind
+            for owner, node in zip(resolved, nodes):
+                if cue in DEFAULT_CUES.get(owner.id, ()) and cue not in KINDS[owner.kind].provides:
+                    kinds = " or ".join(repr(k) for k, c in KINDS.items() if cue in c.provides)
+                    raise src.error(_entry(node, "kind"), f"must be {kinds}: the pipeline reads this item's phrases "
+                                    f"(cue {cue!r}), got {owner.kind!r}; or give another item provides: [{cue}]",
+                                    owner.id, "kind")
             raise src.error(key_node, f"no item provides cue {cue!r} ({CUES[cue]})", field="items")
         return resolved
 
