@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from audits.call_view import CallView
 from audits.calldata.measurements import Measurements
 from audits.calldata.metadata import CallMetadata
 from audits.calldata.transcript import Transcript
-from audits.context import CheckContext
 from audits.findings import AuditResult
 from audits.spec import Spec
 
@@ -21,5 +21,5 @@ def audit(transcript: Transcript, measurements: Measurements, spec: Spec,
     the customer's surname). A call without a word said is a ``no_speech`` result."""
     if not any(turn.text.strip() for turn in transcript.turns):
         return AuditResult(tuple(check.na(NO_SPEECH) for check in spec.checks), no_speech=True)
-    ctx = CheckContext(transcript, measurements, metadata, spec)
+    ctx = CallView(transcript, measurements, metadata, spec.matchers)
     return AuditResult(tuple(check.run(ctx) for check in spec.checks))

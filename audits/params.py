@@ -20,7 +20,6 @@ import re
 from typing import Any
 
 REQUIRED = dataclasses.MISSING
-ROLES = ("agent", "customer")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
@@ -42,9 +41,9 @@ class OptionError(ValueError):
         self.message = message
 
 
-def param(kind: ParamType, doc: str, default: Any = REQUIRED) -> Any:
+def param(param_type: ParamType, doc: str, default: Any = REQUIRED) -> Any:
     """A dataclass field declaring one spec parameter (its type, documentation, default)."""
-    metadata = {"type": kind, "doc": doc}
+    metadata = {"type": param_type, "doc": doc}
     if isinstance(default, (list, dict)):
         raise TypeError("use a tuple for a sequence default")  # dataclass defaults must be immutable
     return dataclasses.field(default=default, metadata=metadata)

@@ -14,8 +14,6 @@ import difflib
 import hashlib
 import importlib.resources
 import json
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +21,25 @@ import yaml
 
 from audits.calldata import yamlsafe
 from audits.checks import KINDS, Check
-from audits.params import REQUIRED, Flag, Number, OneOf, OptionError, ParamType, Phrases, Strings, Text, declared
+from audits.cues import CLOSING_QUESTION, CUES, GREETING, HOLD_ANNOUNCEMENT, REQUIRED_CUES
+from audits.matchers import CuePhrases, Matching, SpecMatchers
+from audits.params import (
+    REQUIRED,
+    Flag,
+    Number,
+    OneOf,
+    OptionError,
+    ParamType,
+    Phrases,
+    Strings,
+    SubsetOf,
+    Text,
+    declared,
+)
+from audits.specitem import SpecItem
 from audits.specsource import SpecError, SpecSource
-from audits.textmatch import PhraseMatcher, normalize
 
-__all__ = ["CHECKLIST", "Matching", "Spec", "SpecError", "SpecItem", "load_spec", "bundled_specs"]
+__all__ = ["CHECKLIST", "CuePhrases", "Matching", "Spec", "SpecError", "SpecItem", "load_spec", "bundled_specs"]
 
 # The checklist's item ids: a public contract (../shared/checklist.md), in report order.
 CHECKLIST = (
@@ -40,9 +52,13 @@ CHECKLIST = (
     "transfer.consent", "explain.confirm",
 )
 
-# Items whose parameters the pipeline reads (to find the agent channel, to detect holds), so
-# their kind is fixed: the phrases must be there to read.
-PIPELINE_KINDS = {"opening.greeting": "phrases", "hold.etiquette": "hold_etiquette"}
+# The cues (audits.cues) an item serves when it has no ``provides:`` field, as far as its kind
+# can serve them, and unless another item's ``provides:`` names the cue.
+DEFAULT_CUES = {
+    "opening.greeting": (GREETING,),
+    "closing.anything_else": (CLOSING_QUESTION,),
+    "hold.etiquette": (HOLD_ANNOUNCEMENT,),
+}
 
 _TOP_FIELDS: dict[str, tuple[ParamType, Any]] = {
     "name": (Text(), REQUIRED),
@@ -62,30 +78,8 @@ _ITEM_FIELDS: dict[str, tuple[ParamType, Any]] = {
     "critical": (Flag(), REQUIRED),
     "seeds": (Strings(), REQUIRED),
     "description": (Text(), ""),
+    "provides": (SubsetOf(*CUES), None),  # None: not written, DEFAULT_CUES
 }
-
-
-@dataclass(frozen=True)
-class Matching:
-    """How phrases are matched: similarity threshold, fillers ignored in the text, whole words."""
-
-    threshold: float
-    fillers: tuple[str, ...]
-    whole_word: bool
-
-
-@dataclass(frozen=True)
-class SpecItem:
-    id: str
-    title: str
-    points: float
-    critical: bool
-    kind: str
-    seeds: tuple[str, ...]
-    options: Any  # the kind's Options dataclass, validated, defaults filled in
-    language: str  # the spec's language, which some kinds need to read text
-    line: int  # where the item starts in the spec file
-    description: str = ""
 
 
 class Spec:
@@ -107,9 +101,11 @@ class Spec:
         self.items = items
         self.checks: tuple[Check, ...] = tuple(KINDS[item.kind](item) for item in items)
         self.version = _content_hash(self)
-        self._matchers: dict[tuple, PhraseMatcher] = {}
-        fillers = sorted({normalize(f, language) for f in matching.fillers} - {""}, key=len, reverse=True)
-        self._filler_run = re.compile("(?:" + "|".join(map(re.escape, fillers)) + ")+") if fillers else None
+        self.matchers = SpecMatchers(language, matching)
+        self._cues = {cue: CuePhrases(self.matchers) for cue in CUES}
+        for item, check in zip(items, self.checks):
+            for cue in item.provides:
+                self._cues[cue] = CuePhrases(self.matchers, check.cue_phrases(cue), item.options.match_threshold)
 
     def __repr__(self) -> str:
         return f"Spec({self.name!r}, language={self.language!r}, version={self.version!r}, items={len(self.items)})"
@@ -120,49 +116,14 @@ class Spec:
                 return item
         raise KeyError(item_id)
 
-    def matcher(self, phrases: tuple[str, ...], threshold: float | None = None) -> PhraseMatcher:
-        """The (cached) matcher for a phrase list; ``threshold`` None: the spec's."""
-        key = (phrases, threshold)
-        matcher = self._matchers.get(key)
-        if matcher is None:
-            matcher = PhraseMatcher(phrases, self.language, self.matching.threshold if threshold is None else threshold,
-                                    fillers=self.matching.fillers, whole_word=self.matching.whole_word)
-            self._matchers[key] = matcher
-        return matcher
+    def phrases_for(self, cue: str) -> CuePhrases:
+        """The phrases serving ``cue`` (``audits.cues``), from the item that provides it; none (a
+        score of 0, never said) when no item does."""
+        return self._cues[cue]
 
-    def only_fillers(self, text: str) -> bool:
-        """``text`` holds nothing but punctuation and the spec's fillers."""
-        tokens = normalize(text, self.language).split()
-        return all(self._filler_run is not None and self._filler_run.fullmatch(t) for t in tokens)
-
-    def opening_score(self, text: str) -> float:
-        """How well ``text`` matches the opening greeting, 0..1. Used to tell which channel or
-        diarized speaker is the agent."""
-        return self._phrase_groups_score("opening.greeting", text)
-
-    def closing_score(self, text: str) -> float:
-        """How well ``text`` matches the closing question ("anything else?"), 0..1; 0 when the spec
-        has no such item. Used to tell which diarized speaker is the agent."""
-        return self._phrase_groups_score("closing.anything_else", text) if self._has("closing.anything_else") else 0.0
-
-    def _phrase_groups_score(self, item_id: str, text: str) -> float:
-        """The mean over the item's phrase groups of the best match score (0 for a group not matched)."""
-        item = self.item(item_id)
-        scores = []
-        for group in item.options.groups:
-            best = self.matcher(group, item.options.match_threshold).best(text)
-            scores.append(best.score if best else 0.0)
-        return sum(scores) / len(scores)
-
-    def _has(self, item_id: str) -> bool:
-        return any(item.id == item_id for item in self.items)
-
-    def is_hold_announcement(self, text: str) -> bool:
-        """Does ``text`` announce a wait (稍等 / 'one moment' / 'May I put you on hold')?
-        Used to detect announced holds."""
-        item = self.item("hold.etiquette")
-        phrases = item.options.announce + item.options.ask
-        return bool(self.matcher(phrases, item.options.match_threshold).find(text))
+    def cue_items(self) -> dict[str, str]:
+        """Each provided cue and the id of the item providing it."""
+        return {cue: item.id for item in self.items for cue in item.provides}
 
 
 def bundled_specs() -> dict[str, Path]:
@@ -227,10 +188,10 @@ class _SpecReader:
                 raise src.error(key_node, f"unknown field for {what}{_did_you_mean(key, known)} "
                                           f"(fields: {', '.join(known)})", item, prefix + key)
         values = {}
-        for key, (kind, default) in schema.items():
+        for key, (param_type, default) in schema.items():
             if key not in entries:
                 if default is REQUIRED:
-                    raise src.error(node, f"missing ({kind.describe()})", item, prefix + key)
+                    raise src.error(node, f"missing ({param_type.describe()})", item, prefix + key)
                 values[key] = default
                 continue
             key_node, value_node = entries[key]
@@ -238,7 +199,7 @@ class _SpecReader:
             if transform is not None:
                 raw = transform(raw)
             try:
-                values[key] = kind.parse(raw)
+                values[key] = param_type.parse(raw)
             except ValueError as exc:
                 at = _element(value_node, getattr(exc, "path", ())) or key_node
                 raise src.error(at, str(exc), item, prefix + key) from None
@@ -260,7 +221,36 @@ class _SpecReader:
         if missing:
             raise src.error(key_node, "missing checklist item(s): " + ", ".join(missing)
                             + " (use kind: not_applicable to switch one off)", field="items")
+        items = self._cues(key_node, nodes, items)
         return tuple(sorted(items, key=lambda i: CHECKLIST.index(i.id)))
+
+    def _cues(self, key_node: yaml.Node, nodes: list[yaml.Node], items: list[SpecItem]) -> list[SpecItem]:
+        """Each item's ``provides`` resolved (None: its defaults, less the cues another item
+        names); a cue served twice, or a required cue served by none, is an error."""
+        src = self.source
+        named = {cue for item in items if item.provides is not None for cue in item.provides}
+        resolved = [dataclasses.replace(item, provides=item.provides if item.provides is not None
+                                        else tuple(c for c in _default_cues(item) if c not in named))
+                    for item in items]
+        served_by: dict[str, SpecItem] = {}
+        for item, node in zip(resolved, nodes):
+            for cue in item.provides:
+                if cue in served_by:
+                    raise src.error(_entry(node, "provides"), f"{cue!r} is provided by item {served_by[cue].id!r} "
+                                    "already", item.id, "provides")
+                served_by[cue] = item
+        for cue in REQUIRED_CUES:
+            if cue in served_by:
+                continue
+            # the item that serves it by default, when its kind cannot: blame its kind
+            for owner, node in zip(resolved, nodes):
+                if cue in DEFAULT_CUES.get(owner.id, ()) and cue not in KINDS[owner.kind].provides:
+                    kinds = " or ".join(repr(k) for k, c in KINDS.items() if cue in c.provides)
+                    raise src.error(_entry(node, "kind"), f"must be {kinds}: the pipeline reads this item's phrases "
+                                    f"(cue {cue!r}), got {owner.kind!r}; or give another item provides: [{cue}]",
+                                    owner.id, "kind")
+            raise src.error(key_node, f"no item provides cue {cue!r} ({CUES[cue]})", field="items")
+        return resolved
 
     def _item(self, node: yaml.Node, number: int, organisation: str, language: str) -> SpecItem:
         src = self.source
@@ -268,9 +258,6 @@ class _SpecReader:
         entries = src.mapping(node, f"item {label}", item=label)
         item_id = self._choice(node, entries, "id", CHECKLIST, label, "checklist id")
         kind = self._choice(node, entries, "kind", tuple(KINDS), item_id, "kind")
-        if item_id in PIPELINE_KINDS and kind != PIPELINE_KINDS[item_id]:
-            raise src.error(entries["kind"][1], f"must be {PIPELINE_KINDS[item_id]!r}: the pipeline reads this "
-                                                f"item's phrases, got {kind!r}", item_id, "kind")
         check = KINDS[kind]
         option_fields = declared(check.Options)
         schema = {**_ITEM_FIELDS, **{f.name: (f.metadata["type"], f.default) for f in option_fields}}
@@ -278,6 +265,11 @@ class _SpecReader:
         values = self._fields(node, rest, schema, item_id, f"kind {kind!r}", extra_known=("id", "kind"),
                               transform=lambda raw: _with_organisation(raw, organisation))
         options_values = {f.name: values.pop(f.name) for f in option_fields}
+        for cue in values["provides"] or ():
+            if cue not in check.provides:
+                can = ", ".join(k for k, c in KINDS.items() if cue in c.provides)
+                raise src.error(entries["provides"][0], f"kind {kind!r} cannot provide cue {cue!r} (kinds that can: "
+                                                        f"{can})", item_id, "provides")
         try:
             options = check.Options(**options_values)
         except OptionError as exc:
@@ -296,6 +288,20 @@ class _SpecReader:
             raise src.error(value_node, f"unknown {what} {value!r}{_did_you_mean(str(value), choices)} "
                                         f"(one of {', '.join(choices)})", item if field != "id" else str(value), field)
         return value
+
+
+def _default_cues(item: SpecItem) -> tuple[str, ...]:
+    """The cues an item without a ``provides:`` field serves: its id's, as far as its kind can."""
+    return tuple(cue for cue in DEFAULT_CUES.get(item.id, ()) if cue in KINDS[item.kind].provides)
+
+
+def _entry(node: yaml.Node, key: str) -> yaml.Node:
+    """The node of ``key`` in an item's mapping node (where errors about its value point), else
+    the item's node."""
+    for key_node, _ in node.value:
+        if key_node.value == key:
+            return key_node
+    return node
 
 
 def _peek_id(node: yaml.Node) -> str | None:
@@ -336,8 +342,12 @@ def _content_hash(spec: Spec) -> str:
     content = {
         "name": spec.name, "language": spec.language, "organisation": spec.organisation,
         "revision": spec.revision, "matching": dataclasses.asdict(spec.matching),
-        "items": [{**{f.name: getattr(i, f.name) for f in dataclasses.fields(i) if f.name not in ("options", "line")},
+        "items": [{**{f.name: getattr(i, f.name) for f in dataclasses.fields(i)
+                      if f.name not in ("options", "line", "provides")},
                    "options": dataclasses.asdict(i.options)} for i in spec.items],
     }
+    cues = spec.cue_items()
+    if cues != {cue: i.id for i in spec.items for cue in _default_cues(i)}:
+        content["cues"] = cues  # only when not the defaults: a spec's version stays what it was before cues
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from audits.calldata.measurements import Measurements
 from audits.calldata.metadata import CallMetadata
 from audits.calldata.transcript import Transcript
+from audits.cues import HOLD_ANNOUNCEMENT
 from audits.engine import AuditResult, audit
 from audits.spec import Spec, load_spec
 from pipeline.measure import measure
@@ -97,7 +98,7 @@ class CallProcessor:
             transcript,
             self.timing,
             metadata=metadata,
-            is_hold_announcement=self.spec.is_hold_announcement,
+            is_hold_announcement=self.spec.phrases_for(HOLD_ANNOUNCEMENT).said,
             seconds_per_ring=seconds_per_ring(self.spec),
         )
         return CallAudit(transcript, measurements, audit(transcript, measurements, self.spec, metadata))

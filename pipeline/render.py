@@ -7,16 +7,10 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from audits.calldata.clock import clock
 from pipeline.call import CallAudit
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "na": "dim"}
-
-
-def clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes):02d}:{rest:05.2f}"
 
 
 def render_call(call: CallAudit, console: Console) -> None:
@@ -24,7 +18,7 @@ def render_call(call: CallAudit, console: Console) -> None:
     roles = transcript.roles
     console.rule(f"[bold]{escape(transcript.call_id)}[/]  {escape(transcript.source)}")
     console.print(Text(
-        f"duration {clock(transcript.duration)} · language {transcript.language} · "
+        f"duration {clock(transcript.duration, 2)} · language {transcript.language} · "
         f"roles: agent = {roles.agent or '?'} ({roles.method}, confidence {roles.confidence:.2f}"
         f"{', NEEDS REVIEW' if roles.needs_review else ''})"
     ))
@@ -46,7 +40,7 @@ def _turns_table(call: CallAudit) -> Table:
     table.add_column("text", ratio=1)
     for turn in call.transcript.turns:
         style = "cyan" if turn.role == "agent" else None
-        table.add_row(clock(turn.start), clock(turn.end), turn.role, Text(turn.text), style=style)
+        table.add_row(clock(turn.start, 2), clock(turn.end, 2), turn.role, Text(turn.text), style=style)
     return table
 
 
@@ -58,14 +52,14 @@ def _measurements_table(call: CallAudit) -> Table:
     ring = "unknown" if m.ring_seconds is None else f"{m.ring_seconds:.1f} s, {m.ring_count} rings"
     rows = [
         ("ring before answer", f"{ring} (source: {m.ring_source})"),
-        ("answered at", clock(m.answer_at)),
+        ("answered at", clock(m.answer_at, 2)),
         ("answer delay", "agent never speaks" if m.answer_delay is None else f"{m.answer_delay:.2f} s"),
         ("talk time", ", ".join(f"{role} {seconds:.1f} s" for role, seconds in m.talk_time.items())),
         ("non-talk time", f"{m.non_talk_total:.1f} s; above threshold: "
-         + (", ".join(f"{clock(s.start)}–{clock(s.end)} ({s.seconds:.1f} s)" for s in m.silences) or "none")),
-        ("interruptions", ", ".join(f"{i.by} over {i.over} at {clock(i.start)} ({i.seconds:.1f} s)"
+         + (", ".join(f"{clock(s.start, 2)}–{clock(s.end, 2)} ({s.seconds:.1f} s)" for s in m.silences) or "none")),
+        ("interruptions", ", ".join(f"{i.by} over {i.over} at {clock(i.start, 2)} ({i.seconds:.1f} s)"
                                     for i in m.interruptions) or "none"),
-        ("holds", ", ".join(f"{clock(h.start)}–{clock(h.end)} ({h.seconds:.1f} s, by {h.detected_by})"
+        ("holds", ", ".join(f"{clock(h.start, 2)}–{clock(h.end, 2)} ({h.seconds:.1f} s, by {h.detected_by})"
                             for h in m.holds) or "none"),
         ("speech rate", ", ".join(f"{role} {rate:.0f} {m.speech_rate_unit}" for role, rate in m.speech_rate.items())),
         ("customer silent", "yes" if m.customer_silent else "no"),
@@ -84,7 +78,7 @@ def _findings_table(call: CallAudit) -> Table:
     table.add_column("reason / evidence", ratio=1)
     for finding in call.result.findings:
         lines = [finding.reason] if finding.reason else []
-        lines += [f"[{clock(e.start)}–{clock(e.end)}] {e.role}: “{e.text}”" for e in finding.evidence]
+        lines += [f"[{clock(e.start, 2)}–{clock(e.end, 2)}] {e.role}: “{e.text}”" for e in finding.evidence]
         critical = " (critical)" if finding.critical else ""
         table.add_row(
             f"{finding.item}\n[dim]{escape(finding.title)}[/]",

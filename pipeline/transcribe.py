@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from audits.calldata.transcript import RingBack, RoleAssignment, Transcript, Turn, Word
+from audits.cues import CLOSING_QUESTION, GREETING
 from audits.spec import Spec
 from pipeline.asr import numerics
 from pipeline.asr.engine import AsrEngine
@@ -103,8 +104,8 @@ class Transcriber:
         [per_region] = self.asr.transcribe_channels([samples], [regions], language)
         words = [word for region_words in per_region for word in region_words]
         turns = words_to_turns(words, speech, found.exclusive, language)
-        roles = assign_speakers(turns, talk_seconds(speech), self.spec.opening_score, self.spec.closing_score,
-                                self.settings["roles"])
+        roles = assign_speakers(turns, talk_seconds(speech), self.spec.phrases_for(GREETING).score,
+                                self.spec.phrases_for(CLOSING_QUESTION).score, self.settings["roles"])
         for turn in turns:
             turn.role = role_of_speaker(roles, turn.speaker)
         return turns, activity_by_role(speech, lambda speaker: role_of_speaker(roles, speaker)), roles
@@ -137,7 +138,7 @@ class Transcriber:
             settings["agent_channel"],
             first_texts=[[t.text for t in channel_turns] for channel_turns in by_channel],
             first_starts=[channel_turns[0].start if channel_turns else None for channel_turns in by_channel],
-            greeting_score=self.spec.opening_score,
+            greeting_score=self.spec.phrases_for(GREETING).score,
             settings=settings,
         )
 

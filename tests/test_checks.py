@@ -6,12 +6,12 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from test_check_fixtures import bundled
+from builders import bundled
 
+from audits.call_view import CallView, Window, quote, span_times
 from audits.calldata.measurements import Measurements
 from audits.calldata.transcript import Transcript, Turn, Word
 from audits.checks import KINDS, reference
-from audits.context import CheckContext, Window, quote, span_times
 from audits.params import declared
 
 README = Path(__file__).resolve().parent.parent / "audits" / "README.md"
@@ -40,7 +40,7 @@ def _context(turns, spec_name="zh-CN", answer_at=0.0, duration=None):
     transcript = Transcript("t", duration, "zh", turns, answer_at=answer_at)
     measurements = Measurements(duration=duration, answer_at=answer_at, ring_seconds=None, ring_count=None,
                                 ring_source="unknown", answer_delay=None)
-    return CheckContext(transcript, measurements, None, bundled(spec_name))
+    return CallView(transcript, measurements, None, bundled(spec_name).matchers)
 
 
 TURNS = [("agent", 1.0, 3.0, "一"), ("customer", 3.5, 5.0, "客户"), ("agent", 5.5, 8.0, "二"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_check_fixtures import build_call, bundled
+from builders import build_call, bundled
 
 from audits import CHECKLIST, AuditResult, Evidence, Finding, audit
 from audits.calldata.metadata import CallMetadata

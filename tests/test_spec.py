@@ -13,6 +13,7 @@ import yaml
 
 from audits import CHECKLIST, SpecError, load_spec
 from audits.checks import KINDS
+from audits.cues import CLOSING_QUESTION, GREETING, HOLD_ANNOUNCEMENT
 from audits.spec import bundled_specs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,24 +64,51 @@ def test_organisation_placeholder_is_filled_in():
 
 def test_opening_score_ranks_the_agent_greeting_first():
     zh = load_spec(SPECS["zh-CN"])
-    assert zh.opening_score("您好，天潮客服中心，很高兴为您服务。") == pytest.approx(1.0)
-    assert zh.opening_score("你好天朝客服中心请问有什么可以帮助您") > 0.85  # ASR slips still score
-    assert 0 < zh.opening_score("喂，你好") < 0.5
-    assert zh.opening_score("我想查一下我的账单") == 0.0
+    assert zh.phrases_for(GREETING).score("您好，天潮客服中心，很高兴为您服务。") == pytest.approx(1.0)
+    assert zh.phrases_for(GREETING).score("你好天朝客服中心请问有什么可以帮助您") > 0.85  # ASR slips still score
+    assert 0 < zh.phrases_for(GREETING).score("喂，你好") < 0.5
+    assert zh.phrases_for(GREETING).score("我想查一下我的账单") == 0.0
     en = load_spec(SPECS["en"])
-    assert en.opening_score("Hello, Apex service centre, how can I help you?") == pytest.approx(1.0)
-    assert en.opening_score("Hi, I'm calling about my bill.") == 0.0
+    assert en.phrases_for(GREETING).score("Hello, Apex service centre, how can I help you?") == pytest.approx(1.0)
+    assert en.phrases_for(GREETING).score("Hi, I'm calling about my bill.") == 0.0
 
 
 def test_hold_announcements():
     zh = load_spec(SPECS["zh-CN"])
-    assert zh.is_hold_announcement("请您稍等片刻，好吗？")
-    assert zh.is_hold_announcement("我帮您查一下，請稍候")
-    assert not zh.is_hold_announcement("好的，没问题。")
+    assert zh.phrases_for(HOLD_ANNOUNCEMENT).said("请您稍等片刻，好吗？")
+    assert zh.phrases_for(HOLD_ANNOUNCEMENT).said("我帮您查一下，請稍候")
+    assert not zh.phrases_for(HOLD_ANNOUNCEMENT).said("好的，没问题。")
     en = load_spec(SPECS["en"])
-    assert en.is_hold_announcement("May I put you on hold for a moment?")
-    assert en.is_hold_announcement("one moment please")
-    assert not en.is_hold_announcement("Thank you for calling.")
+    assert en.phrases_for(HOLD_ANNOUNCEMENT).said("May I put you on hold for a moment?")
+    assert en.phrases_for(HOLD_ANNOUNCEMENT).said("one moment please")
+    assert not en.phrases_for(HOLD_ANNOUNCEMENT).said("Thank you for calling.")
+
+
+def test_an_item_declared_to_provide_a_cue_serves_it_instead_of_the_default(tmp_path):
+    data = yaml.safe_load(SPECS["en"].read_text(encoding="utf-8"))
+    _set("closing.farewell", "provides", [CLOSING_QUESTION])(data)
+    _replace_kind("closing.anything_else", "not_applicable", reason="not asked here")(data)
+    path = tmp_path / "custom.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    spec = load_spec(path)
+    default = load_spec(SPECS["en"])
+    assert spec.cue_items()[CLOSING_QUESTION] == "closing.farewell"
+    assert default.cue_items() == {GREETING: "opening.greeting", CLOSING_QUESTION: "closing.anything_else",
+                                   HOLD_ANNOUNCEMENT: "hold.etiquette"}
+    farewell = spec.item("closing.farewell").options.groups
+    assert spec.phrases_for(CLOSING_QUESTION).groups == farewell
+    data["items"] = [i for i in data["items"] if i["id"] != "closing.farewell"] + [
+        {**_item(data, "closing.farewell"), "provides": []}]
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    assert load_spec(path).phrases_for(CLOSING_QUESTION).score("anything else?") == 0.0  # no item provides it
+
+
+def test_cues_written_as_their_defaults_keep_the_version(tmp_path):
+    data = yaml.safe_load(SPECS["en"].read_text(encoding="utf-8"))
+    _set("opening.greeting", "provides", [GREETING])(data)
+    path = tmp_path / "explicit.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    assert load_spec(path).version == load_spec(SPECS["en"]).version
 
 
 def test_bundled_name_resolves_through_the_package(tmp_path, monkeypatch):
@@ -167,6 +195,13 @@ def _replace_kind(item_id: str, kind: str, **params):
     return mutate
 
 
+def _both(*mutations):
+    def mutate(data):
+        for mutation in mutations:
+            mutation(data)
+    return mutate
+
+
 # (mutation, the line to blame: a substring of it in the dumped file, or None for line 1 of the
 # item/mapping, item, field, expected problem as a regular expression)
 INVALID = [
@@ -220,6 +255,14 @@ INVALID = [
     pytest.param(_replace_kind("opening.greeting", "not_applicable", reason="no greeting"), "kind: not_applicable",
                  "opening.greeting", "kind", r"must be 'phrases': the pipeline reads this item's phrases",
                  id="pipeline-item-kind"),
+    pytest.param(_set("silence.dead_air", "provides", [GREETING]), "provides:",
+                 "silence.dead_air", "provides", r"kind 'threshold' cannot provide cue 'greeting' \(kinds that can: "
+                 r"phrases\)", id="cue-of-another-kind"),
+    pytest.param(_both(_set("opening.greeting", "provides", [GREETING]), _set("closing.farewell", "provides", [GREETING])),
+                 "provides:", "closing.farewell", "provides", r"'greeting' is provided by item 'opening.greeting' already",
+                 id="cue-twice"),
+    pytest.param(_set("opening.greeting", "provides", []), "items:",
+                 None, "items", r"no item provides cue 'greeting'", id="required-cue-missing"),
     pytest.param(_top("language", "fr"), "language: fr", None, "language", r"must be one of zh, en, got 'fr'",
                  id="bad-language"),
     pytest.param(_top("owner", "QA"), "owner: QA", None, "owner", r"unknown field for the spec", id="unknown-top"),

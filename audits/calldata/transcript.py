@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 
 SCHEMA_VERSION = 1
-ROLES = ("agent", "customer")
+ROLES = ("agent", "customer")  # the speaker roles; a turn may also be "unknown" (before assignment)
 
 
 class TranscriptError(ValueError):

@@ -38,6 +38,8 @@ def reference() -> str:
     for name, cls in KINDS.items():
         own = [f for f in declared(cls.Options) if f.name not in {c.name for c in common}]
         out.append(f"### `{name}`\n\n{inspect.cleandoc(cls.__doc__)}\n")
+        if cls.provides:
+            out.append("Cues it can provide (item field `provides`): " + ", ".join(f"`{c}`" for c in cls.provides) + ".\n")
         out += _table(own)
     return "\n".join(out)
 

@@ -9,15 +9,13 @@ spec item supplies id, title, points and critical flag; the check never hard-cod
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Iterable, Sequence
+from typing import ClassVar, Iterable, Sequence
 
-from audits.calldata.transcript import Turn
-from audits.context import CheckContext, Hit, Window
+from audits.call_view import CallView, Hit, Window
+from audits.calldata.transcript import ROLES, Turn
 from audits.findings import Evidence, Figure, Finding
-from audits.params import ROLES, Flag, Integer, Number, OneOf, Optional, param
-
-if TYPE_CHECKING:
-    from audits.spec import SpecItem
+from audits.params import Flag, Integer, Number, OneOf, Optional, param
+from audits.specitem import SpecItem
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,18 +50,25 @@ class Check:
 
     kind: ClassVar[str]
     Options: ClassVar[type] = CommonOptions
+    # The cues (audits.cues) an item of this kind can serve the pipeline, with cue_phrases.
+    provides: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, item: SpecItem):
         self.item = item
         self.options = item.options
 
-    def run(self, ctx: CheckContext) -> Finding:
+    def run(self, ctx: CallView) -> Finding:
         if self.options.skip_silent_calls and ctx.customer_silent:
             return self.na("the customer never spoke: the silent-call protocol applies instead")
         return self.evaluate(ctx)
 
-    def evaluate(self, ctx: CheckContext) -> Finding:
+    def evaluate(self, ctx: CallView) -> Finding:
         raise NotImplementedError
+
+    def cue_phrases(self, cue: str) -> tuple[tuple[str, ...], ...]:
+        """The phrase groups (all of them; each any one of its phrases) this item serves ``cue``
+        with; only asked for the cues in ``provides``."""
+        raise KeyError(cue)
 
     # -- findings for this item -------------------------------------------------------------
     def passed(self, reason: str, evidence: Iterable[Evidence] = (), figure: Figure | None = None) -> Finding:
@@ -80,10 +85,10 @@ class Check:
                        self.item.points, self.item.critical, figure)
 
     # -- phrase search at this item's match threshold ---------------------------------------
-    def find(self, ctx: CheckContext, turns: Sequence[Turn], phrases: Sequence[str]) -> list[Hit]:
+    def find(self, ctx: CallView, turns: Sequence[Turn], phrases: Sequence[str]) -> list[Hit]:
         return ctx.find(turns, phrases, self.options.match_threshold)
 
-    def find_groups(self, ctx: CheckContext, turns: Sequence[Turn],
+    def find_groups(self, ctx: CallView, turns: Sequence[Turn],
                     groups: Sequence[Sequence[str]]) -> tuple[list[Hit], list[Sequence[str]]]:
         return ctx.find_groups(turns, groups, self.options.match_threshold)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from audits.calldata.transcript import Turn
+from audits.call_view import CallView, Hit, turn_evidence
+from audits.calldata.transcript import ROLES, Turn
 from audits.checks.base import Check, CommonOptions, listing
-from audits.context import CheckContext, Hit, turn_evidence
 from audits.findings import Evidence, Finding
-from audits.params import ROLES, Integer, Integers, Number, OneOf, Optional, OptionError, PhraseGroups, Phrases, param
+from audits.params import Integer, Integers, Number, OneOf, Optional, OptionError, PhraseGroups, Phrases, param
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,7 +66,7 @@ class ContextCheck(Check):
     kind = "context"
     Options = ContextOptions
 
-    def evaluate(self, ctx: CheckContext) -> Finding:
+    def evaluate(self, ctx: CallView) -> Finding:
         opts = self.options
         triggers = self._triggers(ctx)
         if not triggers:
@@ -104,7 +104,7 @@ class ContextCheck(Check):
             return f"the {opts.trigger_role} never said {listing(opts.trigger_phrases)}"
         return f"the {opts.trigger_role} never spoke {opts.trigger_monologue_seconds:g} s at a stretch"
 
-    def _triggers(self, ctx: CheckContext) -> list[Trigger]:
+    def _triggers(self, ctx: CallView) -> list[Trigger]:
         opts = self.options
         if opts.trigger_phrases:
             hits = self.find(ctx, ctx.turns(opts.trigger_role), opts.trigger_phrases)
@@ -113,7 +113,7 @@ class ContextCheck(Check):
                           key=lambda t: t.turn.start)
         return [self._monologue_trigger(run) for run in self._monologues(ctx)]
 
-    def _monologues(self, ctx: CheckContext) -> list[list[Turn]]:
+    def _monologues(self, ctx: CallView) -> list[list[Turn]]:
         """Runs of trigger_role turns not broken by a real turn of the other role, at least
         trigger_monologue_seconds from the first turn's start to the last turn's end."""
         opts = self.options
@@ -139,7 +139,7 @@ class ContextCheck(Check):
         text = f"{role} spoke for {seconds:.1f} s from {start:.1f} s to {long_at.end:.1f} s"
         return Trigger(long_at, Evidence(start, long_at.end, role, text), f"{seconds:.0f} s monologue")
 
-    def _request(self, ctx: CheckContext, trigger: Turn) -> list[Hit]:
+    def _request(self, ctx: CallView, trigger: Turn) -> list[Hit]:
         """The other role's request for what the trigger does, said before it (within_seconds)."""
         opts = self.options
         if not opts.request_phrases:
@@ -148,14 +148,14 @@ class ContextCheck(Check):
         asked = ctx.turns_before(other, trigger.start, opts.within_seconds)
         return self.find(ctx, asked, opts.request_phrases)[:1]
 
-    def _responder_spoke(self, ctx: CheckContext, trigger: Turn) -> bool:
+    def _responder_spoke(self, ctx: CallView, trigger: Turn) -> bool:
         """Did response_role speak at all on the side of the trigger the response must be?"""
         turns = ctx.timeline(self.options.response_role)
         if self.options.direction == "after":
             return bool(turns.starting(trigger.start, float("inf"), first=1))
         return bool(turns.starting(float("-inf"), trigger.start, last=1))
 
-    def _window(self, ctx: CheckContext, trigger: Turn) -> list[Turn]:
+    def _window(self, ctx: CallView, trigger: Turn) -> list[Turn]:
         """The response_role turns where the response must be: the trigger turn itself when it
         is theirs, then their turns after (or before) it within the limits."""
         opts = self.options

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from audits.call_view import CallView, Hit
+from audits.calldata.transcript import ROLES
 from audits.checks.base import Check, CommonOptions, listing
-from audits.context import CheckContext, Hit
 from audits.findings import Finding
-from audits.params import ROLES, OneOf, Phrases, param
+from audits.params import OneOf, Phrases, param
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,7 +32,7 @@ class ForbiddenCheck(Check):
     kind = "forbidden"
     Options = ForbiddenOptions
 
-    def evaluate(self, ctx: CheckContext) -> Finding:
+    def evaluate(self, ctx: CallView) -> Finding:
         opts = self.options
         turns = ctx.turns(opts.role)
         if not turns:
@@ -44,17 +45,17 @@ class ForbiddenCheck(Check):
         said = listing(dict.fromkeys(h.match.phrase for h in hits), limit=6)
         return self.failed(f"{len(hits)} forbidden phrase(s): {said}", [h.evidence() for h in hits])
 
-    def _excused(self, ctx: CheckContext, hit: Hit) -> bool:
+    def _excused(self, ctx: CallView, hit: Hit) -> bool:
         if not self.options.allowed:
             return False
         allowed = ctx.matcher(self.options.allowed, self.options.match_threshold).find(hit.turn.text)
         return any(a.start < hit.match.end and hit.match.start < a.end for a in allowed)
 
-    def _whole_turn_utterances(self, ctx: CheckContext, turns) -> list[Hit]:
+    def _whole_turn_utterances(self, ctx: CallView, turns) -> list[Hit]:
         hits = []
         for turn in turns:
             turn_hits = self.find(ctx, [turn], self.options.utterances)
-            if turn_hits and ctx.spec.only_fillers(_blank_out(turn.text, [h.match for h in turn_hits])):
+            if turn_hits and ctx.matchers.only_fillers(_blank_out(turn.text, [h.match for h in turn_hits])):
                 hits += turn_hits
         return hits
 

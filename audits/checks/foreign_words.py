@@ -6,10 +6,11 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from audits.call_view import CallView, half_width, quote, span_times
+from audits.calldata.transcript import ROLES
 from audits.checks.base import Check, CommonOptions, listing
-from audits.context import CheckContext, half_width, quote, span_times
 from audits.findings import Evidence, Finding
-from audits.params import ROLES, OneOf, Phrases, Words, param
+from audits.params import OneOf, Phrases, Words, param
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,7 +37,7 @@ class ForeignWordsCheck(Check):
                               key=len, reverse=True)
         return re.compile(r"(?<![A-Za-z])(?:" + "|".join(alternatives) + r")(?![A-Za-z])", re.IGNORECASE)
 
-    def evaluate(self, ctx: CheckContext) -> Finding:
+    def evaluate(self, ctx: CallView) -> Finding:
         opts = self.options
         turns = ctx.turns(opts.role)
         if not turns:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from audits.call_view import CallView, quote
 from audits.checks.base import Check, CommonOptions
-from audits.context import CheckContext, quote
 from audits.findings import Evidence, Finding
 from audits.params import Number, param
 
@@ -26,7 +26,7 @@ class HangupCheck(Check):
     kind = "hangup"
     Options = HangupOptions
 
-    def evaluate(self, ctx: CheckContext) -> Finding:
+    def evaluate(self, ctx: CallView) -> Finding:
         by, source = ctx.hangup_by()
         if by == "agent":
             return self.failed(f"the agent hung up first ({source})",

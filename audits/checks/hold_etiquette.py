@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from audits.call_view import CallView, turn_evidence
 from audits.checks.base import Check, CommonOptions, listing
-from audits.context import CheckContext, turn_evidence
+from audits.cues import HOLD_ANNOUNCEMENT
 from audits.findings import Evidence, Finding
 from audits.params import Integer, Number, Optional, Phrases, param
 
@@ -13,7 +14,7 @@ from audits.params import Integer, Number, Optional, Phrases, param
 @dataclass(frozen=True, kw_only=True)
 class HoldEtiquetteOptions(CommonOptions):
     announce: tuple[str, ...] = param(
-        Phrases(), "phrases announcing a wait (稍等 / 'one moment'): the pipeline detects holds with them")
+        Phrases(), "phrases announcing a wait (稍等 / 'one moment'): with ask, the pipeline detects holds with them")
     ask: tuple[str, ...] = param(Phrases(), "asking permission before the hold (请您稍等片刻，好吗？ / 'May I put you on hold?')")
     thank: tuple[str, ...] = param(Phrases(), "thanks or apology after the hold (感谢您的耐心等待 / 'Thank you for waiting')")
     before_seconds: float | None = param(Optional(Number(above=0)), "look for the request this far before the hold", None)
@@ -30,8 +31,12 @@ class HoldEtiquetteCheck(Check):
 
     kind = "hold_etiquette"
     Options = HoldEtiquetteOptions
+    provides = (HOLD_ANNOUNCEMENT,)
 
-    def evaluate(self, ctx: CheckContext) -> Finding:
+    def cue_phrases(self, cue: str) -> tuple[tuple[str, ...], ...]:
+        return (self.options.announce + self.options.ask,)  # one group: any of them announces a hold
+
+    def evaluate(self, ctx: CallView) -> Finding:
         opts = self.options
         holds = ctx.measurements.holds
         if not holds:

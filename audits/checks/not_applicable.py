@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from audits.call_view import CallView
 from audits.checks.base import Check, CommonOptions
-from audits.context import CheckContext
 from audits.findings import Finding
 from audits.params import Text, param
 
@@ -22,5 +22,5 @@ class NotApplicableCheck(Check):
     kind = "not_applicable"
     Options = NotApplicableOptions
 
-    def evaluate(self, ctx: CheckContext) -> Finding:
+    def evaluate(self, ctx: CallView) -> Finding:
         return self.na(self.options.reason)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from audits.call_view import CallView
 from audits.checks.base import Check, WindowOptions, listing
-from audits.context import CheckContext
+from audits.cues import CLOSING_QUESTION, GREETING
 from audits.findings import Finding
 from audits.params import PhraseGroups, Phrases, param
 
@@ -27,8 +28,12 @@ class PhrasesCheck(Check):
 
     kind = "phrases"
     Options = PhrasesOptions
+    provides = (GREETING, CLOSING_QUESTION)
 
-    def evaluate(self, ctx: CheckContext) -> Finding:
+    def cue_phrases(self, cue: str) -> tuple[tuple[str, ...], ...]:
+        return self.options.groups
+
+    def evaluate(self, ctx: CallView) -> Finding:
         opts = self.options
         if not ctx.turns(opts.role):
             return self.na(f"no {opts.role} speech in the recording")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from audits.call_view import CallView
 from audits.checks.base import Check, WindowOptions, listing
-from audits.context import CheckContext
 from audits.findings import Evidence, Finding
 from audits.params import Integer, Number, PhraseGroups, param
 
@@ -30,7 +30,7 @@ class RingApologyCheck(Check):
     kind = "ring_apology"
     Options = RingApologyOptions
 
-    def evaluate(self, ctx: CheckContext) -> Finding:
+    def evaluate(self, ctx: CallView) -> Finding:
         opts = self.options
         seconds, source = ctx.ring()
         if seconds is None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from audits.call_view import CallView, turn_evidence
 from audits.checks.base import Check, CommonOptions, listing
-from audits.context import CheckContext, turn_evidence
 from audits.findings import Evidence, Finding
 from audits.params import Integer, Number, PhraseGroups, Phrases, param
 
@@ -35,7 +35,7 @@ class SilentCallCheck(Check):
     kind = "silent_call"
     Options = SilentCallOptions
 
-    def evaluate(self, ctx: CheckContext) -> Finding:
+    def evaluate(self, ctx: CallView) -> Finding:
         opts = self.options
         if not ctx.customer_silent:
             return self.na("the customer spoke: the silent-call protocol does not apply")

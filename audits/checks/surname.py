@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from audits.call_view import CallView, half_width
 from audits.checks.base import Check, CommonOptions, listing
-from audits.context import CheckContext, half_width
 from audits.findings import Evidence, Finding
 from audits.params import OptionError, Phrases, param
 from audits.textmatch import normalize
@@ -48,7 +48,7 @@ class SurnameCheck(Check):
     kind = "surname"
     Options = SurnameOptions
 
-    def evaluate(self, ctx: CheckContext) -> Finding:
+    def evaluate(self, ctx: CallView) -> Finding:
         known = self._surname(ctx)
         if known is None:
             return self.na("the customer's surname is not known: not in the call metadata, not said in the call")
@@ -63,7 +63,7 @@ class SurnameCheck(Check):
         return self.failed(f"the customer's surname {surname} was known, but the agent never said {listing(forms, 3)}",
                            [origin])
 
-    def _surname(self, ctx: CheckContext) -> tuple[str, float, Evidence] | None:
+    def _surname(self, ctx: CallView) -> tuple[str, float, Evidence] | None:
         """The surname, from when it is known, and evidence of where it came from."""
         given = (ctx.metadata.customer_surname or "").strip()
         if given:

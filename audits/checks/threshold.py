@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from audits.call_view import CallView, quote
 from audits.calldata.measurements import Interval
+from audits.calldata.transcript import ROLES
 from audits.checks.base import Check, CommonOptions
-from audits.context import CheckContext, quote
 from audits.findings import Evidence, Figure, Finding
-from audits.params import ROLES, Integer, Number, OneOf, SubsetOf, param
+from audits.params import Integer, Number, OneOf, SubsetOf, param
 
 HOLD_SOURCES = ("announcement", "silence")  # audits.calldata.measurements.Hold.detected_by
 _UNITS = {"cpm": "characters per minute", "wpm": "words per minute"}
@@ -38,7 +39,7 @@ class ThresholdOptions(CommonOptions):
         "silence: holds detected this way do not count as silence (announcement = an announced hold)", ())
 
 
-def _answer_delay(ctx: CheckContext, opts: ThresholdOptions) -> list[Reading] | str:
+def _answer_delay(ctx: CallView, opts: ThresholdOptions) -> list[Reading] | str:
     delay = ctx.measurements.answer_delay
     if delay is None:
         return "the agent never spoke, so there is no answer delay"
@@ -47,7 +48,7 @@ def _answer_delay(ctx: CheckContext, opts: ThresholdOptions) -> list[Reading] | 
                                     f"the agent first spoke {delay:.1f} s after the call was answered at {start:.1f} s"))]
 
 
-def _silence(ctx: CheckContext, opts: ThresholdOptions) -> list[Reading] | str:
+def _silence(ctx: CallView, opts: ThresholdOptions) -> list[Reading] | str:
     excused = [h for h in ctx.measurements.holds if h.detected_by in opts.excused_holds]
     readings = []
     for silence in ctx.measurements.silences:
@@ -58,7 +59,7 @@ def _silence(ctx: CheckContext, opts: ThresholdOptions) -> list[Reading] | str:
     return readings
 
 
-def _interruption(ctx: CheckContext, opts: ThresholdOptions) -> list[Reading] | str:
+def _interruption(ctx: CallView, opts: ThresholdOptions) -> list[Reading] | str:
     readings = []
     for event in ctx.measurements.interruptions:
         if event.by != opts.role:
@@ -73,7 +74,7 @@ def _interruption(ctx: CheckContext, opts: ThresholdOptions) -> list[Reading] | 
     return readings
 
 
-def _speech_rate(ctx: CheckContext, opts: ThresholdOptions) -> list[Reading] | str:
+def _speech_rate(ctx: CallView, opts: ThresholdOptions) -> list[Reading] | str:
     rate = ctx.measurements.speech_rate.get(opts.role)
     turns = ctx.turns(opts.role)
     if rate is None or not turns:
@@ -85,7 +86,7 @@ def _speech_rate(ctx: CheckContext, opts: ThresholdOptions) -> list[Reading] | s
                                    f"{opts.role} speech rate {rate:.0f} {unit}{over}"))]
 
 
-MEASURES: dict[str, Callable[[CheckContext, ThresholdOptions], list[Reading] | str]] = {
+MEASURES: dict[str, Callable[[CallView, ThresholdOptions], list[Reading] | str]] = {
     "answer_delay": _answer_delay,
     "silence": _silence,
     "interruption": _interruption,
@@ -110,7 +111,7 @@ class ThresholdCheck(Check):
     kind = "threshold"
     Options = ThresholdOptions
 
-    def evaluate(self, ctx: CheckContext) -> Finding:
+    def evaluate(self, ctx: CallView) -> Finding:
         opts = self.options
         readings = MEASURES[opts.measure](ctx, opts)
         if isinstance(readings, str):

@@ -10,10 +10,7 @@ has the bare word).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
-
-if TYPE_CHECKING:
-    from audits.textmatch.phrases import Phrase
+from typing import AbstractSet, Protocol, Sequence
 
 # Units that negate, counted in a phrase and in a window (zh: characters, en: words).
 NEGATORS = {"zh": frozenset("不没别未"),
@@ -24,6 +21,15 @@ NEGATING_WORDS_BEFORE = {
     "en": frozenset({"not", "never"}),
 }
 _NEGATING_PREFIXES = ("im", "in", "un", "dis", "non", "ir", "il")
+
+
+class NegationSubject(Protocol):
+    """What the guards read of a compiled phrase (``phrases.Phrase`` has these; this module sits
+    below it and does not import it)."""
+
+    units: Sequence[str]
+    unit_set: AbstractSet[str]
+    negators: int
 
 
 def negator_count(units: Sequence[str], family: str) -> int:
@@ -52,7 +58,7 @@ def affix_negated(a: str, b: str) -> bool:
     return False
 
 
-def english_negation_ok(phrase: Phrase, window: Sequence[str]) -> bool:
+def english_negation_ok(phrase: NegationSubject, window: Sequence[str]) -> bool:
     """A fuzzy English window has the phrase's count of negators and no word that is a phrase
     word with a negating prefix (or the phrase word's bare form)."""
     if negator_count(window, "en") != phrase.negators:

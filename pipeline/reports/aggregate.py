@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
+from audits.calldata.clock import clock
 from pipeline.reports.query import judged_figures, read_calls, read_failures, read_findings
 from pipeline.reports.scope import UNKNOWN_AGENT, Scope
 from pipeline.reports.table import (
@@ -48,19 +49,10 @@ def finding_titles(findings: pd.DataFrame) -> pd.Series:
     return findings["title"].fillna(findings["item"])
 
 
-def format_clock(seconds: float) -> str:
-    """00:12.3, or 1:02:03.4 past the hour."""
-    tenths = round(seconds * 10)
-    minutes, tenths = divmod(tenths, 600)
-    hours, minutes = divmod(minutes, 60)
-    clock = f"{minutes:02d}:{tenths / 10:04.1f}"
-    return f"{hours}:{clock}" if hours else clock
-
-
 def format_evidence(evidence: list[dict]) -> str:
     """One line per entry: ``[00:12.3–00:14.0] agent: <text>``. The text is shown as stored (not put
     in quotation marks): for some items it is the agent's words, for others a measured figure."""
-    return "\n".join(f"[{format_clock(e['start'])}–{format_clock(e['end'])}] {e['role']}: {e['text']}"
+    return "\n".join(f"[{clock(e['start'])}–{clock(e['end'])}] {e['role']}: {e['text']}"
                      for e in evidence)
 
 

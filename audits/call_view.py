@@ -11,16 +11,14 @@ from __future__ import annotations
 import bisect
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 from audits.calldata.measurements import Measurements
 from audits.calldata.metadata import CallMetadata
 from audits.calldata.transcript import Transcript, Turn
 from audits.findings import Evidence
+from audits.matchers import SpecMatchers
 from audits.textmatch import Match, PhraseMatcher
-
-if TYPE_CHECKING:
-    from audits.spec import Spec
 
 QUOTE_CONTEXT = 30  # characters of context quoted either side of a matched phrase
 QUOTE_MAX = 160  # longest quote of a whole turn
@@ -104,17 +102,17 @@ def span_times(turn: Turn, start: int, end: int) -> tuple[float, float]:
     return covering[0].start, covering[-1].end
 
 
-class CheckContext:
+class CallView:
     """One call as the checks see it."""
 
     def __init__(self, transcript: Transcript, measurements: Measurements,
-                 metadata: CallMetadata | None, spec: Spec):
+                 metadata: CallMetadata | None, matchers: SpecMatchers):
         self.transcript = transcript
         self.measurements = measurements
         self.metadata = metadata or CallMetadata()
-        self.spec = spec
-        self.language = spec.language
-        self.marks = MARKS[spec.language]
+        self.matchers = matchers
+        self.language = matchers.language
+        self.marks = MARKS[matchers.language]
         self._timelines = {role: RoleTimeline([t for t in transcript.turns if t.role == role])
                            for role in {t.role for t in transcript.turns}}
 
@@ -182,7 +180,7 @@ class CheckContext:
 
     # -- phrases ----------------------------------------------------------------------------
     def matcher(self, phrases: Sequence[str], threshold: float | None = None) -> PhraseMatcher:
-        return self.spec.matcher(tuple(phrases), threshold)
+        return self.matchers.matcher(tuple(phrases), threshold)
 
     def find(self, turns: Sequence[Turn], phrases: Sequence[str], threshold: float | None = None) -> list[Hit]:
         """Every occurrence of any of ``phrases`` in ``turns``, in time order."""

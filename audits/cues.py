@@ -1,0 +1,25 @@
+"""Cues: phrases the pipeline needs from a spec before any check runs.
+
+The pipeline asks a spec for phrases by what they are for, never by item id:
+``spec.phrases_for(GREETING).score(text)`` tells the agent's channel or speaker,
+``spec.phrases_for(CLOSING_QUESTION).score(text)`` helps tell a diarized agent, and
+``spec.phrases_for(HOLD_ANNOUNCEMENT).said(text)`` finds announced holds.
+
+A check kind declares the cues it can serve (``Check.provides``) and which of its phrases serve
+them (``Check.cue_phrases``); a spec item serves the cues in its ``provides:`` field, by default
+its checklist id's (``spec.DEFAULT_CUES``).
+"""
+
+from __future__ import annotations
+
+GREETING = "greeting"
+CLOSING_QUESTION = "closing_question"
+HOLD_ANNOUNCEMENT = "hold_announcement"
+
+# Each cue, what it is, and whether every spec must provide it (the pipeline cannot do without).
+CUES = {
+    GREETING: "the opening greeting's phrases: they tell which channel or speaker is the agent",
+    CLOSING_QUESTION: "the closing question's phrases: they help tell which diarized speaker is the agent",
+    HOLD_ANNOUNCEMENT: "phrases announcing a wait: they tell an announced hold from a silence",
+}
+REQUIRED_CUES = (GREETING, HOLD_ANNOUNCEMENT)
