@@ -567,48 +567,71 @@ def write_variant(script: dict, placed: list[Placed], pauses: list[dict], durati
     check_expectations(script, truth)
     if rendering:
         truth["rendering"] = rendering  # what made this file differ from the plain sample
-    bitrate = spec.get("bitrate", BITRATES.get(spec["format"]))
-    encode(samples, int(spec.get("rate", RATE)), spec["format"], bitrate, audio)
     for folder in (out / "truth", out / "transcripts"):
         folder.mkdir(parents=True, exist_ok=True)
+    bitrate = spec.get("bitrate", BITRATES.get(spec["format"]))
+    encode(samples, int(spec.get("rate", RATE)), spec["format"], bitrate, audio)
     write_json(out / "truth" / f"{audio.stem}.json", truth)
     transcript = build_transcript(truth, placed, hashlib.sha256(audio.read_bytes()).hexdigest())
     transcript.save(out / "transcripts" / f"{audio.stem}.json")
     return truth
 
 
-def make_call(script: dict, out: Path = HERE, voices: dict[str, dict] | None = None,
-              impair: str | dict | None = None, seed: int | None = None, mono: bool | None = None) -> list[dict]:
-    """Render one call into ``out`` (audio there, truth/ and transcripts/ below it).
+@dataclass
+class Composed:
+    """A call spoken and laid out, before impairments and encoding: what every variant shares."""
+    script: dict
+    voices: dict[str, Voice]
+    placed: list[Placed]
+    pauses: list[dict]
+    duration: float
+    stereo: np.ndarray  # (n, 2) float32 at RATE: the clean telephone legs
+    voices_changed: bool = False
 
-    ``voices``: per role, voice fields to change for this rendering (engine, name, speed, pitch);
+
+def compose(script: dict, voices: dict[str, dict] | None = None) -> Composed:
+    """Speak a script (``voices``: per role, fields to change for this rendering: engine, name,
+    speed, pitch) and lay it out as two clean telephone legs."""
+    rings, cadence, answer_at = ring_phase(script)
+    chosen = voices_for(script, voices)
+    placed, pauses, duration = place_turns(script, answer_at, chosen)
+    stereo = mix(placed, rings, cadence, duration, seed=zlib.crc32(script["id"].encode()))
+    return Composed(script, chosen, placed, pauses, duration, stereo, bool(voices))
+
+
+def write_call(call: Composed, out: Path = HERE, impair: str | dict | None = None, seed: int | None = None,
+               mono: bool | None = None) -> list[dict]:
+    """Write a composed call into ``out`` (audio there, truth/ and transcripts/ below it).
+
     ``impair``: a preset name (``impairments.PRESETS``) or concrete parameters, else the script's
     own ``impair:``; ``seed``: drives the preset's draw and the impairments' randomness (default:
     from the call id); ``mono``: also write the mono mix (default: when the script has ``mono:``).
     """
-    rings, cadence, answer_at = ring_phase(script)
-    chosen = voices_for(script, voices)
-    placed, pauses, duration = place_turns(script, answer_at, chosen)
-    call_seed = zlib.crc32(script["id"].encode())
-    stereo = mix(placed, rings, cadence, duration, seed=call_seed)
+    script, stereo = call.script, call.stereo
     rendering: dict = {}
-    if voices:
+    if call.voices_changed:
         rendering["voices"] = {role: {"engine": v.engine, "name": v.name, "speed": v.speed, "pitch": v.pitch}
-                               for role, v in chosen.items()}
+                               for role, v in call.voices.items()}
     impair = script.get("impair") if impair is None else impair
     if impair is not None:
-        seed = call_seed if seed is None else seed
+        seed = zlib.crc32(script["id"].encode()) if seed is None else seed
         params = impairment_params(impair, seed)
-        speech = {role: voice.level_dbfs for role, voice in chosen.items()}
+        speech = {role: voice.level_dbfs for role, voice in call.voices.items()}
         bed = babble_bed() if any(leg.get("kind") == "babble" for leg in params.get("noise", {}).values()) else None
         stereo = impairments.apply(stereo, params, seed, speech_dbfs=speech, babble_bed=bed)
         rendering.update(impair=params, seed=seed)
-    truths = [write_variant(script, placed, pauses, duration, stereo, out, rendering)]
+    layout = (call.placed, call.pauses, call.duration)
+    truths = [write_variant(script, *layout, stereo, out, rendering)]
     if script.get("mono") if mono is None else mono:
         # A mono recorder sums both legs; halving keeps overlapping speech from clipping.
-        truths.append(write_variant(script, placed, pauses, duration, stereo.mean(axis=1, keepdims=True), out,
-                                    rendering))
+        truths.append(write_variant(script, *layout, stereo.mean(axis=1, keepdims=True), out, rendering))
     return truths
+
+
+def make_call(script: dict, out: Path = HERE, voices: dict[str, dict] | None = None,
+              impair: str | dict | None = None, seed: int | None = None, mono: bool | None = None) -> list[dict]:
+    """Render one call: ``compose`` then ``write_call``."""
+    return write_call(compose(script, voices), out, impair, seed, mono)
 
 
 def impairment_params(impair: str | dict, seed: int = 0) -> dict:
