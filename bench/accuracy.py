@@ -308,9 +308,12 @@ def table_errors_by_condition(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def stats(values: list[float]) -> str:
+def stats(values: list[float | None]) -> str:
+    """Median / max of the errors; a figure callqa did not measure at all (None) is counted apart."""
+    missing = sum(v is None for v in values)
     values = [v for v in values if v is not None]
-    return f"{statistics.median(values):.2f} / {max(values):.2f}" if values else "–"
+    text = f"{statistics.median(values):.2f} / {max(values):.2f}" if values else "–"
+    return text + (f" ({missing} not measured)" if missing else "")
 
 
 def table_timing(rows: list[dict]) -> str:
@@ -321,11 +324,9 @@ def table_timing(rows: list[dict]) -> str:
                                                        key=lambda kv: (SPLITS.index(kv[0][0]), -kv[0][1],
                                                                        CONDITIONS.index(kv[0][2]))):
         t = [row["timing"] for row in subset]
-        missing = sum(x.get("ring", 0) is None or x.get("answer_delay", 0) is None for x in t)
         lines.append(
             f"| {split} | {'stereo' if channels == 2 else 'mono'} | {condition} | "
-            f"{stats([x['ring'] for x in t if 'ring' in x])} | {stats([x['answer_delay'] for x in t if 'answer_delay' in x])}"
-            f"{f' ({missing} missing)' if missing else ''} | "
+            f"{stats([x['ring'] for x in t if 'ring' in x])} | {stats([x['answer_delay'] for x in t if 'answer_delay' in x])} | "
             f"{stats([e for x in t for e in x['silence_edges']])} | {sum(not x['silences_count_ok'] for x in t)}/{len(t)} | "
             f"{stats([e for x in t for e in x['hold_edges']])} | {sum(not x['holds_count_ok'] for x in t)}/{len(t)} | "
             f"{stats([e for x in t for e in x['interruption_seconds']])} | "
@@ -365,7 +366,12 @@ def main() -> None:
     parser.add_argument("--mono-conditions", nargs="*", default=MONO_CONDITIONS, choices=CONDITIONS)
     parser.add_argument("--set", type=Path, default=SET, help="where the rendered calls go (kept for reruns)")
     parser.add_argument("--render-only", action="store_true")
+    parser.add_argument("--report", type=Path, metavar="JSON", help="print the tables of an earlier run's results file")
     args = parser.parse_args()
+    if args.report:
+        saved = json.loads(args.report.read_text(encoding="utf-8"))
+        print(saved["header"] + "\n\n" + report(saved["rows"]))
+        return
     make_samples.require_tools()
     calls = args.calls or sorted(path.stem for path in (REPO / "sample_audio" / "scripts").glob("en_*.yaml"))
     plan = {split: list(args.conditions or DEFAULT_CONDITIONS[split]) for split in args.splits}
