@@ -47,6 +47,7 @@ class SpecSource:
             raise SpecError(file, None, f"not valid YAML: {exc}") from None
         if self.root is None:
             raise SpecError(file, None, "the spec is empty")
+        _name_marks(self.root, file)
 
     @staticmethod
     def line(node: yaml.Node) -> int:
@@ -54,7 +55,9 @@ class SpecSource:
 
     def error(self, node: yaml.Node, message: str, item: str | None = None,
               field: str | None = None) -> SpecError:
-        return SpecError(self.file, self.line(node), message, item, field)
+        """An error at ``node``, in the file the node was read from (a parent spec's, for a value a
+        spec inherits through ``extends:``)."""
+        return SpecError(node.start_mark.name or self.file, self.line(node), message, item, field)
 
     def value(self, node: yaml.Node, item: str | None = None, field: str | None = None) -> Any:
         """The Python value of a node (deep)."""
@@ -90,3 +93,19 @@ class SpecSource:
         if isinstance(node, yaml.SequenceNode):
             return "a list"
         return repr(self.value(node))
+
+
+def _name_marks(root: yaml.Node, file: str) -> None:
+    """Every node's marks carry the file's name (PyYAML writes ``<unicode string>``), so a node
+    says where it was written after specs are merged (``audits.specextends``)."""
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        node.start_mark.name = node.end_mark.name = file
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(part for pair in node.value for part in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
