@@ -25,6 +25,8 @@ def render_call(call: CallAudit, console: Console) -> None:
         f"{', NEEDS REVIEW' if roles.needs_review else ''})"
     ))
     console.print(Group(_turns_table(call), _measurements_table(call), _findings_table(call)))
+    if call.result.not_in_spec:
+        console.print(Text("not in spec (not audited): " + ", ".join(call.result.not_in_spec), style="dim"))
     score = call.result.score
     verdict = "n/a" if score is None else f"{score:.1f} / 100"
     if call.result.no_speech:

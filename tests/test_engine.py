@@ -120,7 +120,7 @@ def test_findings_contract_is_enforced():
 def test_to_dict_is_json_ready():
     result = _run({**GOOD_ZH_CALL, "turns": GOOD_ZH_CALL["turns"] + [["agent", 52.5, 54.0, "你等着。"]]}, "zh-CN")
     data = result.to_dict()
-    assert set(data) == {"findings", "score", "critical_failed", "no_speech"}
+    assert set(data) == {"findings", "score", "critical_failed", "no_speech", "not_in_spec"}
     text = json.dumps(data, ensure_ascii=False)
     assert "你等着" in text
     back = json.loads(text)
