@@ -111,8 +111,9 @@ class RuleCheck(Check):
         timeline = ctx.timeline(opts.response_role)
         for trigger in judged:
             latest = float("inf") if opts.within_seconds is None else trigger.end + opts.within_seconds
-            window = timeline.starting(trigger.start - 1e-9, latest, inclusive=True, first=opts.within_turns)
-            window = [t for t in window if t.start >= trigger.start or t.end > trigger.end]
+            # the responder's turns from the trigger on: one still going at the trigger (the
+            # trigger's own turn, when it is theirs) counts as the first
+            window = timeline.overlapping(trigger.start, latest, closed=True, reaching=True, first=opts.within_turns)
             if not window:
                 unanswerable += 1
                 continue
