@@ -157,6 +157,9 @@ def render_case_results(results, console: Console) -> None:
                       result.expected, Text(got, style=STATUS_STYLE.get(got, "")),
                       Text("ok", style="green") if result.ok else Text("FAIL", style="bold red"), Text(why))
     console.print(table)
+    for file, result in results:  # one plain line per miss, for logs however narrow
+        if not result.ok:
+            console.print(Text(f"FAIL {file}: {result.name} ({result.item}): {result.problem}"), soft_wrap=True)
     failed = sum(not r.ok for _, r in results)
     console.print(f"{len(results) - failed} of {len(results)} cases as expected" + (f", {failed} not" if failed else ""))
 

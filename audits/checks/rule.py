@@ -15,15 +15,15 @@ from audits.rules import Condition, ConditionType, RuleGaveUp, Scope, describe, 
 
 @dataclass(frozen=True, kw_only=True)
 class RuleOptions(CommonOptions):
-    pass_if: Condition | None = param(Optional(ConditionType()), "the item passes when this is found in the call",
+    pass_if: Condition | None = param(ConditionType(optional=True), "the item passes when this is found in the call",
                                       None)
-    fail_if: Condition | None = param(Optional(ConditionType()), "the item fails when this is found in the call",
+    fail_if: Condition | None = param(ConditionType(optional=True), "the item fails when this is found in the call",
                                       None)
     trigger: Condition | None = param(
-        Optional(ConditionType(positions=False)),
+        ConditionType(positions=False, optional=True),
         "each thing found by this (a turn's words, a silence, an overlap) needs a response", None)
     response: Condition | None = param(
-        Optional(ConditionType(positions=False)),
+        ConditionType(positions=False, optional=True),
         "what must follow each trigger, in response_role's turns within within_turns / within_seconds", None)
     response_role: str = param(OneOf(*ROLES), "whose turns the response is looked for in", "agent")
     within_turns: int | None = param(Optional(Integer(1)), "in at most this many response_role turns from the "
@@ -31,7 +31,7 @@ class RuleOptions(CommonOptions):
     within_seconds: float | None = param(Optional(Number(above=0)), "within this many seconds after the trigger",
                                          None)
     judge: str = param(OneOf("each", "first", "last"), "which triggers are judged", "each")
-    applies_if: Condition | None = param(Optional(ConditionType()),
+    applies_if: Condition | None = param(ConditionType(optional=True),
                                          "the item is na for a call where this is not found", None)
 
     def __post_init__(self):

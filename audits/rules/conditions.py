@@ -66,13 +66,17 @@ class ConditionType(ParamType):
     """A condition (see ``audits.rules.conditions``); with ``positions=False`` its operators may
     not take ``position`` (inside trigger → response rules, where the window is the item's)."""
 
-    def __init__(self, positions: bool = True):
+    def __init__(self, positions: bool = True, optional: bool = False):
         self.positions = positions
+        self.optional = optional
 
     def describe(self) -> str:
-        return "a condition: an operator (" + ", ".join(OPERATORS) + ") or all / any / not of conditions"
+        return ("a condition: an operator (" + ", ".join(OPERATORS) + ") or all / any / not of conditions"
+                + (", or null" if self.optional else ""))
 
-    def parse(self, value: Any) -> Condition:
+    def parse(self, value: Any) -> Condition | None:
+        if value is None and self.optional:
+            return None
         return _parse(value, (), self.positions, [0])
 
 
