@@ -1,4 +1,4 @@
-"""``audit``: one call against one spec → a finding per checklist item and the call score."""
+"""``audit``: one call against one spec → a finding per item of the spec and the call score."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def audit(transcript: Transcript, measurements: Measurements, spec: Spec,
     call metadata, when given, overrides what they inferred from audio (ring time, who hung up,
     the customer's surname). A call without a word said is a ``no_speech`` result."""
     if not any(turn.text.strip() for turn in transcript.turns):
-        return AuditResult(tuple(check.na(NO_SPEECH) for check in spec.checks), no_speech=True)
+        return AuditResult(tuple(check.na(NO_SPEECH) for check in spec.checks), no_speech=True,
+                           not_in_spec=spec.not_in_spec())
     ctx = CallView(transcript, measurements, metadata, spec.matchers)
-    return AuditResult(tuple(check.run(ctx) for check in spec.checks))
+    return AuditResult(tuple(check.run(ctx) for check in spec.checks), not_in_spec=spec.not_in_spec())

@@ -79,6 +79,7 @@ class Finding:
 class AuditResult:
     findings: tuple[Finding, ...] = field(default_factory=tuple)
     no_speech: bool = False  # nobody spoke: every item n/a, no score, kept out of averages
+    not_in_spec: tuple[str, ...] = ()  # checklist ids the spec leaves out: not audited
 
     def finding(self, item: str) -> Finding:
         for finding in self.findings:
@@ -109,4 +110,5 @@ class AuditResult:
             "score": None if score is None else round(score, 2),
             "critical_failed": self.critical_failed,
             "no_speech": self.no_speech,
+            "not_in_spec": list(self.not_in_spec),
         }

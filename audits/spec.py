@@ -12,14 +12,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
-import importlib.resources
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from audits.calldata import yamlsafe
 from audits.checks import KINDS, Check
 from audits.cues import CLOSING_QUESTION, CUES, GREETING, HOLD_ANNOUNCEMENT, REQUIRED_CUES
 from audits.matchers import CuePhrases, Matching, SpecMatchers
@@ -36,8 +35,9 @@ from audits.params import (
     Text,
     declared,
 )
+from audits.specextends import MergedItem, MergedSpec, bundled_specs, merge, origin, peek_id
 from audits.specitem import SpecItem
-from audits.specsource import SpecError, SpecSource
+from audits.specsource import SpecError
 
 __all__ = ["CHECKLIST", "CuePhrases", "Matching", "Spec", "SpecError", "SpecItem", "load_spec", "bundled_specs"]
 
@@ -52,6 +52,12 @@ CHECKLIST = (
     "transfer.consent", "explain.confirm",
 )
 
+# The checklist's namespaces are its own: an id there is one of the 18 (a typo is caught, not taken
+# for a new item); a spec's own items live in a namespace of its own (custom., acme., scenario.).
+RESERVED_NAMESPACES = tuple(dict.fromkeys(item.split(".")[0] for item in CHECKLIST))
+ITEM_ID = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+")
+MAX_ITEMS = 1000  # a spec beyond this is refused before any item is read (each item is a check per call)
+
 # The cues (audits.cues) an item serves when it has no ``provides:`` field, as far as its kind
 # can serve them, and unless another item's ``provides:`` names the cue.
 DEFAULT_CUES = {
@@ -60,7 +66,7 @@ DEFAULT_CUES = {
     "hold.etiquette": (HOLD_ANNOUNCEMENT,),
 }
 
-_TOP_FIELDS: dict[str, tuple[ParamType, Any]] = {
+_TOP_FIELDS: dict[str, tuple[ParamType, Any]] = {  # besides extends, remove, matching, items
     "name": (Text(), REQUIRED),
     "language": (OneOf("zh", "en"), REQUIRED),
     "organisation": (Text(), REQUIRED),
@@ -90,8 +96,13 @@ class Spec:
     """
 
     def __init__(self, *, file: str, name: str, language: str, organisation: str, revision: str,
-                 description: str, matching: Matching, items: tuple[SpecItem, ...]):
+                 description: str, matching: Matching, items: tuple[SpecItem, ...],
+                 origins: dict[tuple[str, str], str] | None = None, chain: tuple[str, ...] = ()):
         self.file = file
+        # where each value was written: (item id or "", field) -> "file:line"; and the files
+        # merged, parent first (``extends:``)
+        self.origins = origins or {}
+        self.chain = chain or (file,)
         self.name = name
         self.language = language
         self.organisation = organisation
@@ -121,61 +132,45 @@ class Spec:
         score of 0, never said) when no item does."""
         return self._cues[cue]
 
+    def not_in_spec(self) -> tuple[str, ...]:
+        """The checklist ids this spec leaves out (not audited; reports say "not in spec")."""
+        have = {item.id for item in self.items}
+        return tuple(i for i in CHECKLIST if i not in have)
+
     def cue_items(self) -> dict[str, str]:
         """Each provided cue and the id of the item providing it."""
         return {cue: item.id for item in self.items for cue in item.provides}
 
 
-def bundled_specs() -> dict[str, Path]:
-    """Bundled spec names and their files (package ``callqa_configs``, folder ``spec``)."""
-    try:
-        folder = importlib.resources.files("callqa_configs") / "spec"
-    except ModuleNotFoundError:
-        return {}
-    if not folder.is_dir():
-        return {}
-    return {Path(entry.name).stem: Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".yaml")}
-
-
 def load_spec(path_or_name: str | Path) -> Spec:
-    """Load and validate a spec: a bundled name ("en", "zh-CN") or a path to a YAML file."""
-    bundled = bundled_specs()
-    if isinstance(path_or_name, str) and path_or_name in bundled:
-        path, shown = bundled[path_or_name], f"{path_or_name} ({bundled[path_or_name]})"
-    else:
-        path, shown = Path(path_or_name), str(path_or_name)
-    try:
-        text = yamlsafe.read_text(path)
-    except yamlsafe.YamlTooLarge as exc:
-        raise SpecError(shown, None, f"refused: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        names = ", ".join(sorted(bundled)) or "none installed"
-        raise SpecError(shown, None, f"cannot read the spec ({exc.__class__.__name__}: {exc}); "
-                                     f"bundled specs: {names}") from None
-    return _SpecReader(SpecSource(shown, text)).read()
+    """Load and validate a spec: a bundled name ("en", "zh-CN") or a path to a YAML file; a spec
+    that ``extends:`` another is merged with it first (``audits.specextends``)."""
+    return _SpecReader(merge(path_or_name)).read()
 
 
 class _SpecReader:
     """Validates one spec file's node tree into a :class:`Spec`."""
 
-    def __init__(self, source: SpecSource):
-        self.source = source
+    def __init__(self, merged: MergedSpec):
+        self.merged = merged
+        self.source = merged.source
+        self.origins: dict[tuple[str, str], str] = {}
 
     def read(self) -> Spec:
-        src = self.source
-        entries = src.mapping(src.root, "the spec")
-        matching_entry = entries.pop("matching", None)
-        items_entry = entries.pop("items", None)
-        top = self._fields(src.root, entries, _TOP_FIELDS, None, "the spec", extra_known=("matching", "items"))
-        for name, entry in (("matching", matching_entry), ("items", items_entry)):
-            if entry is None:
-                raise src.error(src.root, "missing", field=name)
-        matching_fields = self._fields(matching_entry[1], src.mapping(matching_entry[1], "matching", field="matching"),
-                                       _MATCHING_FIELDS, None, "matching", prefix="matching.")
+        src, merged = self.source, self.merged
+        top = self._fields(src.root, merged.top, _TOP_FIELDS, None, "the spec",
+                           extra_known=("extends", "remove", "matching", "items"))
+        if merged.matching is None:
+            raise src.error(src.root, "missing", field="matching")
+        if merged.items is None:
+            raise src.error(src.root, "missing", field="items")
+        matching_fields = self._fields(merged.matching_node, merged.matching, _MATCHING_FIELDS, None, "matching",
+                                       prefix="matching.")
         matching = Matching(**matching_fields)
-        items = self._items(items_entry, top["organisation"], top["language"])
+        items = self._items(top["organisation"], top["language"])
         return Spec(file=src.file, name=top["name"], language=top["language"], organisation=top["organisation"],
-                    revision=top["version"], description=top["description"], matching=matching, items=items)
+                    revision=top["version"], description=top["description"], matching=matching, items=items,
+                    origins=self.origins, chain=tuple(merged.chain))
 
     def _fields(self, node: yaml.Node, entries: dict, schema: dict[str, tuple[ParamType, Any]], item: str | None,
                 what: str, prefix: str = "", extra_known: tuple[str, ...] = (),
@@ -195,6 +190,7 @@ class _SpecReader:
                 values[key] = default
                 continue
             key_node, value_node = entries[key]
+            self.origins[(item or "", prefix + key)] = origin(key_node)
             raw = src.value(value_node, item, prefix + key)
             if transform is not None:
                 raw = transform(raw)
@@ -205,24 +201,26 @@ class _SpecReader:
                 raise src.error(at, str(exc), item, prefix + key) from None
         return values
 
-    def _items(self, entry: tuple[yaml.Node, yaml.Node], organisation: str, language: str) -> tuple[SpecItem, ...]:
-        src = self.source
-        key_node, node = entry
-        nodes = src.sequence(node, "items", field="items")
+    def _items(self, organisation: str, language: str) -> tuple[SpecItem, ...]:
+        src, merged = self.source, self.merged
+        key_node = merged.items_key
+        if len(merged.items) > MAX_ITEMS:
+            raise src.error(key_node, f"refused: {len(merged.items):,} items, more than the {MAX_ITEMS:,} a spec may "
+                                      "have (every item is judged on every call): split the spec or merge items",
+                            field="items")
         items: list[SpecItem] = []
         first_line: dict[str, int] = {}
-        for number, item_node in enumerate(nodes, 1):
-            item = self._item(item_node, number, organisation, language)
+        for number, entry in enumerate(merged.items, 1):
+            item = self._item(entry, number, organisation, language)
             if item.id in first_line:
-                raise src.error(item_node, f"duplicate item id (first on line {first_line[item.id]})", item.id, "id")
+                raise src.error(entry.node, f"duplicate item id (first on line {first_line[item.id]})", item.id, "id")
             first_line[item.id] = item.line
             items.append(item)
-        missing = [i for i in CHECKLIST if i not in first_line]
-        if missing:
-            raise src.error(key_node, "missing checklist item(s): " + ", ".join(missing)
-                            + " (use kind: not_applicable to switch one off)", field="items")
-        items = self._cues(key_node, nodes, items)
-        return tuple(sorted(items, key=lambda i: CHECKLIST.index(i.id)))
+        if not items:
+            raise src.error(key_node, "no items: a spec audits at least one item", field="items")
+        items = self._cues(key_node, [entry.node for entry in merged.items], items)
+        # the checklist's items in checklist order, then the spec's own in the order written
+        return tuple(sorted(items, key=lambda i: CHECKLIST.index(i.id) if i.id in CHECKLIST else len(CHECKLIST)))
 
     def _cues(self, key_node: yaml.Node, nodes: list[yaml.Node], items: list[SpecItem]) -> list[SpecItem]:
         """Each item's ``provides`` resolved (None: its defaults, less the cues another item
@@ -252,11 +250,11 @@ class _SpecReader:
             raise src.error(key_node, f"no item provides cue {cue!r} ({CUES[cue]})", field="items")
         return resolved
 
-    def _item(self, node: yaml.Node, number: int, organisation: str, language: str) -> SpecItem:
+    def _item(self, merged: MergedItem, number: int, organisation: str, language: str) -> SpecItem:
         src = self.source
-        label = _peek_id(node) or f"#{number}"
-        entries = src.mapping(node, f"item {label}", item=label)
-        item_id = self._choice(node, entries, "id", CHECKLIST, label, "checklist id")
+        node, entries = merged.node, merged.entries
+        label = peek_id(node) or f"#{number}"
+        item_id = self._item_id(node, entries, label)
         kind = self._choice(node, entries, "kind", tuple(KINDS), item_id, "kind")
         check = KINDS[kind]
         option_fields = declared(check.Options)
@@ -276,6 +274,26 @@ class _SpecReader:
             at = entries[exc.field][0] if exc.field in entries else node
             raise src.error(at, exc.message, item_id, exc.field) from None
         return SpecItem(id=item_id, kind=kind, options=options, language=language, line=src.line(node), **values)
+
+    def _item_id(self, node: yaml.Node, entries: dict, label: str) -> str:
+        """A checklist id, or a namespaced id of the spec's own outside the checklist's namespaces."""
+        src = self.source
+        if "id" not in entries:
+            raise src.error(node, "missing (a checklist id, or your own namespaced id such as custom.verify_identity)",
+                            label, "id")
+        value_node = entries["id"][1]
+        value = src.value(value_node, label, "id")
+        if value in CHECKLIST:
+            return value
+        if not isinstance(value, str) or not ITEM_ID.fullmatch(value):
+            raise src.error(value_node, f"an item id is lower-case words joined by dots, namespace first "
+                                        f"(custom.verify_identity), got {value!r}", str(value), "id")
+        namespace = value.split(".")[0]
+        if namespace in RESERVED_NAMESPACES:
+            raise src.error(value_node, f"unknown checklist id {value!r}{_did_you_mean(value, CHECKLIST)} (the "
+                                        f"namespace {namespace}. is the checklist's; give an item of your own "
+                                        f"another one, e.g. custom.{value.split('.', 1)[1]})", value, "id")
+        return value
 
     def _choice(self, node: yaml.Node, entries: dict, field: str, choices: tuple[str, ...], item: str,
                 what: str) -> str:
@@ -304,23 +322,21 @@ def _entry(node: yaml.Node, key: str) -> yaml.Node:
     return node
 
 
-def _peek_id(node: yaml.Node) -> str | None:
-    """An item's id before the item is validated, to name it in errors about its other keys."""
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if key.value == "id" and isinstance(value, yaml.ScalarNode):
-                return value.value
-    return None
-
-
-def _element(node: yaml.Node, path: tuple[int, ...]) -> yaml.Node | None:
-    """The node at ``path`` (list indexes) inside ``node``; None when the path is empty or absent."""
+def _element(node: yaml.Node, path: tuple) -> yaml.Node | None:
+    """The node at ``path`` (list indexes, mapping keys) inside ``node``; None when the path is empty;
+    the deepest node found when the rest is absent."""
     if not path:
         return None
-    for index in path:
-        if not isinstance(node, yaml.SequenceNode) or index >= len(node.value):
-            return None
-        node = node.value[index]
+    for step in path:
+        if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+        elif isinstance(node, yaml.MappingNode) and isinstance(step, str):
+            match = [value for key, value in node.value if key.value == step]
+            if not match:
+                return node
+            node = match[0]
+        else:
+            return node
     return node
 
 

@@ -47,19 +47,14 @@ def is_transcript_file(path: Path) -> bool:
 def recording_floors(timing: dict, spec: Spec) -> dict:
     """The ``timing`` settings as ``measure`` uses them. ``silence_threshold`` and
     ``interruption_min_overlap`` are floors of mechanism: the shortest silence and overlap the
-    measurements list. A floor above what a spec item judges (its ``threshold`` limit for
-    ``silence`` / ``interruption``) is lowered to that limit, so a setting never hides from a check
-    what the check counts."""
+    measurements list. A floor above what a spec item judges (each check says the shortest
+    silence and interruption it needs listed: ``Check.floors``) is lowered to that, so a setting
+    never hides from a check what the check counts."""
     floors = dict(timing)
-    for item in spec.items:
-        opts = item.options
-        if item.kind != "threshold" or opts.measure not in ("silence", "interruption"):
-            continue
-        if opts.measure == "silence":  # listed when longer than the floor: "at least" needs a hair less
-            limit = opts.limit - 0.001 if opts.fail_when == "at_least" else opts.limit
-            floors["silence_threshold"] = min(floors["silence_threshold"], limit)
-        else:  # listed when at least the floor long
-            floors["interruption_min_overlap"] = min(floors["interruption_min_overlap"], opts.limit)
+    setting = {"silence": "silence_threshold", "interruption": "interruption_min_overlap"}
+    for check in spec.checks:
+        for reading, shortest in check.floors().items():
+            floors[setting[reading]] = min(floors[setting[reading]], shortest)
     return floors
 
 

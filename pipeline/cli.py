@@ -13,13 +13,19 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from pipeline import __version__
-
-EXIT_CALLS_FAILED = 1
-EXIT_USAGE = 2
+from pipeline.cli_common import (
+    EXIT_CALLS_FAILED,
+    ConfigOption,
+    MetadataOption,
+    SpecOption,
+    fail_usage,
+    stderr,
+    stdout,
+)
+from pipeline.cli_spec import spec_app
 
 app = typer.Typer(
     help="Audit customer-service calls against your service specification.\n\n"
@@ -28,32 +34,12 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
-spec_app = typer.Typer(help="Check and show service specifications.", no_args_is_help=True)
 app.add_typer(spec_app, name="spec")
-
-stdout = Console()
-# Log lines (cron mail, grep) must stay one line each: no hard wrapping when not on a terminal.
-stderr = Console(stderr=True, soft_wrap=True)
 
 
 class ExecutorName(str, Enum):
     local = "local"
     ray = "ray"
-
-
-ConfigOption = Annotated[
-    Optional[Path],
-    typer.Option("--config", "-c", help="Settings YAML laid over configs/default.yaml.", dir_okay=False),
-]
-SpecOption = Annotated[
-    Optional[str],
-    typer.Option("--spec", "-s", help="Spec YAML file, or a bundled spec name: en, zh-CN. Default: settings' spec."),
-]
-MetadataOption = Annotated[
-    Optional[Path],
-    typer.Option("--metadata", "-m", help="Call metadata CSV (agent, ring time, hang-up party, surname...).",
-                 exists=True, dir_okay=False),
-]
 
 
 def _version(value: bool) -> None:
@@ -70,12 +56,6 @@ def main(
     """Audit customer-service calls against your service specification."""
 
 
-def _fail_usage(message: str) -> typer.Exit:
-    # escape: messages hold brackets that are not markup, as in pip install 'callqa[ray]'
-    stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    return typer.Exit(EXIT_USAGE)
-
-
 def _processor(config: Path | None, spec: str | None):
     from audits.spec import SpecError, load_spec
     from pipeline.asr.engine import ModelNotFound
@@ -86,7 +66,7 @@ def _processor(config: Path | None, spec: str | None):
         settings = load_settings(config)
         return CallProcessor(settings, load_spec(spec or settings["spec"]))
     except (ConfigError, SpecError, ModelNotFound) as exc:
-        raise _fail_usage(str(exc)) from None
+        raise fail_usage(str(exc)) from None
 
 
 def _metadata_table(path: Path | None) -> dict:
@@ -97,7 +77,7 @@ def _metadata_table(path: Path | None) -> dict:
     try:
         return load_metadata_csv(path)
     except MetadataError as exc:
-        raise _fail_usage(str(exc)) from None
+        raise fail_usage(str(exc)) from None
 
 
 def _call_errors():
@@ -198,7 +178,7 @@ def _check_out(out: Path) -> None:
     try:
         check_writable_folder(out)
     except OSError as exc:
-        raise _fail_usage(f"{out}: cannot write there: {exc.strerror or exc}") from None
+        raise fail_usage(f"{out}: cannot write there: {exc.strerror or exc}") from None
 
 
 def _write_document(out: Path, source: Path, call_id: str, document: dict, written: set[str]) -> None:
@@ -219,51 +199,7 @@ def _write_document(out: Path, source: Path, call_id: str, document: dict, writt
         with replacing(out / name) as temporary:
             temporary.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     except OSError as exc:
-        raise _fail_usage(f"{out / name}: cannot write: {exc.strerror or exc}") from None
-
-
-@spec_app.command("validate")
-def spec_validate(
-    files: Annotated[list[Path], typer.Argument(help="Spec YAML files to check.")],
-) -> None:
-    """Check spec files: every item id, kind, field and phrase list; errors name file, line, item, field.
-
-    Example: callqa spec validate configs/spec/zh-CN.yaml my_company.yaml
-    """
-    from audits.spec import SpecError, load_spec
-
-    bad = 0
-    for file in files:
-        try:
-            spec = load_spec(file)
-        except SpecError as exc:
-            stderr.print(f"[bold red]invalid:[/] {escape(str(exc))}", highlight=False)
-            bad += 1
-        else:
-            stdout.print(f"[green]ok[/] {escape(f'{file}: {spec.name} ({spec.language}), {len(spec.items)} items')}")
-    if bad:
-        raise typer.Exit(EXIT_USAGE)
-
-
-@spec_app.command("show")
-def spec_show(
-    spec: Annotated[Optional[str], typer.Argument(help="Spec file or bundled name (en, zh-CN). "
-                                                  "Default: the settings' spec.")] = None,
-    config: ConfigOption = None,
-) -> None:
-    """Show a spec's items as a table: id, title, kind, points, critical, source rows.
-
-    Example: callqa spec show zh-CN
-    """
-    from audits.spec import SpecError, load_spec
-    from pipeline.config import ConfigError, load_settings
-    from pipeline.render import render_spec
-
-    try:
-        loaded = load_spec(spec or load_settings(config)["spec"])
-    except (ConfigError, SpecError) as exc:
-        raise _fail_usage(str(exc)) from None
-    render_spec(loaded, stdout)
+        raise fail_usage(f"{out / name}: cannot write: {exc.strerror or exc}") from None
 
 
 def _batch_setup(config: Path | None, spec: str | None, db: Path | None):
@@ -276,7 +212,7 @@ def _batch_setup(config: Path | None, spec: str | None, db: Path | None):
         spec_source = spec or settings["spec"]
         loaded = load_spec(spec_source)
     except (ConfigError, SpecError) as exc:
-        raise _fail_usage(str(exc)) from None
+        raise fail_usage(str(exc)) from None
     return settings, spec_source, loaded, _open_store(db or Path(settings["batch"]["db"]))
 
 
@@ -286,7 +222,7 @@ def _open_store(path: Path):
     try:
         return Store(path)
     except StoreError as exc:
-        raise _fail_usage(str(exc)) from None
+        raise fail_usage(str(exc)) from None
 
 
 def _say_interrupted(store, runs: list[int], quiet: bool) -> None:
@@ -395,7 +331,7 @@ def batch(
                 _write_reports(store, reports_out, first or (days and days[0]) or None,
                                last or (days and days[-1]) or None, quiet)
     except (BatchError, StoreError, ModelNotFound, ExecutorError) as exc:
-        raise _fail_usage(str(exc)) from None
+        raise fail_usage(str(exc)) from None
     finally:
         store.close()
     if summary.failed:
@@ -410,6 +346,8 @@ def rescore(
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes auditing the "
                                          "transcripts (this process stores them).")] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary; errors only.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Store nothing: show, per item, which stored calls' "
+                                          "verdicts the spec would change.")] = False,
     config: ConfigOption = None,
     spec: SpecOption = None,
 ) -> None:
@@ -422,12 +360,27 @@ def rescore(
       callqa rescore --spec my_spec_v2.yaml --db out/callqa.sqlite
 
       callqa rescore --spec my_spec_v2.yaml --workers 2
+
+      callqa rescore --spec my_spec_v2.yaml --dry-run
     """
     from pipeline.batch.executors import LocalExecutor
     from pipeline.batch.nightly import plan_rescore
     from pipeline.store import StoreError
 
     settings, spec_source, loaded, store = _batch_setup(config, spec, db)
+    if dry_run:
+        from pipeline.batch.dryrun import verdict_changes
+        from pipeline.render import render_dry_run
+
+        try:
+            changes = verdict_changes(store, loaded, LocalExecutor(settings, spec_source, workers).run,
+                                      lambda outcome: None)
+        except StoreError as exc:
+            raise fail_usage(str(exc)) from None
+        finally:
+            store.close()
+        render_dry_run(changes, loaded, stdout)
+        return
     try:
         with store.batch_lock() as interrupted:
             _say_interrupted(store, interrupted, quiet)
@@ -435,7 +388,7 @@ def rescore(
             executor = LocalExecutor(settings, spec_source, workers)
             summary = _run_planned(store, str(store.path), work, loaded, "", executor, quiet)
     except StoreError as exc:
-        raise _fail_usage(str(exc)) from None
+        raise fail_usage(str(exc)) from None
     finally:
         store.close()
     if summary.failed:
@@ -448,7 +401,7 @@ def _write_reports(store, out: Path, first, last, quiet: bool, team=None, agent=
     try:
         written = write_reports(store, out, first, last, team=team, agent=agent, formats=formats)
     except OSError as exc:  # earlier reports of the same name stay whole (each is written aside, then renamed)
-        raise _fail_usage(f"{exc.filename or out}: cannot write the reports: {exc.strerror or exc} "
+        raise fail_usage(f"{exc.filename or out}: cannot write the reports: {exc.strerror or exc} "
                           f"(the calls are stored: callqa report writes them again)") from None
     if not quiet:
         stderr.print("reports: " + ", ".join(str(path) for path in written), markup=False, highlight=False)
@@ -484,15 +437,15 @@ def report(
 
     chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     if not chosen or set(chosen) - {"xlsx", "csv"}:
-        raise _fail_usage(f"--format {formats!r}: use xlsx, csv or xlsx,csv")
+        raise fail_usage(f"--format {formats!r}: use xlsx, csv or xlsx,csv")
     try:
         settings = load_settings(config)
         first, last = parse_period(date_from, date_to, ("--from", "--to"))
     except (ConfigError, BatchError) as exc:
-        raise _fail_usage(str(exc)) from None
+        raise fail_usage(str(exc)) from None
     path = db or Path(settings["batch"]["db"])
     if not path.is_file():
-        raise _fail_usage(f"{path}: no results store here (run callqa batch first, or pass --db)")
+        raise fail_usage(f"{path}: no results store here (run callqa batch first, or pass --db)")
     store = _open_store(path)
     try:
         _write_reports(store, out or Path(settings["batch"]["out"]), first, last, False, team, agent, chosen)

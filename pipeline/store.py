@@ -429,6 +429,16 @@ class Store:
         where, params = which.where()
         return self._rows(_STANDING_FAILURES.format(where=where), params)
 
+    def newest_verdicts(self, call_uid: str) -> tuple[str | None, dict[str, str]]:
+        """The spec version of a call's newest successful audit, and its status per item (for
+        ``rescore --dry-run``)."""
+        row = self.db.execute("SELECT key, spec_version FROM calls WHERE call_uid = ? AND status = 'done'"
+                              " ORDER BY audited_at DESC, rowid DESC LIMIT 1", (call_uid,)).fetchone()
+        if row is None:
+            return None, {}
+        items = self.db.execute("SELECT item, status FROM findings WHERE call_key = ?", (row[0],)).fetchall()
+        return row[1], dict(items)
+
     def findings_of(self, call_keys: list[str]) -> Rows:
         """The findings of these calls in stored (spec) order; ``evidence`` only of failures, the
         ``figure`` of every measured item."""

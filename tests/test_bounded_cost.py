@@ -45,7 +45,7 @@ def processor() -> CallProcessor:
 def _seconds_to_audit(processor: CallProcessor, transcript: Transcript) -> float:
     started = time.perf_counter()
     call = processor.audit_transcript(transcript)
-    assert call.result.score is not None and len(call.result.findings) == 18
+    assert call.result.score is not None and len(call.result.findings) == len(processor.spec.items)
     return time.perf_counter() - started
 
 
@@ -93,7 +93,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 def test_a_spec_alias_bomb_is_refused_at_once(tmp_path):
     spec = tmp_path / "bomb.yaml"
     spec.write_text(EN_SPEC.replace(FILLERS, "  fillers:\n" + alias_bomb()), encoding="utf-8")
-    assert len(spec.read_bytes()) < 16_000
+    assert len(spec.read_bytes()) - len(EN_SPEC.encode()) < 1_000  # the bomb itself is a few hundred bytes
     started = time.monotonic()
     run = _run("spec", "validate", str(spec))
     assert time.monotonic() - started < 30  # before: 95 s and a MemoryError

@@ -74,3 +74,16 @@ def test_every_item_has_a_fixture_file_with_enough_cases():
         for case in data["cases"]:
             if case["expect"] == "fail":
                 assert "evidence" in case, f"{item}:{case['name']}: a fail case names its evidence"
+
+
+def test_every_item_beyond_the_checklist_has_pass_fail_and_na_cases():
+    """The bundled specs' own items (seed rows beyond the 18): a case of each status per language."""
+    for spec_name in SPEC_FILES:
+        for item in bundled(spec_name).items:
+            if item.id in CHECKLIST:
+                continue
+            path = FIXTURES / f"{item.id}.yml"
+            assert path.exists(), f"no fixture file for {item.id}"
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            statuses = {c["expect"] for c in data["cases"] if c["spec"] == spec_name}
+            assert statuses == {"pass", "fail", "na"}, f"{item.id} ({spec_name}): {sorted(statuses)}"

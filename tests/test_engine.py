@@ -43,7 +43,9 @@ def _run(case: dict, spec_name: str, **metadata):
 
 def test_good_call_scores_100_with_a_finding_per_item():
     result = _run(GOOD_ZH_CALL, "zh-CN")
-    assert [f.item for f in result.findings] == list(CHECKLIST)
+    ids = [f.item for f in result.findings]
+    assert ids[:len(CHECKLIST)] == list(CHECKLIST)  # the checklist first, in its order
+    assert ids == [item.id for item in bundled("zh-CN").items]
     failed = {f.item: f.reason for f in result.findings if f.status == "fail"}
     assert failed == {}
     assert result.score == 100.0
@@ -120,7 +122,7 @@ def test_findings_contract_is_enforced():
 def test_to_dict_is_json_ready():
     result = _run({**GOOD_ZH_CALL, "turns": GOOD_ZH_CALL["turns"] + [["agent", 52.5, 54.0, "你等着。"]]}, "zh-CN")
     data = result.to_dict()
-    assert set(data) == {"findings", "score", "critical_failed", "no_speech"}
+    assert set(data) == {"findings", "score", "critical_failed", "no_speech", "not_in_spec"}
     text = json.dumps(data, ensure_ascii=False)
     assert "你等着" in text
     back = json.loads(text)

@@ -33,8 +33,9 @@ def read_text(path: Path) -> str:
     return raw.decode("utf-8")
 
 
-def compose(text: str, loader_class: type = yaml.SafeLoader) -> tuple[yaml.Node | None, Any]:
-    """The document's node graph, checked, and the loader that made it (to construct values with)."""
+def compose(text, loader_class: type = yaml.SafeLoader) -> tuple[yaml.Node | None, Any]:
+    """The document's node graph, checked, and the loader that made it (to construct values with).
+    ``text``: a string, or a text stream (whose ``name`` the node marks carry)."""
     loader = loader_class(text)
     try:
         root = loader.get_single_node()

@@ -1,31 +1,28 @@
-"""The check kinds: one module and one class per kind; ``KINDS`` maps a spec's ``kind`` to it.
+"""The check kinds: one module and one class per kind, found by discovery; ``KINDS`` maps a
+spec's ``kind`` to its class.
 
 ``reference()`` renders every kind's description and parameters as Markdown, from the classes
 themselves (docstrings and declared parameters), so the documentation cannot drift from the code.
 """
 
 import dataclasses
+import importlib
 import inspect
+import pkgutil
 
-from audits.checks.base import Check
-from audits.checks.context import ContextCheck
-from audits.checks.forbidden import ForbiddenCheck
-from audits.checks.foreign_words import ForeignWordsCheck
-from audits.checks.hangup import HangupCheck
-from audits.checks.hold_etiquette import HoldEtiquetteCheck
-from audits.checks.not_applicable import NotApplicableCheck
-from audits.checks.phrases import PhrasesCheck
-from audits.checks.ring_apology import RingApologyCheck
-from audits.checks.silent_call import SilentCallCheck
-from audits.checks.surname import SurnameCheck
-from audits.checks.threshold import ThresholdCheck
+from audits.checks.base import REGISTRY, Check
 
-KINDS: dict[str, type[Check]] = {
-    cls.kind: cls
-    for cls in (PhrasesCheck, ForbiddenCheck, ForeignWordsCheck, ThresholdCheck, RingApologyCheck,
-                HoldEtiquetteCheck, SilentCallCheck, HangupCheck, ContextCheck, SurnameCheck, NotApplicableCheck)
-}
 
+def _discover() -> dict[str, type[Check]]:
+    """Import every module of this package: each kind registers itself (``Check.__init_subclass__``)
+    when its class is defined, so adding a kind is adding its file; no list to keep."""
+    for module in pkgutil.iter_modules(__path__):
+        if not module.name.startswith("_") and module.name != "base":
+            importlib.import_module(f"{__name__}.{module.name}")
+    return dict(sorted(REGISTRY.items()))
+
+
+KINDS: dict[str, type[Check]] = _discover()
 
 
 def reference() -> str:
@@ -41,7 +38,18 @@ def reference() -> str:
         if cls.provides:
             out.append("Cues it can provide (item field `provides`): " + ", ".join(f"`{c}`" for c in cls.provides) + ".\n")
         out += _table(own)
+    out += _operators()
     return "\n".join(out)
+
+
+def _operators() -> list[str]:
+    """The operators of ``rule`` conditions, from their classes."""
+    from audits.rules import OPERATORS, conditions
+
+    rows = ["### Operators of `rule` conditions\n", inspect.cleandoc(conditions.__doc__).split("\n\n", 1)[1] + "\n",
+            "| operator | what it finds |", "|---|---|"]
+    rows += [f"| `{name}` | {' '.join(inspect.cleandoc(cls.__doc__).split())} |" for name, cls in OPERATORS.items()]
+    return rows + [""]
 
 
 def _table(fields) -> list[str]:

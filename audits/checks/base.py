@@ -45,8 +45,20 @@ class WindowOptions(CommonOptions):
         return Window(self.window_from, self.window_seconds, self.window_turns)
 
 
+REGISTRY: dict[str, type["Check"]] = {}
+
+
 class Check:
     """(Base class; subclasses describe themselves here.)"""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        kind = cls.__dict__.get("kind")
+        if kind is None:
+            return  # an abstract helper class
+        if kind in REGISTRY and REGISTRY[kind] is not cls:
+            raise TypeError(f"check kind {kind!r} is defined twice: {REGISTRY[kind].__module__} and {cls.__module__}")
+        REGISTRY[kind] = cls
 
     kind: ClassVar[str]
     Options: ClassVar[type] = CommonOptions
@@ -64,6 +76,11 @@ class Check:
 
     def evaluate(self, ctx: CallView) -> Finding:
         raise NotImplementedError
+
+    def floors(self) -> dict[str, float]:
+        """The shortest readings this item judges, which the measurements must list: ``silence``
+        (a silence longer than this), ``interruption`` (an overlap at least this long)."""
+        return {}
 
     def cue_phrases(self, cue: str) -> tuple[tuple[str, ...], ...]:
         """The phrase groups (all of them; each any one of its phrases) this item serves ``cue``

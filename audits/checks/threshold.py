@@ -111,6 +111,14 @@ class ThresholdCheck(Check):
     kind = "threshold"
     Options = ThresholdOptions
 
+    def floors(self) -> dict[str, float]:
+        opts = self.options
+        if opts.measure == "silence":  # listed when longer than the floor: "at least" needs a hair less
+            return {"silence": opts.limit - 0.001 if opts.fail_when == "at_least" else opts.limit}
+        if opts.measure == "interruption":  # listed when at least the floor long
+            return {"interruption": opts.limit}
+        return {}
+
     def evaluate(self, ctx: CallView) -> Finding:
         opts = self.options
         readings = MEASURES[opts.measure](ctx, opts)

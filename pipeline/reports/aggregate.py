@@ -187,6 +187,8 @@ def items_table(findings: pd.DataFrame, titles: dict[str, str]) -> Table:
     counts = _pass_rates(findings, ["item"]).reindex(list(titles), fill_value=0)
     not_applicable = findings[findings["status"] == "na"]
     common_reason = not_applicable.groupby("item")["reason"].agg(lambda r: r.value_counts().index[0])
+    # calls audited with a spec that leaves the item out have no finding for it: "not in spec"
+    judged = findings.groupby("item")["call_key"].nunique().reindex(list(titles), fill_value=0)
     frame = pd.DataFrame({
         "Item": list(titles),
         "Title": list(titles.values()),
@@ -194,11 +196,12 @@ def items_table(findings: pd.DataFrame, titles: dict[str, str]) -> Table:
         "Passes": counts["pass"].to_numpy(),
         "Fails": counts["fail"].to_numpy(),
         "Not applicable": counts["na"].to_numpy(),
+        "Not in spec": (findings["call_key"].nunique() - judged).to_numpy(),
         "Pass rate": counts["rate"].to_numpy(),
         "Commonest n/a reason": common_reason.reindex(list(titles)).to_numpy(),
     })
     kinds = {"Applicable calls": COUNT, "Passes": COUNT, "Fails": COUNT, "Not applicable": COUNT,
-             "Pass rate": PASS_RATE, "Commonest n/a reason": WRAPPED}
+             "Not in spec": COUNT, "Pass rate": PASS_RATE, "Commonest n/a reason": WRAPPED}
     return Table("Items", "items", frame, kinds)
 
 
