@@ -126,7 +126,7 @@ def transcribe(
     """
     processor = _processor(config, spec)
     try:
-        transcript = processor.transcribe(file)
+        transcript = processor.redacted(processor.transcribe(file))
     except _call_errors() as exc:
         stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_CALLS_FAILED) from None
