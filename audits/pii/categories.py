@@ -93,10 +93,11 @@ def classify(s: str, plus: bool = False, phone_context: bool = False, account_co
         return None
     if is_card(s) and not (plus or s.startswith("00")):
         return "card"
+    if any(p.fullmatch(s) for p in account_patterns) or (
+            account_context and not phone_context and len(s) >= account_min_digits):
+        return "account"
     if is_phone(s, plus, phone_context):
         return "phone"
-    if any(p.fullmatch(s) for p in account_patterns) or (account_context and len(s) >= account_min_digits):
-        return "account"
     if len(s) >= min_digits:
         return "number"
     return None
@@ -107,8 +108,8 @@ def classify(s: str, plus: bool = False, phone_context: bool = False, account_co
 _TLD = r"(?:com|net|org|edu|gov|cn|io|co|uk|de|fr|jp|hk|tw|info|biz|me|us)"
 EMAIL_WRITTEN = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _LOCAL = r"(?:[a-z0-9]\s+){1,20}[a-z0-9]\b|[a-z0-9]+(?:(?:\s+(?:dot|underscore|dash|点)\s+|[._-])[a-z0-9]+)*"
-EMAIL_SPOKEN = re.compile(rf"\b(?:{_LOCAL})\s*(?:\bat\b|艾特|@)\s*[a-z0-9-]+(?:\s*(?:\bdot\b|点|\.)\s*[a-z0-9-]+)*"
-                          rf"\s*(?:\bdot\b|点|\.)\s*{_TLD}\b", re.IGNORECASE)
+EMAIL_SPOKEN = re.compile(rf"(?<![a-z0-9])(?:{_LOCAL})\s*(?:\bat\b|艾特|@)\s*[a-z0-9-]+(?:\s*(?:\bdot\b|点|\.)\s*"
+                          rf"[a-z0-9-]+)*\s*(?:\bdot\b|点|\.)\s*{_TLD}(?![a-z0-9])", re.IGNORECASE)
 HONORIFICS_ZH = "先生|女士|小姐|老师|总|经理|师傅|阿姨|大爷|同学"
 
 

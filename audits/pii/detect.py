@@ -128,9 +128,13 @@ def _written_accounts(text: str, patterns) -> list[tuple[int, int]]:
     for pattern in patterns:
         for m in pattern.finditer(text):
             a, b = m.span()
-            if b > a and not (a and text[a - 1].isalnum()) and not (b < len(text) and text[b].isalnum()):
+            if b > a and not _ascii_word(text[a - 1:a]) and not _ascii_word(text[b:b + 1]):
                 spans.append((a, b))
     return spans
+
+
+def _ascii_word(char: str) -> bool:
+    return bool(char) and char.isascii() and char.isalnum()
 
 
 def _context(texts: list[str], n: int) -> str:

@@ -23,6 +23,8 @@ HAN_DIGITS = {"零": "0", "〇": "0", "一": "1", "幺": "1", "二": "2", "两":
 # Between two digits of one number: nothing else may stand.
 FILLERS = {"uh", "um", "er", "erm", "ah", "dash", "hyphen", "space", "嗯", "呃", "啊", "杠", "横杠"}
 PLUS_WORDS = {"plus"}
+MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
 X_WORDS = {"x", "ex", "叉", "Ｘ"}
 CURRENCY = "$¥￥€£"
 
@@ -30,10 +32,11 @@ CURRENCY = "$¥￥€£"
 PLACEHOLDER = re.compile(r"\[([A-Z_]+\+?)(?:-(\d{1,6}))?\]")
 _TOKEN = re.compile(
     r"(?P<ph>\[[A-Z_]+\+?(?:-\d{1,6})?\])"
+    r"|(?P<date>\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?!\d)|(?<!\d)\d{1,2}[-/.]\d{1,2}[-/.]\d{4}(?!\d))"
     r"|(?P<num>[+]?[0-9０-９][0-9０-９,.:/%]*[0-9０-９%]|[+]?[0-9０-９])"
     r"|(?P<word>[A-Za-z]+(?:'[A-Za-z]+)?)"
     r"|(?P<han>[\u3007\u4e00-\u9fff])"
-    r"|(?P<sep>[\s\-–—,，、.。·…]+)"
+    r"|(?P<sep>[\s\-–—,，、.。·…()（）]+)"
     r"|(?P<other>.)", re.DOTALL)
 _SEPARATOR_BREAKS = re.compile(r"[.。…]{2,}|\n\n")
 
@@ -87,7 +90,7 @@ def units(text: str) -> list[Unit | str | None]:
     """The text as units; a separator is ``"sep"``, a filler ``"fill"``, anything that ends a
     run ``None``, and a placeholder its own ``"[...]"`` string."""
     out: list[Unit | str | None] = []
-    repeat, plus = 1, False
+    repeat, plus, lead, dated = 1, False, None, 0
     for m in _TOKEN.finditer(text):
         kind, token = m.lastgroup, m.group()
         if kind == "ph":
@@ -95,19 +98,25 @@ def units(text: str) -> list[Unit | str | None]:
         elif kind == "sep":
             out.append(None if _SEPARATOR_BREAKS.search(token) else "sep")
             continue
+        elif kind == "date":  # 2024-03-15, 15/03/2024: a date, never digits of a number
+            out.append(None)
         elif kind == "num":
-            before = text[m.start() - 1] if m.start() else ""
-            digits = None if before in CURRENCY else _written(token)
+            before = text[m.start() - 1] if m.start() else " "
+            digits = None if before in CURRENCY or dated else _written(token)
             if digits:
-                out.append(Unit(digits * repeat, m.start(), m.end(), plus or token.startswith("+")))
+                out.append(Unit(digits * repeat, _at(lead, m), m.end(), plus or token.startswith("+")))
             else:
                 out.append(None)
         elif kind == "word":
             low = token.lower()
+            if low in MONTHS:
+                dated = 3  # March 15, 2024: a date
+                out.append(None)
+                continue
             if low in SPOKEN:
-                out.append(Unit(SPOKEN[low] * repeat, m.start(), m.end(), plus))
+                out.append(Unit(SPOKEN[low] * repeat, _at(lead, m), m.end(), plus))
             elif low in REPEAT:
-                repeat = REPEAT[low]
+                repeat, lead = REPEAT[low], m.start()
                 out.append("fill")
                 continue
             elif low in PLUS_WORDS:
@@ -122,7 +131,7 @@ def units(text: str) -> list[Unit | str | None]:
                 out.append(None)
         elif kind == "han":
             if token in HAN_DIGITS:
-                out.append(Unit(HAN_DIGITS[token] * repeat, m.start(), m.end(), plus))
+                out.append(Unit(HAN_DIGITS[token] * repeat, _at(lead, m), m.end(), plus))
             elif token in X_WORDS:
                 out.append(Unit("X", m.start(), m.end()))
             elif token in FILLERS:
@@ -135,8 +144,14 @@ def units(text: str) -> list[Unit | str | None]:
                 out.append("fill")
                 continue
             out.append(None)
-        repeat, plus = 1, False
+        repeat, plus, lead = 1, False, None
+        dated = max(dated - 1, 0)
     return out
+
+
+def _at(lead: int | None, m: re.Match) -> int:
+    """Where a unit starts: at its "double" / "triple" when one came before."""
+    return m.start() if lead is None else lead
 
 
 def runs(text: str) -> list[Run]:
