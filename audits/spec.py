@@ -52,6 +52,11 @@ CHECKLIST = (
     "transfer.consent", "explain.confirm",
 )
 
+# Items a spec may add to the checklist (README, The checklist: optional items); the bundled
+# specs carry them with ``enabled: false``.
+OPTIONAL_ITEMS = ("privacy.no_readback",)
+ITEM_ORDER = CHECKLIST + OPTIONAL_ITEMS
+
 # The cues (audits.cues) an item serves when it has no ``provides:`` field, as far as its kind
 # can serve them, and unless another item's ``provides:`` names the cue.
 DEFAULT_CUES = {
@@ -79,6 +84,7 @@ _ITEM_FIELDS: dict[str, tuple[ParamType, Any]] = {
     "seeds": (Strings(), REQUIRED),
     "description": (Text(), ""),
     "provides": (SubsetOf(*CUES), None),  # None: not written, DEFAULT_CUES
+    "enabled": (Flag(), True),  # false: validated, not judged (only an optional item)
 }
 
 
@@ -221,8 +227,13 @@ class _SpecReader:
         if missing:
             raise src.error(key_node, "missing checklist item(s): " + ", ".join(missing)
                             + " (use kind: not_applicable to switch one off)", field="items")
-        items = self._cues(key_node, nodes, items)
-        return tuple(sorted(items, key=lambda i: CHECKLIST.index(i.id)))
+        for item, item_node in zip(items, nodes):
+            if not item.enabled and item.id in CHECKLIST:
+                raise src.error(_entry(item_node, "enabled"), "only an optional item can be disabled (use kind: "
+                                "not_applicable to switch a checklist item off)", item.id, "enabled")
+        kept = [(item, item_node) for item, item_node in zip(items, nodes) if item.enabled]
+        items = self._cues(key_node, [n for _, n in kept], [i for i, _ in kept])
+        return tuple(sorted(items, key=lambda i: ITEM_ORDER.index(i.id)))
 
     def _cues(self, key_node: yaml.Node, nodes: list[yaml.Node], items: list[SpecItem]) -> list[SpecItem]:
         """Each item's ``provides`` resolved (None: its defaults, less the cues another item
@@ -256,7 +267,7 @@ class _SpecReader:
         src = self.source
         label = _peek_id(node) or f"#{number}"
         entries = src.mapping(node, f"item {label}", item=label)
-        item_id = self._choice(node, entries, "id", CHECKLIST, label, "checklist id")
+        item_id = self._choice(node, entries, "id", ITEM_ORDER, label, "checklist id")
         kind = self._choice(node, entries, "kind", tuple(KINDS), item_id, "kind")
         check = KINDS[kind]
         option_fields = declared(check.Options)

@@ -147,6 +147,24 @@ class CallProcessor:
             return metadata
         return dataclasses.replace(metadata, customer_surname="[NAME]")
 
+    def redactions(self, transcript: Transcript, metadata: CallMetadata | None = None) -> list[Redaction]:
+        """What is personal data in a transcript, clear or redacted already (its placeholders), for
+        redacting the audio; the settings' categories even where redaction of text is off."""
+        options = self.redaction or redact_options({"redaction": {**self.settings["redaction"], "enabled": True}})
+        return Redactor(options, metadata.customer_surname if metadata else None).transcript(transcript)[1]
+
+    def redact_audio(self, source: Path, target: Path, transcript: Path | None = None,
+                     mode: str | None = None) -> tuple[list[Redaction], list[tuple[float, float]]]:
+        """``callqa redact-audio``: the recording's personal data (from its transcript file, or ASR)
+        silenced or toned on every channel in a WAV copy; what was found and the seconds covered."""
+        from pipeline.audio.redact import redact_audio, spans_to_cover
+
+        text = Transcript.load(transcript) if transcript else self.transcribe(source)
+        found = self.redactions(text)
+        spans = spans_to_cover([(r.start, r.end) for r in found], text.duration or float("inf"))
+        settings = self.settings["redaction"]
+        return found, redact_audio(source, target, spans, mode or settings["audio"], settings["tone_hz"])
+
     def redacted(self, transcript: Transcript) -> Transcript:
         """The transcript as it may leave this process (``callqa transcribe``): redacted unless the
         settings keep the clear transcript or redaction is off."""

@@ -15,6 +15,7 @@ from audits.checks.hangup import HangupCheck
 from audits.checks.hold_etiquette import HoldEtiquetteCheck
 from audits.checks.not_applicable import NotApplicableCheck
 from audits.checks.phrases import PhrasesCheck
+from audits.checks.readback import ReadbackCheck
 from audits.checks.ring_apology import RingApologyCheck
 from audits.checks.silent_call import SilentCallCheck
 from audits.checks.surname import SurnameCheck
@@ -23,7 +24,8 @@ from audits.checks.threshold import ThresholdCheck
 KINDS: dict[str, type[Check]] = {
     cls.kind: cls
     for cls in (PhrasesCheck, ForbiddenCheck, ForeignWordsCheck, ThresholdCheck, RingApologyCheck,
-                HoldEtiquetteCheck, SilentCallCheck, HangupCheck, ContextCheck, SurnameCheck, NotApplicableCheck)
+                HoldEtiquetteCheck, SilentCallCheck, HangupCheck, ContextCheck, SurnameCheck, ReadbackCheck,
+                NotApplicableCheck)
 }
 
 
