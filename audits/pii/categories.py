@@ -113,7 +113,12 @@ EMAIL_SPOKEN = re.compile(rf"(?<![a-z0-9])(?:{_LOCAL})\s*(?:\bat\b|艾特|@)\s*[
 HONORIFICS_ZH = "先生|女士|小姐|老师|总|经理|师傅|阿姨|大爷|同学"
 
 
+_EMAIL_HINT = re.compile(r"@|艾特|\bat\b", re.IGNORECASE)
+
+
 def emails(text: str) -> list[tuple[int, int]]:
+    if not _EMAIL_HINT.search(text):
+        return []
     spans = [m.span() for m in EMAIL_WRITTEN.finditer(text)]
     for m in EMAIL_SPOKEN.finditer(text):
         if not any(a < m.end() and m.start() < b for a, b in spans):

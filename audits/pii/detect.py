@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from audits.calldata.transcript import Transcript
 from audits.pii.categories import ACCOUNT_WORDS, CATEGORIES, CATEGORY_OF_LABEL, PHONE_WORDS, classify, emails, names
-from audits.pii.numbers import PLACEHOLDER, Run, Unit, ends_with_unit, runs, starts_with_unit
+from audits.pii.numbers import PLACEHOLDER, Run, Unit, scan
 
 CHAIN_SECONDS = 20.0  # a number goes on in the same speaker's next turn at most this much later
 CONTINUED = "+"  # a placeholder's mark for the later pieces of an entity split across turns
@@ -88,6 +88,8 @@ def _stored(texts: list[str]) -> list[Entity]:
     out: list[Entity] = []
     last: dict[str, Entity] = {}
     for n, text in enumerate(texts):
+        if "[" not in text:
+            continue
         for m in PLACEHOLDER.finditer(text):
             label, more = m.group(1), m.group(2)
             category = CATEGORY_OF_LABEL.get(label.rstrip(CONTINUED))
@@ -108,16 +110,16 @@ def _chains(transcript: Transcript) -> list[list[tuple[int, Run]]]:
     open_chain: dict[str, tuple[list, float]] = {}  # role -> (chain its last turn ended with, that turn's end)
     for n in sorted(range(len(transcript.turns)), key=lambda i: transcript.turns[i].start):
         turn = transcript.turns[n]
-        found = runs(turn.text)
+        found, first_is_digit, last_is_digit = scan(turn.text)
         pending = open_chain.pop(turn.role, None)
         for k, run in enumerate(found):
-            if k == 0 and pending and turn.start - pending[1] <= CHAIN_SECONDS and starts_with_unit(turn.text):
+            if k == 0 and pending and turn.start - pending[1] <= CHAIN_SECONDS and first_is_digit:
                 pending[0].append((n, run))
                 chain = pending[0]
             else:
                 chain = [(n, run)]
                 chains.append(chain)
-            if k == len(found) - 1 and ends_with_unit(turn.text):
+            if k == len(found) - 1 and last_is_digit:
                 open_chain[turn.role] = (chain, turn.end)
     return chains
 

@@ -145,7 +145,8 @@ def units(text: str) -> list[Unit | str | None]:
                 continue
             out.append(None)
         repeat, plus, lead = 1, False, None
-        dated = max(dated - 1, 0)
+        if dated:
+            dated -= 1
     return out
 
 
@@ -154,9 +155,43 @@ def _at(lead: int | None, m: re.Match) -> int:
     return m.start() if lead is None else lead
 
 
+# A text without any of these holds no unit: most turns are passed over at this one search.
+HINT = re.compile(r"[0-9０-９零〇一二三四五六七八九幺两]|\b(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine|"
+                  r"niner)\b", re.IGNORECASE)
+
+
+_DIGIT = r"(?:[0-9０-９零〇一二三四五六七八九幺两]|\b(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine|niner|double|triple)\b)"
+# Four digits in a row, with at most what stands between the digits of one number between them (a
+# decimal point does not): the least a text on its own needs to hold a number worth redacting.
+FOUR_DIGITS = re.compile(rf"(?<![\d.:,/]){_DIGIT}(?:(?:[\s\-–—,，、()（）]|[.。](?!\d)){{0,3}}{_DIGIT}){{3,}}"
+                         r"(?!\d|[.:,/]\d)", re.IGNORECASE)
+
+
+def scan(text: str) -> tuple[list[Run], bool, bool]:
+    """The text's runs, and whether its first and its last unit (separators and fillers skipped)
+    are digits: where a number may go on from the turn before, or into the next."""
+    hints = []
+    for m in HINT.finditer(text):
+        hints.append(m)
+        if len(hints) == 3:
+            break
+    if len(hints) < 3:  # at most two digits: a number only as the end of one begun in another turn
+        edge = len(text.rstrip()) - 12
+        if not any(m.start() < 12 or m.end() > edge for m in hints):
+            return [], False, False
+    pieces = [u for u in units(text) if u not in ("sep", "fill")]
+    first = bool(pieces) and isinstance(pieces[0], Unit)
+    last = bool(pieces) and isinstance(pieces[-1], Unit)
+    return _runs(pieces), first, last
+
+
 def runs(text: str) -> list[Run]:
     """Every run of units in ``text`` (an ``X`` only where it could close an ID number: a run never
     starts with one)."""
+    return scan(text)[0]
+
+
+def _runs(pieces) -> list[Run]:
     found: list[Run] = []
     current: list[Unit] = []
 
@@ -167,30 +202,10 @@ def runs(text: str) -> list[Run]:
             found.append(Run(tuple(current)))
         current.clear()
 
-    for unit in units(text):
+    for unit in pieces:
         if isinstance(unit, Unit):
             current.append(unit)
-        elif unit in ("sep", "fill"):
-            continue
         else:
             close()
     close()
     return found
-
-
-def starts_with_unit(text: str) -> bool:
-    """The text's first unit (separators skipped) is a digit: a number may go on from the turn before."""
-    for unit in units(text):
-        if unit in ("sep", "fill"):
-            continue
-        return isinstance(unit, Unit)
-    return False
-
-
-def ends_with_unit(text: str) -> bool:
-    """The text's last unit is a digit (trailing separators and punctuation ignored)."""
-    for unit in reversed(units(text)):
-        if unit in ("sep", "fill"):
-            continue
-        return isinstance(unit, Unit)
-    return False

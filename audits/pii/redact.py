@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import lru_cache
 
 from audits.calldata.transcript import Transcript, Turn, Word
 from audits.findings import AuditResult, Evidence, Finding
 from audits.pii.categories import LABELS
 from audits.pii.detect import CONTINUED, DetectOptions, Entity, detect
+from audits.pii.numbers import FOUR_DIGITS
 
 ELLIPSIS = "…"
 MARKS = (("[", "]"), ("【", "】"))  # how quotes mark a match (audits.call_view.MARKS)
@@ -51,6 +53,7 @@ class Redactor:
         self.surname = (surname or "").strip() or None
         self.clear: Transcript | None = None
         self._maps: list[list[tuple[int, int, str]]] = []  # per turn: (start, end, replacement), clear text
+        self._redacted: list[int] = []  # the turns with a replacement
 
     def transcript(self, transcript: Transcript) -> tuple[Transcript, list[Redaction]]:
         """The redacted copy (the given transcript is left as it is) and what was redacted."""
@@ -60,6 +63,7 @@ class Redactor:
         for entity in entities:
             for k, piece in enumerate(entity.pieces):
                 self._maps[piece.turn].append((piece.start, piece.end, self._placeholder(entity, k)))
+        self._redacted = [n for n, replacements in enumerate(self._maps) if replacements]
         turns, spans = [], {}
         for n, turn in enumerate(transcript.turns):
             replacements = sorted(self._maps[n])
@@ -85,12 +89,7 @@ class Redactor:
 
     def text(self, text: str, language: str = "en") -> str:
         """A piece of text on its own (a reason, a quote not found in the transcript) redacted."""
-        if not text:
-            return text
-        one = Transcript(call_id="", duration=1.0, language=language, turns=[Turn("unknown", 0.0, 1.0, text)])
-        redactor = Redactor(self.options, self.surname)
-        redacted, _ = redactor.transcript(one)
-        return redacted.turns[0].text
+        return _redact_text(self.options, self.surname, language, text)
 
     def result(self, result: AuditResult) -> AuditResult:
         """The findings with their reasons and evidence redacted (call ``transcript`` first)."""
@@ -98,21 +97,29 @@ class Redactor:
 
     def _finding(self, finding: Finding) -> Finding:
         language = self.clear.language if self.clear else "en"
-        evidence = tuple(dataclasses.replace(e, text=self.text(self._quote(e), language)) for e in finding.evidence)
-        return dataclasses.replace(finding, reason=self.text(finding.reason, language), evidence=evidence)
+        evidence = tuple(self._evidence(e, language) for e in finding.evidence)
+        reason = self.text(finding.reason, language)
+        if reason == finding.reason and all(new is old for new, old in zip(evidence, finding.evidence)):
+            return finding
+        return dataclasses.replace(finding, reason=reason, evidence=evidence)
+
+    def _evidence(self, evidence: Evidence, language: str) -> Evidence:
+        text = self.text(self._quote(evidence), language)
+        return evidence if text == evidence.text else dataclasses.replace(evidence, text=text)
 
     def _quote(self, evidence: Evidence) -> str:
         """The quote rebuilt from the redacted turn it was taken from; as it is when it quotes none."""
         text = evidence.text
-        if not self.clear or not any(self._maps):
+        if not self.clear or not self._redacted:
             return text
         head = ELLIPSIS if text.startswith(ELLIPSIS) else ""
         tail = ELLIPSIS if text.endswith(ELLIPSIS) and len(text) > len(head) else ""
         body = text[len(head):len(text) - len(tail)]
         for parts in _unmarked(body):
             plain = "".join(parts)
-            for n, turn in enumerate(self.clear.turns):
-                if not self._maps[n] or turn.role != evidence.role and evidence.role != "call":
+            for n in self._redacted:  # a quote of a turn with nothing redacted needs nothing
+                turn = self.clear.turns[n]
+                if turn.role != evidence.role and evidence.role != "call":
                     continue
                 at = turn.text.find(plain)
                 if at < 0 or not plain:
@@ -125,6 +132,16 @@ class Redactor:
                         out.append(parts_marks(body, parts)[k])
                 return head + "".join(out) + tail
         return text
+
+
+@lru_cache(maxsize=4096)  # a spec's reasons recur on every call
+def _redact_text(options: RedactOptions, surname: str | None, language: str, text: str) -> str:
+    if not text or not (FOUR_DIGITS.search(text) or "@" in text or " at " in text or "艾特" in text or "[" in text
+                        or (surname and surname in text)):
+        return text
+    one = Transcript(call_id="", duration=1.0, language=language, turns=[Turn("unknown", 0.0, 1.0, text)])
+    redacted, _ = Redactor(options, surname).transcript(one)
+    return redacted.turns[0].text
 
 
 def parts_marks(body: str, parts: list[str]) -> tuple[str, str]:
