@@ -115,13 +115,13 @@ MIGRATIONS = [
     # 5 (redaction): what was redacted from each call, never the value: the category (phone,
     # id_number, card, account, number, email, name), whose speech it was and its time span.
     """
-    CREATE TABLE redactions (
+    CREATE TABLE IF NOT EXISTS redactions (
         call_key TEXT NOT NULL REFERENCES calls (key) ON DELETE CASCADE,
         category TEXT NOT NULL,
         role TEXT,
         start_s REAL,
         end_s REAL
     );
-    CREATE INDEX redactions_call ON redactions (call_key)
+    CREATE INDEX IF NOT EXISTS redactions_call ON redactions (call_key)
     """,
 ]
