@@ -293,3 +293,19 @@ class Strings(ParamType):
         if not isinstance(value, list) or any(not isinstance(v, str) or not v.strip() for v in value):
             raise ValueError(f"must be {self.describe()}, {_got(value)}")
         return tuple(value)
+
+
+class Patterns(Strings):
+    """A list of regular expressions (Python ``re`` syntax), each compiled when the file is read."""
+
+    def describe(self) -> str:
+        return "a list of regular expressions"
+
+    def parse(self, value: Any) -> tuple[str, ...]:
+        patterns = super().parse(value)
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
+        return patterns

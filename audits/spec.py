@@ -85,6 +85,7 @@ _ITEM_FIELDS: dict[str, tuple[ParamType, Any]] = {
     "seeds": (Strings(), REQUIRED),
     "description": (Text(), ""),
     "provides": (SubsetOf(*CUES), None),  # None: not written, DEFAULT_CUES
+    "enabled": (Flag(), True),  # false: validated, not judged (only an optional item)
 }
 
 
@@ -216,9 +217,15 @@ class _SpecReader:
                 raise src.error(entry.node, f"duplicate item id (first on line {first_line[item.id]})", item.id, "id")
             first_line[item.id] = item.line
             items.append(item)
-        if not items:
+        nodes = [entry.node for entry in merged.items]
+        for item, item_node in zip(items, nodes):
+            if not item.enabled and item.id in CHECKLIST:
+                raise src.error(_entry(item_node, "enabled"), "only an optional item can be disabled, one of the "
+                                "spec's own (leave a checklist item out, or use kind: not_applicable)", item.id, "enabled")
+        kept = [(item, item_node) for item, item_node in zip(items, nodes) if item.enabled]
+        if not kept:
             raise src.error(key_node, "no items: a spec audits at least one item", field="items")
-        items = self._cues(key_node, [entry.node for entry in merged.items], items)
+        items = self._cues(key_node, [n for _, n in kept], [i for i, _ in kept])
         # the checklist's items in checklist order, then the spec's own in the order written
         return tuple(sorted(items, key=lambda i: CHECKLIST.index(i.id) if i.id in CHECKLIST else len(CHECKLIST)))
 

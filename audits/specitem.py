@@ -19,4 +19,5 @@ class SpecItem:
     language: str  # the spec's language, which some kinds need to read text
     line: int  # where the item starts in the spec file
     description: str = ""
+    enabled: bool = True  # an optional item the spec carries switched off
     provides: tuple[str, ...] | None = ()  # the cues (audits.cues) it serves; None only while the spec is read

@@ -6,7 +6,8 @@ created once per worker; ``audit`` is then called for every call.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from audits.calldata.metadata import CallMetadata
 from audits.calldata.transcript import Transcript
 from audits.cues import HOLD_ANNOUNCEMENT
 from audits.engine import AuditResult, audit
+from audits.pii import DetectOptions, Redaction, RedactOptions, Redactor
 from audits.spec import Spec, load_spec
 from pipeline.measure import measure
 
@@ -24,16 +26,38 @@ if TYPE_CHECKING:
 
 @dataclass
 class CallAudit:
+    """One audited call as it leaves the worker: with redaction on, ``transcript`` and ``result``
+    are redacted (the checks judged the clear text before), ``redactions`` says what was taken out
+    and ``stored_transcript`` is what the store keeps (the clear one only with
+    ``redaction.keep_clear_transcript``)."""
+
     transcript: Transcript
     measurements: Measurements
     result: AuditResult
+    redactions: list[Redaction] = field(default_factory=list)
+    stored_transcript: Transcript | None = None
+
+    def __post_init__(self):
+        if self.stored_transcript is None:
+            self.stored_transcript = self.transcript
 
     def to_dict(self) -> dict:
         return {
             **self.transcript.to_dict(),
             "measurements": self.measurements.to_dict(),
             **self.result.to_dict(),
+            "redactions": [r.to_dict() for r in self.redactions],
         }
+
+
+def redact_options(settings: dict) -> RedactOptions | None:
+    """The ``redaction`` settings as the redactor takes them; None when redaction is off."""
+    red = settings.get("redaction") or {}
+    if not red.get("enabled", False):
+        return None
+    detect = DetectOptions(categories=tuple(red["categories"]), account_patterns=tuple(red["account_patterns"]),
+                           account_min_digits=red["account_min_digits"], min_digits=red["min_digits"])
+    return RedactOptions(detect, keep_last=red["keep_last"], keep_last_in=tuple(red["keep_last_in"]))
 
 
 def is_transcript_file(path: Path) -> bool:
@@ -72,6 +96,8 @@ class CallProcessor:
         self.spec = spec or load_spec(settings["spec"])
         self.timing = recording_floors(settings["timing"], self.spec)
         self._transcriber: Transcriber | None = None
+        self.redaction = redact_options(settings)
+        self.keep_clear = bool(self.redaction and settings["redaction"]["keep_clear_transcript"])
 
     @property
     def transcriber(self) -> Transcriber:
@@ -96,7 +122,47 @@ class CallProcessor:
             is_hold_announcement=self.spec.phrases_for(HOLD_ANNOUNCEMENT).said,
             seconds_per_ring=seconds_per_ring(self.spec),
         )
-        return CallAudit(transcript, measurements, audit(transcript, measurements, self.spec, metadata))
+        result = audit(transcript, measurements, self.spec, metadata)  # on the clear text
+        if self.redaction is None:
+            return CallAudit(transcript, measurements, result)
+        redactor = Redactor(self.redaction, metadata.customer_surname if metadata else None)
+        redacted, redactions = redactor.transcript(transcript)
+        return CallAudit(redacted, measurements, redactor.result(result), redactions,
+                         transcript if self.keep_clear else redacted)
 
     def transcribe(self, path: Path) -> Transcript:
+        """The recording's transcript, in the clear: what the checks read (``redacted`` for output)."""
         return self.transcriber.transcribe(path)
+
+    def outgoing_metadata(self, metadata: CallMetadata | None) -> CallMetadata | None:
+        """The call's metadata as the store keeps it: the surname replaced when names are redacted
+        (a rescore then looks for the same placeholder the transcript holds)."""
+        if (self.redaction is None or "name" not in self.redaction.detect.categories or metadata is None
+                or not metadata.customer_surname):
+            return metadata
+        return dataclasses.replace(metadata, customer_surname="[NAME]")
+
+    def redactions(self, transcript: Transcript, metadata: CallMetadata | None = None) -> list[Redaction]:
+        """What is personal data in a transcript, clear or redacted already (its placeholders), for
+        redacting the audio; the settings' categories even where redaction of text is off."""
+        options = self.redaction or redact_options({"redaction": {**self.settings["redaction"], "enabled": True}})
+        return Redactor(options, metadata.customer_surname if metadata else None).transcript(transcript)[1]
+
+    def redact_audio(self, source: Path, target: Path, transcript: Path | None = None,
+                     mode: str | None = None) -> tuple[list[Redaction], list[tuple[float, float]]]:
+        """``callqa redact-audio``: the recording's personal data (from its transcript file, or ASR)
+        silenced or toned on every channel in a WAV copy; what was found and the seconds covered."""
+        from pipeline.audio.redact import redact_audio, spans_to_cover
+
+        text = Transcript.load(transcript) if transcript else self.transcribe(source)
+        found = self.redactions(text)
+        spans = spans_to_cover([(r.start, r.end) for r in found], text.duration or float("inf"))
+        settings = self.settings["redaction"]
+        return found, redact_audio(source, target, spans, mode or settings["audio"], settings["tone_hz"])
+
+    def redacted(self, transcript: Transcript) -> Transcript:
+        """The transcript as it may leave this process (``callqa transcribe``): redacted unless the
+        settings keep the clear transcript or redaction is off."""
+        if self.redaction is None or self.keep_clear:
+            return transcript
+        return Redactor(self.redaction).transcript(transcript)[0]

@@ -106,7 +106,7 @@ def transcribe(
     """
     processor = _processor(config, spec)
     try:
-        transcript = processor.transcribe(file)
+        transcript = processor.redacted(processor.transcribe(file))
     except _call_errors() as exc:
         stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_CALLS_FAILED) from None
@@ -115,6 +115,32 @@ def transcribe(
         stderr.print(f"wrote {escape(str(output))}", highlight=False)
     else:
         sys.stdout.write(transcript.to_json() + "\n")
+
+
+@app.command("redact-audio")
+def redact_audio(
+    call: Annotated[Path, typer.Argument(help="The recording.", exists=True, dir_okay=False)],
+    out: Annotated[Path, typer.Argument(help="The redacted copy to write (WAV).", dir_okay=False)],
+    transcript: Annotated[Optional[Path], typer.Option("--transcript", "-t", help="Its transcript JSON (clear or "
+                                                       "redacted): no ASR. Default: transcribe the call.")] = None,
+    tone: Annotated[bool, typer.Option("--tone", help="A tone instead of silence (default: redaction.audio).")] = False,
+    config: ConfigOption = None,
+    spec: SpecOption = None,
+) -> None:
+    """Write a copy of a call with every span of personal data (phone, ID, card numbers...) silenced,
+    or covered by a tone, on both legs; the rest of the audio is left as it was decoded.
+
+    Example: callqa redact-audio calls/call1.mp3 call1.redacted.wav --transcript call1.json
+    """
+    processor = _processor(config, spec)
+    try:
+        found, covered = processor.redact_audio(call, out, transcript, "tone" if tone else None)
+    except (*_call_errors(), OSError) as exc:
+        stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_CALLS_FAILED) from None
+    categories = ", ".join(sorted({r.category for r in found})) or "none"
+    stderr.print(f"wrote {escape(str(out))}: {len(found)} redacted ({categories}), "
+                 f"{sum(b - a for a, b in covered):.1f} s covered", highlight=False)
 
 
 @app.command()

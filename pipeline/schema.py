@@ -112,4 +112,16 @@ MIGRATIONS = [
         ELSE json_object('count', 0, 'total', 0, 'unit', 's') END
     WHERE item IN ('silence.dead_air', 'interaction.no_interrupt') AND status != 'na'
     """,
+    # 5 (redaction): what was redacted from each call, never the value: the category (phone,
+    # id_number, card, account, number, email, name), whose speech it was and its time span.
+    """
+    CREATE TABLE IF NOT EXISTS redactions (
+        call_key TEXT NOT NULL REFERENCES calls (key) ON DELETE CASCADE,
+        category TEXT NOT NULL,
+        role TEXT,
+        start_s REAL,
+        end_s REAL
+    );
+    CREATE INDEX IF NOT EXISTS redactions_call ON redactions (call_key)
+    """,
 ]

@@ -22,7 +22,20 @@ from typing import Any
 
 import regex
 
-from audits.params import Flag, Integers, OneOf, OptionError, ParamType, Strings, Text, declared, param
+from audits.params import (
+    Flag,
+    Integers,
+    OneOf,
+    OptionError,
+    ParamType,
+    Patterns,
+    Strings,
+    SubsetOf,
+    Text,
+    declared,
+    param,
+)
+from audits.pii import CATEGORIES
 
 __all__ = ["Settings", "Section", "Entries", "as_dict", "reference", "rows"]
 
@@ -355,6 +368,28 @@ class Batch:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Redaction:
+    """Personal data (README, Personal data): redacted in the worker from everything that leaves it
+    (transcript JSON, store, evidence, reports, terminal); checks still read the clear text."""
+
+    enabled: bool = param(Flag(), "redact personal data (false: everything is stored and shown in the clear)", True)
+    categories: tuple = param(SubsetOf(*CATEGORIES), "what is redacted; name: the customer's surname from call "
+                                                     "metadata", tuple(c for c in CATEGORIES if c != "name"))
+    keep_last: int = param(Int(0, 6), "digits kept at the end of a number of the keep_last_in categories "
+                                      "([CARD-1111]); 0: none", 4)
+    keep_last_in: tuple = param(SubsetOf(*CATEGORIES[:5]), "the categories whose last digits are kept", ("card",))
+    account_patterns: tuple = param(Patterns(), "account and order numbers of your systems, matched on a "
+                                                "number's digits and on written text (ORD-\\d{8})", ())
+    account_min_digits: int = param(Int(4, 30), "a number this long after a word about accounts or orders is an "
+                                                "account number", 6)
+    min_digits: int = param(Int(7, 40), "any other number at least this long is redacted (category number)", 9)
+    keep_clear_transcript: bool = param(Flag(), "store and write the transcript in the clear (findings, reports "
+                                                "and terminal stay redacted); only where a deployment must", False)
+    audio: str = param(OneOf("silence", "tone"), "what callqa redact-audio puts over a redacted span", "silence")
+    tone_hz: float = param(Real(50.0, 4000.0), "the tone's frequency, Hz", 1000.0)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     """All settings; a user's file gives only what it changes."""
 
@@ -368,6 +403,7 @@ class Settings:
     ringback: Ringback = param(Section(Ringback), Ringback.__doc__, Ringback())
     timing: Timing = param(Section(Timing), Timing.__doc__, Timing())
     batch: Batch = param(Section(Batch), Batch.__doc__, Batch())
+    redaction: Redaction = param(Section(Redaction), Redaction.__doc__, Redaction())
 
 
 # --- what the declarations give ------------------------------------------------------------------
@@ -423,6 +459,10 @@ def _columns(kind: ParamType) -> tuple[str, str]:
         return "mapping", ", ".join(f"{f.name}: {f.metadata['type'].describe()}" for f in declared(kind.options))
     if isinstance(kind, Flag):
         return "boolean", ""
+    if isinstance(kind, SubsetOf):
+        return "list", ", ".join(f"`{choice}`" for choice in kind.choices)
+    if isinstance(kind, Patterns):
+        return "list of regexes", ""
     if isinstance(kind, Strings):
         return "list of strings", ""
     if isinstance(kind, PathPattern):

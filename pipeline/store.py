@@ -84,12 +84,13 @@ class CallRecord:
     call_columns: tuple  # duration, language, score, critical_failed, role_confidence, needs_review, no_speech
     measurements: tuple  # the measurements row after its key
     findings: tuple[tuple, ...]  # the findings rows after their key
+    redactions: tuple[tuple, ...] = ()  # (category, role, start, end) of each redacted entity, never its value
 
     @classmethod
     def of(cls, call: CallAudit, with_transcript: bool = True) -> CallRecord:
         transcript, result, m = call.transcript, call.result, call.measurements.to_dict()
         return cls(
-            transcript.to_json(compact=True) if with_transcript else None,
+            call.stored_transcript.to_json(compact=True) if with_transcript else None,
             (transcript.duration, transcript.language, result.score,
              json.dumps(result.critical_failed, ensure_ascii=False), transcript.roles.confidence,
              int(transcript.roles.needs_review), int(result.no_speech)),
@@ -101,6 +102,7 @@ class CallRecord:
              m["speech_rate"].get("agent"), m["speech_rate_unit"]),
             tuple((f.item, f.title, f.status, f.reason, json.dumps([e.to_dict() for e in f.evidence], ensure_ascii=False),
                    f.points, int(f.critical), f.figure and json.dumps(f.figure.to_dict())) for f in result.findings),
+            tuple((r.category, r.role, round(r.start, 3), round(r.end, 3)) for r in call.redactions),
         )
 
     @property
@@ -380,6 +382,8 @@ class Store:
                             (info.key, *record.measurements))
             self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                 [(info.key, *finding) for finding in record.findings])
+            self.db.executemany("INSERT INTO redactions VALUES (?, ?, ?, ?, ?)",
+                                [(info.key, *redaction) for redaction in record.redactions])
 
     def save_failure(self, run_id: int | None, info: CallInfo, error: str) -> None:
         with self.transaction():

@@ -67,7 +67,7 @@ def stereo_tones():
 # The shortest sample calls, and a corrupt file (a failed call is stored like the others).
 SHORT_CALLS = ["en_12_no_closing.mp3", "en_17_fast_speech.mp3", "en_02_no_greeting.flac"]
 STORED_TABLES = {  # every table a batch writes, less the columns that name the run or the time
-    "calls": ("run_id", "audited_at"), "findings": (), "measurements": (), "transcripts": ("created_at",),
+    "calls": ("run_id", "audited_at"), "findings": (), "measurements": (), "transcripts": ("created_at",), "redactions": (),
 }
 
 

@@ -4,6 +4,7 @@ by every executor (``pipeline.batch.executors`` for local workers, ``pipeline.ba
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import threading
 import time
@@ -105,7 +106,8 @@ def _process(processor: CallProcessor, task: CallTask, started: float) -> CallOu
             transcript = processor.transcribe(task.info.path)
         call = processor.audit_transcript(transcript, task.info.metadata)
         record = CallRecord.of(call, with_transcript=not task.stored)
-        return CallOutcome(task.info, record, None, time.perf_counter() - started, task.transcript is None)
+        info = dataclasses.replace(task.info, metadata=processor.outgoing_metadata(task.info.metadata))
+        return CallOutcome(info, record, None, time.perf_counter() - started, task.transcript is None)
     except Exception as exc:  # a broken call must not end the night's batch; the reason is stored
         return CallOutcome(task.info, None, _reason(exc), time.perf_counter() - started, False)
 
