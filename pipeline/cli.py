@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from pipeline import __version__
+from pipeline.cli_review import sample, serve, user_app
 
 EXIT_CALLS_FAILED = 1
 EXIT_USAGE = 2
@@ -30,6 +31,9 @@ app = typer.Typer(
 )
 spec_app = typer.Typer(help="Check and show service specifications.", no_args_is_help=True)
 app.add_typer(spec_app, name="spec")
+app.add_typer(user_app, name="user")
+app.command()(serve)
+app.command()(sample)
 
 stdout = Console()
 # Log lines (cron mail, grep) must stay one line each: no hard wrapping when not on a terminal.

@@ -69,7 +69,8 @@ def finding(store, call_uid, item):
 
 def reviewed_score(store, call_uid):
     audit = newest_audit(store.db, call_uid)
-    return store.db.execute("SELECT score, verdicts FROM reviewed_scores WHERE call_key = ?", (audit["key"],)).fetchone()
+    return store.db.execute("SELECT score, verdicts FROM reviewed_scores WHERE call_key = ?",
+                            (audit["key"],)).fetchone()
 
 
 def test_overturning_a_finding_rescores_the_call_and_keeps_the_machine_verdict(store, people):
@@ -203,7 +204,8 @@ def test_sampling_picks_per_agent_and_never_twice(store, people):
     scores = dict(store.db.execute("SELECT call_uid, score FROM calls"))
     for agent, uid in lowest.items():
         mine = [u for u, a in store.db.execute("SELECT call_uid, agent_id FROM calls") if a == agent]
-        others = [u for u in mine if u not in {p.call_uid for p in picks if p.agent_id == agent and p.reason == "random"}]
+        randomly = {p.call_uid for p in picks if p.agent_id == agent and p.reason == "random"}
+        others = [u for u in mine if u not in randomly]
         assert scores[uid] == min(scores[u] for u in others)
     assert queue(store, picks, "test") == len(picks) == len({p.call_uid for p in picks})
     assert not {p.call_uid for p in pick_calls(store, {"random": 5}, specs, seed=4)} & {p.call_uid for p in picks}

@@ -111,7 +111,8 @@ def queue(store: Store, picks: list[Pick], by: str) -> int:
     """Put the picked calls in the review queue; returns how many were added."""
     with store.transaction() as db:
         before = db.total_changes
-        db.executemany("INSERT OR IGNORE INTO review_queue (call_uid, reason, picked_at, picked_by) VALUES (?, ?, ?, ?)",
+        db.executemany("INSERT OR IGNORE INTO review_queue (call_uid, reason, picked_at, picked_by)"
+                       " VALUES (?, ?, ?, ?)",
                        [(p.call_uid, p.reason, now(), by) for p in picks])
         return db.total_changes - before
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 import unicodedata
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from pipeline.store import Store, now
 
@@ -22,9 +20,21 @@ REVIEWERS = ("admin", "reviewer")  # who may review findings and decide appeals
 MIN_PASSWORD = 8
 SESSION_HOURS = 12
 
-_hasher = PasswordHasher()  # argon2id with the library's current defaults (RFC 9106 low-memory profile)
-# Verified when the name is unknown, so a wrong name costs the same time as a wrong password.
-_UNKNOWN_USER_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@lru_cache(maxsize=1)
+def _argon2():
+    """argon2id with the library's defaults (RFC 9106 low-memory profile), and a hash verified when
+    the name is unknown, so a wrong name costs the same time as a wrong password. Imported on first
+    use: the ``web`` extra installs argon2-cffi, and reports read verdicts without it."""
+    from argon2 import PasswordHasher
+
+    hasher = PasswordHasher()
+    return hasher, hasher.hash(secrets.token_hex(16))
+
+
+def _hash(password: str) -> str:
+    return _argon2()[0].hash(password)
 
 
 class UserError(Exception):
@@ -67,7 +77,7 @@ def add_user(store: Store, name: str, role: str, password: str, agent_id: str | 
             raise UserError(f"user {name!r} exists already (callqa user passwd to change the password)")
         cursor = db.execute(
             "INSERT INTO users (name, role, agent_id, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-            (name, role, agent_id if role == "agent" else None, _hasher.hash(password), now()))
+            (name, role, agent_id if role == "agent" else None, _hash(password), now()))
     return User(cursor.lastrowid, name, role, agent_id if role == "agent" else None)
 
 
@@ -85,7 +95,7 @@ def set_password(store: Store, name: str, password: str) -> None:
         row = db.execute("SELECT id FROM users WHERE name = ?", (name,)).fetchone()
         if not row:
             raise UserError(f"no user {name!r}")
-        db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (_hasher.hash(password), row[0]))
+        db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (_hash(password), row[0]))
         db.execute("DELETE FROM sessions WHERE user_id = ?", (row[0],))
 
 
@@ -96,15 +106,18 @@ def list_users(store: Store) -> list[User]:
 def authenticate(store: Store, name: str, password: str) -> User | None:
     row = store.db.execute("SELECT id, name, role, agent_id, password_hash FROM users WHERE name = ?",
                            (name,)).fetchone()
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    hasher, unknown = _argon2()
     try:
-        _hasher.verify(row[4] if row else _UNKNOWN_USER_HASH, password)
+        hasher.verify(row[4] if row else unknown, password)
     except (VerificationError, InvalidHashError):
         return None
     if row is None:
         return None
-    if _hasher.check_needs_rehash(row[4]):
+    if hasher.check_needs_rehash(row[4]):
         with store.transaction() as db:
-            db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (_hasher.hash(password), row[0]))
+            db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (_hash(password), row[0]))
     return User(*row[:4])
 
 

@@ -39,7 +39,8 @@ class NotVisible(NotAllowed):
     """No such call, or not the user's to see (the same answer for both)."""
 
 
-_NEWEST = ("SELECT key, call_uid, call_id, spec_version, audio_sha256, agent_id, agent_name, team, score, status"
+_NEWEST = ("SELECT key, call_uid, call_id, spec_version, audio_sha256, agent_id, agent_name, team, call_time, score,"
+           " status"
            " FROM calls WHERE call_uid = ? AND status = 'done' ORDER BY audited_at DESC, rowid DESC LIMIT 1")
 
 
@@ -183,7 +184,8 @@ def _change(store: Store, user: User, call_uid: str, item: str, action: str, com
                    [row[n] for n in names])
         items = audit_verdicts(db, audit)
         after = _find(items, item).state()
-        db.execute("INSERT INTO verdict_events (call_uid, item, spec_version, action, actor, at, before, after, comment)"
+        db.execute("INSERT INTO verdict_events (call_uid, item, spec_version, action, actor, at, before, after,"
+                   " comment)"
                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (call_uid, item, audit["spec_version"], action, user.name, now(),
                     json.dumps(before), json.dumps(after), comment))
