@@ -191,6 +191,7 @@ MIGRATIONS = [
     CREATE INDEX IF NOT EXISTS calls_time ON calls (call_time);
     CREATE INDEX IF NOT EXISTS calls_team_time ON calls (team, call_time);
     CREATE INDEX IF NOT EXISTS calls_score ON calls (score);
-    CREATE INDEX IF NOT EXISTS findings_item_status ON findings (item, status)
+    CREATE INDEX IF NOT EXISTS findings_item_status ON findings (item, status);
+    CREATE INDEX IF NOT EXISTS calls_needs_review ON calls (needs_review) WHERE needs_review = 1
     """,
 ]

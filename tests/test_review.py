@@ -270,3 +270,27 @@ def test_a_schema_4_store_migrates_and_keeps_its_calls(transcripts_store, tmp_pa
     assert migrated.db.execute("SELECT count(*) FROM calls").fetchone()[0] == calls
     assert migrated.db.execute("SELECT count(*) FROM verdicts").fetchone()[0] == 0
     migrated.close()
+
+
+def test_a_rescore_that_changes_the_machines_verdict_sets_the_human_one_aside(store, people, tmp_path):
+    """The reviewer judged 'fail'; under a spec that no longer forbids a lone 'hey' the machine says
+    pass: the verdict no longer stands (it answered another question), and stays in the history."""
+    review(store, people["rita"], NO_GREETING, "forbidden.phrases", "overturn", "not to the customer", "pass")
+    store.close()
+    spec = (SAMPLES.parent / "configs" / "spec" / "en.yaml").read_text(encoding="utf-8")
+    assert "    utterances: [hey, what, you wait]\n" in spec
+    changed = tmp_path / "en_lenient.yaml"
+    changed.write_text(spec.replace("    utterances: [hey, what, you wait]\n", "    utterances: [you wait]\n"),
+                       encoding="utf-8")
+    db = tmp_path / "store.sqlite"
+    run = subprocess.run([*CALLQA, "rescore", "--spec", str(changed), "--db", str(db)], capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    rescored = Store(db)
+    after = finding(rescored, NO_GREETING, "forbidden.phrases")
+    assert after.machine_status == "pass" and after.verdict is None
+    refresh_scores(rescored)
+    assert reviewed_score(rescored, NO_GREETING)[1] == 0
+    assert [e["action"] for e in verdict_history(rescored.db, NO_GREETING)] == ["overturn"]
+    assert rescored.db.execute("SELECT count(*) FROM verdicts").fetchone()[0] == 1
+    rescored.close()

@@ -179,3 +179,31 @@ def test_hostile_text_and_names_are_escaped_everywhere(hostile_store, tmp_path):
         assert client.get(f"/api/call/{quote(uid)}").headers["content-type"] == "application/json"
     finally:
         client.__exit__(None, None, None)
+
+
+def test_the_dashboard_figures_are_the_reports_before_and_after_a_review(app_db):
+    """The dashboards' per-day rollup and the Excel report read the same store two ways: the same
+    calls, mean score and pass rates, with a reviewed call counted on its human verdicts."""
+    from pipeline.reports import Scope, build_report
+    from pipeline.review.users import authenticate
+    from pipeline.review.verdicts import review
+    from pipeline.web.queries import CallQuery
+    from pipeline.web.rollup import Rollup
+
+    store = Store(app_db)
+    rollup = Rollup()
+    for step in range(2):
+        if step:
+            rita = authenticate(store, "rita", "reviewer-pass")
+            review(store, rita, OWN, "forbidden.phrases", "overturn", "said to a colleague", "pass")
+            rollup.touched(store.db.execute("SELECT call_time FROM calls WHERE call_uid = ?", (OWN,)).fetchone()[0])
+        board = rollup.dashboard(store.db, CallQuery())
+        report = build_report(store, Scope(None, None), 3)
+        summary = {name: value for name, value, _ in report.summary}
+        items = next(t for t in report.tables if t.sheet == "Items").frame.set_index("Item")
+        assert board.calls == summary["Calls"] == 6
+        assert board.mean_score == pytest.approx(summary["Mean score"])
+        assert board.reviewed == summary["Calls reviewed"] == step
+        for item, _, passes, fails, _ in board.items:
+            assert (passes, fails) == (items.loc[item, "Passes"], items.loc[item, "Fails"]), item
+    store.close()

@@ -48,7 +48,7 @@ from pipeline.review.verdicts import (
 from pipeline.store import Store
 from pipeline.web import charts
 from pipeline.web.audio import LEGS, NoAudio, audio_file, leg_channel, recording_path
-from pipeline.web.queries import CallQuery, call_facts, call_list, item_titles, teams_and_agents
+from pipeline.web.queries import CallQuery, call_facts, call_list
 from pipeline.web.rollup import Rollup
 from pipeline.web.search import index_transcripts
 
@@ -127,6 +127,10 @@ def create_app(db: Path, audio_root: Path | None = None, cache: Path | None = No
         finally:
             ws.store.close()
 
+    def menus(user: User) -> tuple[list[str], list[tuple[str, str | None]]]:
+        """The filter menus: every team and agent for reviewers, only themselves for an agent."""
+        return ws.rollup.menus(ws.store.db) if user.reviews else ([], [(user.agent_id, None)])
+
     def who(request: Request) -> tuple[User, str] | None:
         return session_user(ws.store, request.cookies.get(SESSION_COOKIE))
 
@@ -198,7 +202,7 @@ def create_app(db: Path, audio_root: Path | None = None, cache: Path | None = No
     async def dashboard_page(request: Request, user: User, csrf: str) -> Response:
         query = query_from(request.query_params).for_user(user)
         board = ws.rollup.dashboard(ws.store.db, query)
-        teams, agents = teams_and_agents(ws.store.db, user)
+        teams, agents = menus(user)
         queued = ws.store.db.execute("SELECT count(*) FROM review_queue").fetchone()[0] if user.reviews else 0
         return ws.page(request, "dashboard.html", user, csrf, query=query, board=board, teams=teams,
                        agents=agents, queued=queued, trend=charts.score_trend(board.trend),
@@ -209,10 +213,10 @@ def create_app(db: Path, audio_root: Path | None = None, cache: Path | None = No
         if query.text:
             index_transcripts(ws.store)
         listing = call_list(ws.store.db, query)
-        teams, agents = teams_and_agents(ws.store.db, user)
+        teams, agents = menus(user)
         params = {k: v for k, v in request.query_params.items() if k != "page"}
         return ws.page(request, "calls.html", user, csrf, query=query, listing=listing, teams=teams, agents=agents,
-                       titles=item_titles(ws.store.db), params=params, urlencode=urlencode)
+                       titles=ws.rollup.titles, params=params, urlencode=urlencode)
 
     def call_document(user: User, call_uid: str) -> dict:
         db = ws.store.db
@@ -275,8 +279,9 @@ def create_app(db: Path, audio_root: Path | None = None, cache: Path | None = No
         return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
 
     async def calibration_page(request: Request, user: User, csrf: str) -> Response:
+        ws.rollup.refresh(ws.store.db)
         return ws.page(request, "calibration.html", user, csrf, rows=calibration(ws.store.db),
-                       titles=item_titles(ws.store.db))
+                       titles=ws.rollup.titles)
 
     async def sample_now(request: Request, user: User, csrf: str) -> Response:
         form = await request.form()

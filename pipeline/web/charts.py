@@ -46,7 +46,8 @@ def score_trend(points: list[tuple[str, float | None, int, int]], width: int = 7
                     f'<title>{escape(day)}: mean score {score:.1f} over {calls} calls</title></circle>')
     for n in sorted({0, len(days) - 1, len(days) // 2}):
         x = left + n * step if len(days) > 1 else left + plot_w / 2
-        body.append(f'<text class="axis" x="{x:.1f}" y="{height - 8}" text-anchor="middle">'
+        anchor = "start" if n == 0 and len(days) > 1 else "end" if n == len(days) - 1 and n else "middle"
+        body.append(f'<text class="axis" x="{x:.1f}" y="{height - 8}" text-anchor="{anchor}">'
                     f'{escape(days[n][0])}</text>')
     return _svg(width, height, body, "mean score per day")
 

@@ -95,10 +95,11 @@ class CallPage:
 
     @property
     def more(self) -> bool:
-        return self.total > COUNT_CAP
+        return self.total > (SEARCH_CAP if self.searched else COUNT_CAP)
 
 
-COUNT_CAP = 10_000  # a list or a search counts this far: past it, "more than 10,000" (narrow the filters)
+COUNT_CAP = 10_000  # a list counts this far: past it, "more than 10,000" (narrow the filters)
+SEARCH_CAP = 1_000  # a search lists at most the calls of this many most recently stored matching transcripts
 
 _LIST_COLUMNS = (f"c.call_uid, c.call_id, c.agent_id, c.agent_name, c.team, c.call_time, c.duration, c.score AS"
                  f" machine_score, {SCORE} AS score, {REVIEWED} AS reviewed, c.needs_review, c.role_confidence,"
@@ -107,13 +108,13 @@ _LIST_COLUMNS = (f"c.call_uid, c.call_id, c.agent_id, c.agent_name, c.team, c.ca
 
 def _driver(query: CallQuery) -> tuple[str, list] | None:
     """The calls a selective filter names, to start the query from (instead of reading every call
-    and testing the filter on each): a search's matching transcripts (the COUNT_CAP + 1 most
+    and testing the filter on each): a search's matching transcripts (the SEARCH_CAP + 1 most
     recently stored), the calls with a pending appeal, queued, reviewed, failing an item, or scored
-    in a range. The WHERE clause still applies every filter to what it yields."""
+    in a range, whose roles need review. The WHERE clause still applies every filter to what it yields."""
     if query.text:
         return ("calls c JOIN transcripts t ON c.audio_sha256 = t.audio_sha256 AND c.asr_key = t.asr_key"
                 " AND t.rowid IN (SELECT rowid FROM transcript_index WHERE transcript_index MATCH ?"
-                f" ORDER BY rowid DESC LIMIT {COUNT_CAP + 1})", [fts_query(query.text)])
+                f" ORDER BY rowid DESC LIMIT {SEARCH_CAP + 1})", [fts_query(query.text)])
     if query.appealed:
         return "calls c JOIN (SELECT DISTINCT call_uid FROM verdicts WHERE appeal = 'pending') d USING (call_uid)", []
     if query.queued:
@@ -124,9 +125,11 @@ def _driver(query: CallQuery) -> tuple[str, list] | None:
         return ("calls c JOIN (SELECT call_key FROM findings WHERE item = ? AND status = 'fail' UNION"
                 " SELECT call_key FROM reviewed_scores WHERE verdicts > 0) d ON d.call_key = c.key",
                 [query.failed_item])
+    if query.needs_review:
+        return "calls c JOIN (SELECT rowid AS id FROM calls WHERE needs_review = 1) d ON d.id = c.rowid", []
     if query.max_score is not None and query.min_score is None:
-        return ("calls c JOIN (SELECT key FROM calls WHERE score <= ? UNION SELECT call_key FROM reviewed_scores"
-                " WHERE verdicts > 0) d ON d.key = c.key", [query.max_score])
+        return ("calls c JOIN (SELECT rowid AS id FROM calls WHERE score <= ? UNION SELECT k.rowid FROM reviewed_scores"
+                " s JOIN calls k ON k.key = s.call_key WHERE s.verdicts > 0) d ON d.id = c.rowid", [query.max_score])
     return None
 
 
@@ -138,17 +141,42 @@ def call_list(db: sqlite3.Connection, query: CallQuery) -> CallPage:
     if query.text and fts_query(query.text) is None:
         return CallPage([], 0, 1, 1, True, "nothing to search for: type a word")
     where, params = query.where()
-    source, driver_params = _driver(query) or ("calls c", [])
+    driver = _driver(query)
+    source, driver_params = driver or ("calls c", [])
     joined = f"{source} LEFT JOIN reviewed_scores r ON r.call_key = c.key"
-    order = "score IS NULL, score, c.call_time DESC" if query.sort == "score" else "c.call_time DESC, c.rowid DESC"
-    total = db.execute(f"SELECT count(*) FROM (SELECT 1 FROM {joined} WHERE {where} LIMIT {COUNT_CAP + 1})",
-                       driver_params + params).fetchone()[0]
-    pages = max(1, -(-min(total, COUNT_CAP) // PAGE_SIZE))
+    cap = SEARCH_CAP if query.text else COUNT_CAP
+    picked = None
+    if driver:  # the driver bounds the work: read every match once, count, sort and page them here
+        found = db.execute(f"SELECT c.rowid, c.call_time, {SCORE} FROM {joined} WHERE {where} LIMIT {COUNT_CAP + 1}",
+                           driver_params + params).fetchall()
+        total = len(found)
+        if total <= COUNT_CAP:
+            if query.sort == "score":
+                found.sort(key=lambda f: (f[1] or ""), reverse=True)
+                found.sort(key=lambda f: (f[2] is None, f[2] or 0.0))
+            else:
+                found.sort(key=lambda f: (f[1] or "", f[0]), reverse=True)
+            picked = [f[0] for f in found[:cap]]
+    else:
+        total = db.execute(f"SELECT count(*) FROM (SELECT 1 FROM {joined} WHERE {where} LIMIT {COUNT_CAP + 1})",
+                           params).fetchone()[0]
+    pages = max(1, -(-min(total, cap) // PAGE_SIZE))
     page = min(max(1, query.page), pages)
-    cursor = db.execute(f"SELECT {_LIST_COLUMNS} FROM {joined} WHERE {where} ORDER BY {order}"
-                        f" LIMIT {PAGE_SIZE} OFFSET {(page - 1) * PAGE_SIZE}", driver_params + params)
-    names = [d[0] for d in cursor.description]
-    rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+    if picked is not None:
+        shown = picked[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+        cursor = db.execute(f"SELECT {_LIST_COLUMNS}, c.rowid AS row FROM calls c LEFT JOIN reviewed_scores r"
+                            " ON r.call_key = c.key WHERE c.rowid IN (SELECT value FROM json_each(?))",
+                            [json.dumps(shown)])
+        names = [d[0] for d in cursor.description]
+        position = {rowid: n for n, rowid in enumerate(shown)}
+        rows = sorted((dict(zip(names, row)) for row in cursor.fetchall()), key=lambda row: position[row.pop("row")])
+    else:
+        order = (f"{SCORE} IS NULL, {SCORE}, c.call_time DESC" if query.sort == "score"
+                 else "c.call_time DESC, c.rowid DESC")
+        cursor = db.execute(f"SELECT {_LIST_COLUMNS} FROM {joined} WHERE {where} ORDER BY {order}"
+                            f" LIMIT {PAGE_SIZE} OFFSET {(page - 1) * PAGE_SIZE}", driver_params + params)
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, row)) for row in cursor.fetchall()]
     if query.text:
         _add_snippets(db, rows, fts_query(query.text))
     return CallPage(rows, total, page, pages, bool(query.text))
@@ -204,16 +232,6 @@ def item_titles(db: sqlite3.Connection) -> dict[str, str]:
 def _order(titles: dict[str, str]):
     position = {item: n for n, item in enumerate(titles)}
     return lambda item: (position.get(item, len(position)), item)
-
-
-def teams_and_agents(db: sqlite3.Connection, user: User) -> tuple[list[str], list[tuple[str, str | None]]]:
-    """The filter menus: teams, and agents (id, name) the user may see."""
-    if not user.reviews:
-        return [], [(user.agent_id, None)]
-    teams = [row[0] for row in db.execute("SELECT DISTINCT team FROM calls WHERE team IS NOT NULL ORDER BY team")]
-    agents = db.execute("SELECT agent_id, max(agent_name) FROM calls WHERE agent_id IS NOT NULL"
-                        " GROUP BY agent_id ORDER BY agent_id").fetchall()
-    return teams, [tuple(a) for a in agents]
 
 
 def call_facts(db: sqlite3.Connection, key: str) -> dict:

@@ -84,7 +84,6 @@ class Rollup:
         """This server changed a verdict of a call of that day."""
         if call_time:
             self._dirty.add(call_time[:10])
-        self._version = None
 
     def refresh(self, db: sqlite3.Connection) -> int:
         """Bring the cells up to date; returns how many days were recomputed."""
@@ -94,8 +93,12 @@ class Rollup:
                 return 0
             db.execute("BEGIN DEFERRED")  # one snapshot for the fingerprint and the days read
             try:
-                prints = _fingerprints(db)
-                changed = {d for d in prints if prints[d] != self._prints.get(d)} | (self._dirty & set(prints))
+                if version == self._version:  # only this server wrote: the days it touched, no fingerprint
+                    prints = self._prints
+                    changed = self._dirty & set(prints)
+                else:
+                    prints = _fingerprints(db)
+                    changed = {d for d in prints if prints[d] != self._prints.get(d)} | (self._dirty & set(prints))
                 for day in set(self._days) - set(prints):
                     del self._days[day], self._teams[day], self._totals[day]
                 for day in changed:
@@ -105,12 +108,24 @@ class Rollup:
                         _add(self._teams[day].setdefault(cell.team, Cell(cell.team)), cell,
                              self._teams[day][cell.team].items)
                         _add(self._totals[day], cell, self._totals[day].items)
-                if changed or not self.titles:
+                if (changed and version != self._version) or not self.titles:
                     self.titles = item_titles(db)
             finally:
                 db.execute("COMMIT")
             self._prints, self._version, self._dirty = prints, version, set()
             return len(changed)
+
+    def menus(self, db: sqlite3.Connection) -> tuple[list[str], list[tuple[str, str | None]]]:
+        """The teams and the agents (id, name) of the calls, for the filter menus."""
+        self.refresh(db)
+        teams, agents = set(), {}
+        for cells in self._days.values():
+            for agent, cell in cells.items():
+                if cell.team is not None:
+                    teams.add(cell.team)
+                if agent is not None:
+                    agents[agent] = cell.name or agents.get(agent)
+        return sorted(teams), sorted(agents.items())
 
     def _level(self, day: str, query: CallQuery) -> Cell | None:
         """The day's cell for the query's scope: one agent, one team, or everyone."""
