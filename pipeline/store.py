@@ -153,12 +153,16 @@ class CallFilter:
 # The newest audit of each call (its path under the archive): rescoring stores a call again under
 # the new spec version, and a recording replaced at the same path is audited again.
 # rowid breaks ties between audits stored within the same second (audited_at has whole seconds).
+# With the score and item statuses under the reviewers' verdicts where a verdict stands
+# (reviewed_scores, pipeline.review.verdicts; reviewed_items 0: none stands).
 _NEWEST_DONE = """
-    SELECT c.*, m.json AS measurements
+    SELECT c.*, m.json AS measurements, r.score AS reviewed_score, r.critical_failed AS reviewed_critical,
+           r.statuses AS reviewed_statuses, coalesce(r.verdicts, 0) AS reviewed_items
     FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY call_uid
                                        ORDER BY audited_at DESC, rowid DESC) AS newness
           FROM calls WHERE status = 'done') c
     LEFT JOIN measurements m ON m.call_key = c.key
+    LEFT JOIN reviewed_scores r ON r.call_key = c.key
     WHERE c.newness = 1 AND {where}
     ORDER BY c.call_time, c.call_id
 """

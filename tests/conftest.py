@@ -103,3 +103,48 @@ def reference_batch(tmp_path_factory) -> tuple[Path, dict[str, list[tuple]]]:
     run = batch_cli(archive, db, "--workers", "2")
     assert run.returncode == 1, run.stderr  # the truncated file fails
     return archive, stored_tables(db)
+
+
+# --- the review workstation: stores made by the real batch from the reference transcripts ------
+
+REVIEW_CALLS = ["en_01_compliant.json", "en_02_no_greeting.json", "en_03_forbidden_phrase.json",
+                "en_05_ring4_no_apology.json", "en_12_no_closing.json", "en_14_complaint_no_apology.json"]
+HOSTILE = '<script>alert("xss")</script><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture(scope="session")
+def transcripts_store(tmp_path_factory) -> Path:
+    """A store written by ``callqa batch --ext json`` over six English reference transcripts (no
+    ASR), agents A001-A003 of teams T1-T2 from sample_audio/calls.csv. Copy it before writing."""
+    archive = tmp_path_factory.mktemp("review") / "archive"
+    archive.mkdir()
+    for name in REVIEW_CALLS:
+        shutil.copy(SAMPLES / "transcripts" / name, archive)
+    db = archive.parent / "review.sqlite"
+    run = batch_cli(archive, db, "--ext", "json", "--metadata", str(SAMPLES / "calls.csv"))
+    assert run.returncode == 0, run.stderr
+    return db
+
+
+@pytest.fixture(scope="session")
+def hostile_store(tmp_path_factory) -> Path:
+    """A store whose transcript text, call id, agent name and team are HTML and script (stored XSS
+    attempts), written by the real batch."""
+    import json as jsonlib
+
+    archive = tmp_path_factory.mktemp("hostile") / "archive"
+    archive.mkdir()
+    document = jsonlib.loads((SAMPLES / "transcripts" / "en_03_forbidden_phrase.json").read_text(encoding="utf-8"))
+    document["call_id"] = "x" + HOSTILE
+    for turn in document["turns"]:
+        turn["text"] = f"{turn['text']} {HOSTILE}"
+    (archive / "hostile.json").write_text(jsonlib.dumps(document), encoding="utf-8")
+    metadata = archive.parent / "calls.csv"
+    metadata.write_text('call_id,file,agent_id,agent_name,team,started_at\n'
+                        f'"x{HOSTILE.replace(chr(34), chr(34) * 2)}",hostile.json,A001,'
+                        f'"{HOSTILE.replace(chr(34), chr(34) * 2)}","T<b>1</b>",2026-11-20T10:00:00+08:00\n',
+                        encoding="utf-8")
+    db = archive.parent / "hostile.sqlite"
+    run = batch_cli(archive, db, "--ext", "json", "--metadata", str(metadata))
+    assert run.returncode == 0, run.stderr
+    return db

@@ -203,7 +203,7 @@ def test_files_are_named_by_the_period(day_report):
     stem = "2026-11-20_2026-11-20"
     assert set(day_report) == {f"callqa_{stem}.xlsx"} | {
         f"{table}_{stem}.csv" for table in ("scorecards", "calls", "findings", "items", "worst_calls", "failed",
-                                            "no_speech")}
+                                            "no_speech", "calibration")}
 
 
 def test_scorecards_equal_the_store(store, day_report):
@@ -419,7 +419,7 @@ def test_inert_prefixes_every_formula_start():
 def test_workbook_is_ready_to_use(day_report):
     workbook = openpyxl.load_workbook(day_report["callqa_2026-11-20_2026-11-20.xlsx"])
     assert workbook.sheetnames == ["Summary", "Scorecards", "Calls", "Findings", "Items", "Worst calls", "Failed calls",
-                                  "No speech"]
+                                  "No speech", "Calibration"]
     for ws in workbook:
         assert ws.freeze_panes in ("A2", "B2"), ws.title
         assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:"), ws.title

@@ -25,6 +25,7 @@ from pipeline.reports.table import (
     Report,
     Table,
 )
+from pipeline.review.verdicts import ItemCalibration, calibration, refresh_scores
 from pipeline.store import Store
 
 WORST_CALLS_PER_AGENT = 3
@@ -98,7 +99,9 @@ def scorecards(calls: pd.DataFrame, findings: pd.DataFrame, previous: pd.DataFra
         "Name": who["agent_name"],
         "Team": who["team"],
         "Calls": grouped.size(),
+        "Reviewed calls": grouped["reviewed"].sum(),
         "Mean score": grouped["score"].mean(),
+        "Mean machine score": grouped["machine_score"].mean(),
         "Median score": grouped["score"].median(),
         "Previous period mean": before,
         "Change": grouped["score"].mean() - before,
@@ -116,7 +119,8 @@ def scorecards(calls: pd.DataFrame, findings: pd.DataFrame, previous: pd.DataFra
     rates = _pass_rates(_with_call_facts(findings, calls), ["agent", "item"])["rate"].unstack("item")
     for item, title in titles.items():
         frame[_item_header(item, title)] = rates[item].reindex(frame.index)
-    kinds = {"Calls": COUNT, "Mean score": SCORE, "Median score": SCORE, "Previous period mean": SCORE,
+    kinds = {"Calls": COUNT, "Reviewed calls": COUNT, "Mean score": SCORE, "Mean machine score": SCORE,
+             "Median score": SCORE, "Previous period mean": SCORE,
              "Change": DELTA, "Calls with critical failure": COUNT, "Mean answer delay (s)": SECONDS,
              "Mean agent speech rate": RATE, "Dead air (instances)": COUNT, "Dead air (s)": SECONDS,
              "Interruptions by agent": COUNT, "Holds": COUNT, "Hold time (s)": SECONDS}
@@ -149,6 +153,8 @@ def calls_table(calls: pd.DataFrame, findings: pd.DataFrame) -> Table:
         "Duplicate of": calls["duplicate_of"],
         "Duration (s)": calls["duration"],
         "Score": calls["score"],
+        "Machine score": calls["machine_score"],
+        "Reviewed": calls["reviewed_items"].map(lambda n: f"yes ({n} item{'s' if n > 1 else ''})" if n else ""),
         "Critical failed": critical_titles,
         "Failed items": calls["key"].map(_failed_titles(findings)),
         "Dead air (instances)": calls["dead_air"],
@@ -158,7 +164,7 @@ def calls_table(calls: pd.DataFrame, findings: pd.DataFrame) -> Table:
         "Needs review": calls["needs_review"].map({1: "yes", 0: ""}),
         "Spec version": calls["spec_version"],
     })
-    kinds = {"Time": TIME, "Duration (s)": SECONDS, "Score": SCORE, "Failed items": WRAPPED,
+    kinds = {"Time": TIME, "Duration (s)": SECONDS, "Score": SCORE, "Machine score": SCORE, "Failed items": WRAPPED,
              "Dead air (instances)": COUNT, "Dead air (s)": SECONDS, "Interruptions by agent": COUNT,
              "Role confidence": SHARE}
     return Table("Calls", "calls", frame, kinds)
@@ -176,6 +182,7 @@ def findings_table(calls: pd.DataFrame, findings: pd.DataFrame) -> Table:
         "Item": failed["item"],
         "Title": finding_titles(failed),
         "Critical": failed["critical"].map({1: "yes", 0: ""}),
+        "Machine status": failed["machine_status"],
         "Reason": failed["reason"],
         "Evidence": failed["evidence"].map(format_evidence),
     }).sort_values(["Time", "Call id"], kind="stable")
@@ -277,6 +284,8 @@ def summary_rows(scope: Scope, calls: pd.DataFrame, previous: pd.DataFrame | Non
         ("Calls", len(calls), COUNT),
         ("Agents", calls["agent"].nunique(), COUNT),
         ("Mean score", calls["score"].mean(), SCORE),
+        ("Mean machine score", calls["machine_score"].mean(), SCORE),
+        ("Calls reviewed", int(calls["reviewed"].sum()), COUNT),
         ("Median score", calls["score"].median(), SCORE),
         ("Mean score, previous period", mean_before, SCORE),
         ("Change in mean score", calls["score"].mean() - mean_before, DELTA),
@@ -294,11 +303,35 @@ def summary_rows(scope: Scope, calls: pd.DataFrame, previous: pd.DataFrame | Non
     return rows
 
 
+def calibration_table(rows: list[ItemCalibration], titles: dict[str, str]) -> Table:
+    """Per item, how often reviewers overturned the machine on the period's calls."""
+    frame = pd.DataFrame({
+        "Item": [r.item for r in rows],
+        "Title": [titles.get(r.item, r.item) for r in rows],
+        "Reviewed": [r.reviewed for r in rows],
+        "Overturned": [r.overturned for r in rows],
+        "Overturn rate": [r.overturn_rate for r in rows],
+        "Machine fails reviewed": [r.machine_fails for r in rows],
+        "False fails": [r.false_fails for r in rows],
+        "False fail rate": [r.false_fail_rate for r in rows],
+        "Machine passes reviewed": [r.machine_passes for r in rows],
+        "False passes": [r.false_passes for r in rows],
+        "False pass rate": [r.false_pass_rate for r in rows],
+    }, columns=["Item", "Title", "Reviewed", "Overturned", "Overturn rate", "Machine fails reviewed", "False fails",
+                "False fail rate", "Machine passes reviewed", "False passes", "False pass rate"])
+    counts = ["Reviewed", "Overturned", "Machine fails reviewed", "False fails", "Machine passes reviewed",
+              "False passes"]
+    kinds = {**{c: COUNT for c in counts}, **{c: SHARE for c in ("Overturn rate", "False fail rate", "False pass rate")}}
+    return Table("Calibration", "calibration", frame, kinds)
+
+
 def build_report(store: Store, scope: Scope, worst_calls: int) -> Report:
     earlier = scope.previous()
+    refresh_scores(store)  # calls stored again since their review get their reviewed score first
     with store.snapshot():
         calls, silent = _spoken_and_silent(read_calls(store, scope))
-        findings = read_findings(store, calls["key"])
+        findings = read_findings(store, calls)
+        calibrated = calibration(store.db, list(calls["call_uid"]))
         calls = calls.join(judged_figures(findings), on="key")
         failures = read_failures(store, scope)
         previous = _spoken_and_silent(read_calls(store, earlier))[0] if earlier else None
@@ -312,6 +345,7 @@ def build_report(store: Store, scope: Scope, worst_calls: int) -> Report:
         worst_calls_table(calls, findings, worst_calls),
         failed_calls_table(failures),
         no_speech_table(silent),
+        calibration_table(calibrated, titles),
     ]
     return Report(summary_rows(scope, calls, previous, failures, items, silent), tables)
 

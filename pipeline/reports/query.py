@@ -17,21 +17,35 @@ def _frame(rows: Rows) -> pd.DataFrame:
 
 
 def read_calls(store: Store, scope: Scope) -> pd.DataFrame:
+    """The newest audit of each call in scope. ``score`` and ``critical_items`` are under the
+    reviewers' verdicts where one stands (``reviewed`` True), the machine's ``machine_score`` beside."""
     calls = _frame(store.newest_done_calls(scope.calls()))
     calls["agent"] = calls["agent_id"].fillna(UNKNOWN_AGENT)
-    calls["critical_items"] = [json.loads(text) if text else [] for text in calls["critical_failed"]]
+    calls["reviewed"] = calls["reviewed_items"] > 0
+    calls["machine_score"] = calls["score"]
+    calls["score"] = calls["score"].where(~calls["reviewed"], calls["reviewed_score"])
+    critical = calls["critical_failed"].where(~calls["reviewed"], calls["reviewed_critical"])
+    calls["critical_items"] = [json.loads(text) if text else [] for text in critical]
     measures = pd.DataFrame([call_measures(text) for text in calls["measurements"]],
                             columns=list(MEASURE_COLUMNS), index=calls.index)
     calls = pd.concat([calls, measures], axis=1)
     # A column of nothing but NULLs arrives as objects; aggregates need numbers.
-    numeric = ["score", "duration", "role_confidence", "needs_review", *MEASURE_COLUMNS]
+    numeric = ["score", "machine_score", "duration", "role_confidence", "needs_review", *MEASURE_COLUMNS]
     numeric.remove("rate_unit")
     calls[numeric] = calls[numeric].astype(float)
     return calls
 
 
-def read_findings(store: Store, call_keys: pd.Series) -> pd.DataFrame:
-    findings = _frame(store.findings_of(list(call_keys)))
+def read_findings(store: Store, calls: pd.DataFrame) -> pd.DataFrame:
+    """The findings of these calls; ``status`` is the effective one (the reviewer's where a verdict
+    stands), ``machine_status`` the machine's."""
+    findings = _frame(store.findings_of(list(calls["key"])))
+    findings["machine_status"] = findings["status"]
+    reviewed = {key: json.loads(text) for key, text in zip(calls["key"], calls["reviewed_statuses"])
+                if isinstance(text, str)}
+    if reviewed:
+        findings["status"] = [reviewed[key].get(item, status) if key in reviewed else status
+                              for key, item, status in zip(findings["call_key"], findings["item"], findings["status"])]
     findings["evidence"] = [json.loads(text) if isinstance(text, str) else [] for text in findings["evidence"]]
     findings["figure"] = [json.loads(text) if isinstance(text, str) else None for text in findings["figure"]]
     return findings
