@@ -112,4 +112,11 @@ MIGRATIONS = [
         ELSE json_object('count', 0, 'total', 0, 'unit', 's') END
     WHERE item IN ('silence.dead_air', 'interaction.no_interrupt') AND status != 'na'
     """,
+    # 5: how a finding's phrases were decided (audits.findings.Finding.decided: text, audio, text
+    # only) and the checks against the audio behind it (each phrase with both scores, JSON). Stored
+    # findings were decided from the text.
+    """
+    ALTER TABLE findings ADD COLUMN decided TEXT NOT NULL DEFAULT 'text';
+    ALTER TABLE findings ADD COLUMN verification TEXT;
+    """,
 ]
