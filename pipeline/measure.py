@@ -60,7 +60,8 @@ def measure(
         non_talk_total=round(total(non_talk), 3),
         silences=[Interval(s, e) for s, e in non_talk if e - s > timing["silence_threshold"] + EPSILON],
         interruptions=interruptions(speech["agent"], speech["customer"], timing["interruption_min_overlap"]),
-        holds=holds(non_talk, transcript.role_turns("agent"), timing, is_hold_announcement),
+        holds=holds(non_talk, transcript.role_turns("agent"), transcript.role_turns("customer"), timing,
+                    is_hold_announcement),
         speech_rate=rate,
         speech_rate_unit=unit,
         customer_silent=talk_time["customer"] < timing["customer_silent_max_speech"],
@@ -136,17 +137,24 @@ def interruptions(agent: list[Span], customer: list[Span], min_overlap: float) -
 def holds(
     non_talk: list[Span],
     agent_turns: list[Turn],
+    customer_turns: list[Turn],
     timing: dict,
     is_hold_announcement: Callable[[str], bool] | None,
 ) -> list[Hold]:
-    """Silences that are holds: announced by the agent turn just before, or simply hold-length."""
+    """Silences that are holds: announced by the agent turn just before (the customer's short
+    consent may come between: "May I put you on hold?" - "Yes, okay."), or simply hold-length."""
     found = []
-    last_ended = _last_ended_before(agent_turns)
+    last_agent = _last_ended_before(agent_turns)
+    customer_since = _speech_between(customer_turns)
     for start, end in non_talk:
         seconds = end - start + EPSILON
-        announcement = last_ended(start)
-        if announcement is not None and start - announcement.end > timing["hold_announcement_within"] + EPSILON:
-            announcement = None  # the agent's last words were too long before the silence
+        announcement = last_agent(start)
+        if announcement is not None:
+            consent, consent_end = customer_since(announcement.end, start)
+            if consent > timing["hold_consent_max_seconds"] + EPSILON:
+                announcement = None  # the customer said more than yes: the silence follows the customer
+            elif start - max(announcement.end, consent_end) > timing["hold_announcement_within"] + EPSILON:
+                announcement = None  # the last words were too long before the silence
         if (
             seconds >= timing["hold_min_seconds"]
             and is_hold_announcement is not None
@@ -157,6 +165,23 @@ def holds(
         elif seconds >= timing["hold_unannounced_seconds"]:
             found.append(Hold(start, end, "silence"))
     return found
+
+
+def _speech_between(turns: list[Turn]) -> Callable[[float, float], tuple[float, float]]:
+    """A lookup: the seconds of the turns that start within (after, before] and the end of the last
+    of them (``after`` when there are none). Bisection and prefix sums: n log n over a call."""
+    ordered = sorted(turns, key=lambda t: t.start)
+    starts = [t.start for t in ordered]
+    spoken = [0.0, *itertools.accumulate(t.end - t.start for t in ordered)]
+    ends = list(itertools.accumulate((t.end for t in ordered), max))
+
+    def lookup(after: float, before: float) -> tuple[float, float]:
+        first, last = bisect.bisect_right(starts, after), bisect.bisect_right(starts, before)
+        if first == last:
+            return 0.0, after
+        return spoken[last] - spoken[first], ends[last - 1]
+
+    return lookup
 
 
 def speech_rates(transcript: Transcript) -> tuple[dict[str, float], str]:

@@ -350,6 +350,9 @@ class Timing:
                                                        "announcement", 20.0)
     hold_announcement_within: float = param(Real(0.0), "the announcing agent turn ends at most this long before "
                                                        "the silence", 3.0)
+    hold_consent_max_seconds: float = param(Real(0.0), "the customer's reply between the announcement and the "
+                                                       "silence, at most this long, is consent: the hold is "
+                                                       "still announced", 3.0)
     customer_silent_max_speech: float = param(Real(0.0), "customer speech below this many seconds: a silent "
                                                          "call", 0.5)
 

@@ -19,7 +19,7 @@ from pipeline.asr import numerics
 from pipeline.asr.engine import AsrEngine
 from pipeline.asr.verify import AudioScorer
 from pipeline.audio.activity import Region, speech_regions
-from pipeline.audio.decode import SAMPLE_RATE, Audio, Pcm, decode
+from pipeline.audio.decode import SAMPLE_RATE, Audio, Pcm, decode, to_float
 from pipeline.audio.leakage import drop_leakage
 from pipeline.audio.ringback import detect_ringback
 from pipeline.speakers.diarize import DiarizationUnavailable, Diarizer
@@ -145,9 +145,9 @@ class Transcriber:
         """When the call was answered and how long it rang, from the ring-back tone. (Call metadata,
         when given, overrides the ring time in the measurements.)"""
         settings = self.settings["ringback"]
-        detection = (detect_ringback(audio.mix(seconds=settings["search_seconds"]), SAMPLE_RATE, settings,
-                                     duration=audio.duration)
-                     if settings["enabled"] else None)
+        searched = int(settings["search_seconds"] * SAMPLE_RATE)
+        channels = [to_float(channel[:searched]) for channel in audio.channels]
+        detection = detect_ringback(channels, SAMPLE_RATE, settings, audio.duration) if settings["enabled"] else None
         if detection is None:
             return 0.0, RingBack(None, None, "unknown")
         return detection.answer_at, RingBack(round(detection.seconds, 3), detection.count, "audio")

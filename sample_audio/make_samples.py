@@ -3,6 +3,9 @@
 
     python sample_audio/make_samples.py                    # every call, the bad inputs, the README table
     python sample_audio/make_samples.py en_01_compliant    # just some calls
+    python sample_audio/make_samples.py en_01_compliant --out /tmp/x --impair all --seed 3 \
+        --voice agent=flite:awb:150 --voice customer=espeak-ng:en-us+f2:170   # an impaired variant
+
 
 Each call is scripted in ``scripts/<call_id>.yaml`` (format: README.md). Every turn is spoken by
 flite (English) or espeak-ng (Mandarin, from pinyin), trimmed, and placed on a timeline (agent left, customer right, ring-back on the
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import hashlib
 import json
 import re
@@ -38,6 +42,9 @@ from scipy.signal import butter, resample_poly, sosfiltfilt
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))  # for audits.calldata.transcript, whatever the working directory
+sys.path.insert(0, str(HERE))  # for impairments.py
+
+import impairments  # sample_audio/impairments.py, beside this file
 
 from audits.calldata.transcript import RingBack, RoleAssignment, Transcript, Turn, Word  # noqa: E402
 
@@ -102,6 +109,7 @@ FLITE_WPM = 180
 # The columns of calls.csv (a subset of callqa's metadata columns) and the days the calls are on.
 METADATA_COLUMNS = ["call_id", "file", "agent_id", "agent_name", "team", "started_at", "customer_surname"]
 SAMPLE_DAYS = ["2026-11-19", "2026-11-20"]
+DEFAULT_MONO = {"format": "mp3", "rate": 8000}  # for a mono mix of a script that has no mono: of its own
 
 # Output containers (ffmpeg codec arguments). The lossy ones were checked to decode with no time
 # offset (ffmpeg records the encoder delay in the file); bitexact keeps the files identical from
@@ -152,6 +160,11 @@ def load_script(path: Path) -> dict:
     check("output" in script, "output: {format, rate} is required")
     for voice in script.get("voices", {}):
         check(voice in ROLES, f"voices: unknown role {voice!r}")
+    if "impair" in script:
+        try:
+            impairment_params(script["impair"])
+        except (ValueError, TypeError, KeyError) as error:
+            raise ScriptError(f"{path}: impair: {error}") from None
     turns = script.get("turns") or []
     check(any("role" in item for item in turns), "turns: no spoken turn")
     previous_role = None
@@ -197,8 +210,8 @@ def synthesise(text: str, voice: Voice, language: str) -> np.ndarray:
             subprocess.run(command, check=True, capture_output=True)
         else:
             spoken = pinyin_for_espeak(text) if language == "zh" else text
-            command = ["espeak-ng", "-v", voice.name, "-s", str(voice.speed), "-p", str(voice.pitch),
-                       "-w", str(wav_path), "--stdin"]
+            pitch = [] if voice.pitch is None else ["-p", str(voice.pitch)]
+            command = ["espeak-ng", "-v", voice.name, "-s", str(voice.speed), *pitch, "-w", str(wav_path), "--stdin"]
             subprocess.run(command, input=spoken.encode("utf-8"), check=True, capture_output=True)
         samples, rate = read_wav(wav_path)
     samples = resample_poly(samples, RATE, rate)
@@ -220,9 +233,19 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
         return data.astype(np.float64) / 32768.0, wav.getframerate()
 
 
-def voices_for(script: dict) -> dict[str, Voice]:
+def voices_for(script: dict, override: dict[str, dict] | None = None) -> dict[str, Voice]:
+    """The voices of a call: the language's defaults, the script's ``voices:``, then a rendering's
+    ``override`` (engine, name, pitch, speed per role). A speed the script sets itself wins over the
+    override's (``en_17_fast_speech``'s agent must stay fast whoever speaks)."""
     defaults = VOICES[script["language"]]
-    return {role: replace(defaults[role], **script.get("voices", {}).get(role, {})) for role in ROLES}
+    voices = {}
+    for role in ROLES:
+        scripted = script.get("voices", {}).get(role, {})
+        changes = {**scripted, **(override or {}).get(role, {})}
+        if "speed" in scripted:
+            changes["speed"] = scripted["speed"]
+        voices[role] = replace(defaults[role], **changes)
+    return voices
 
 
 # ----------------------------------------------------------------------------------------------
@@ -253,13 +276,14 @@ def ring_phase(script: dict) -> tuple[int, dict, float]:
     return rings, cadence, rings * (cadence["on"] + cadence["off"])
 
 
-def place_turns(script: dict, answer_at: float) -> tuple[list[Placed], list[dict], float]:
+def place_turns(script: dict, answer_at: float, voices: dict[str, Voice] | None = None
+                ) -> tuple[list[Placed], list[dict], float]:
     """Turns on the timeline, the scripted pauses, and the time the recording ends.
 
     A turn's ``gap`` is silence after the latest end so far (for the first turn: after the answer);
     ``overlap`` starts it that many seconds before the previous turn ends; ``pause`` adds silence.
     """
-    voices = voices_for(script)
+    voices = voices or voices_for(script)
     placed: list[Placed] = []
     pauses: list[dict] = []
     cursor = answer_at  # where the next gap is measured from
@@ -531,30 +555,115 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def write_variant(script: dict, placed: list[Placed], pauses: list[dict], duration: float,
-                  samples: np.ndarray) -> dict:
-    """Encode one rendering (stereo, or the mono mix) and write its truth and transcript."""
+                  samples: np.ndarray, out: Path = HERE, rendering: dict | None = None) -> dict:
+    """Encode one rendering (stereo, or the mono mix) and write its truth and transcript.
+
+    The self-check runs before anything is written, so a rendering whose timeline does not support
+    the script's expected statuses (another voice too fast, say) leaves no file behind."""
     channels = samples.shape[1]
-    spec = script["output"] if channels == 2 else script["mono"]
-    audio = HERE / f"{script['id']}{'' if channels == 2 else '_mono'}.{spec['format']}"
-    bitrate = spec.get("bitrate", BITRATES.get(spec["format"]))
-    encode(samples, int(spec.get("rate", RATE)), spec["format"], bitrate, audio)
+    spec = script["output"] if channels == 2 else script.get("mono", DEFAULT_MONO)
+    audio = out / f"{script['id']}{'' if channels == 2 else '_mono'}.{spec['format']}"
     truth = build_truth(script, placed, pauses, duration, audio, channels)
     check_expectations(script, truth)
-    write_json(TRUTH / f"{audio.stem}.json", truth)
+    if rendering:
+        truth["rendering"] = rendering  # what made this file differ from the plain sample
+    for folder in (out / "truth", out / "transcripts"):
+        folder.mkdir(parents=True, exist_ok=True)
+    bitrate = spec.get("bitrate", BITRATES.get(spec["format"]))
+    encode(samples, int(spec.get("rate", RATE)), spec["format"], bitrate, audio)
+    write_json(out / "truth" / f"{audio.stem}.json", truth)
     transcript = build_transcript(truth, placed, hashlib.sha256(audio.read_bytes()).hexdigest())
-    transcript.save(TRANSCRIPTS / f"{audio.stem}.json")
+    transcript.save(out / "transcripts" / f"{audio.stem}.json")
     return truth
 
 
-def make_call(script: dict) -> list[dict]:
+@dataclass
+class Composed:
+    """A call spoken and laid out, before impairments and encoding: what every variant shares."""
+    script: dict
+    voices: dict[str, Voice]
+    placed: list[Placed]
+    pauses: list[dict]
+    duration: float
+    stereo: np.ndarray  # (n, 2) float32 at RATE: the clean telephone legs
+    voices_changed: bool = False
+
+
+def compose(script: dict, voices: dict[str, dict] | None = None) -> Composed:
+    """Speak a script (``voices``: per role, fields to change for this rendering: engine, name,
+    speed, pitch) and lay it out as two clean telephone legs."""
     rings, cadence, answer_at = ring_phase(script)
-    placed, pauses, duration = place_turns(script, answer_at)
+    chosen = voices_for(script, voices)
+    placed, pauses, duration = place_turns(script, answer_at, chosen)
     stereo = mix(placed, rings, cadence, duration, seed=zlib.crc32(script["id"].encode()))
-    truths = [write_variant(script, placed, pauses, duration, stereo)]
-    if "mono" in script:
+    return Composed(script, chosen, placed, pauses, duration, stereo, bool(voices))
+
+
+def write_call(call: Composed, out: Path = HERE, impair: str | dict | None = None, seed: int | None = None,
+               mono: bool | None = None) -> list[dict]:
+    """Write a composed call into ``out`` (audio there, truth/ and transcripts/ below it).
+
+    ``impair``: a preset name (``impairments.PRESETS``) or concrete parameters, else the script's
+    own ``impair:``; ``seed``: drives the preset's draw and the impairments' randomness (default:
+    from the call id); ``mono``: also write the mono mix (default: when the script has ``mono:``).
+    """
+    script, stereo = call.script, call.stereo
+    rendering: dict = {}
+    if call.voices_changed:
+        rendering["voices"] = {role: {"engine": v.engine, "name": v.name, "speed": v.speed, "pitch": v.pitch}
+                               for role, v in call.voices.items()}
+    impair = script.get("impair") if impair is None else impair
+    if impair is not None:
+        seed = zlib.crc32(script["id"].encode()) if seed is None else seed
+        params = impairment_params(impair, seed)
+        speech = {role: voice.level_dbfs for role, voice in call.voices.items()}
+        bed = babble_bed() if any(leg.get("kind") == "babble" for leg in params.get("noise", {}).values()) else None
+        stereo = impairments.apply(stereo, params, seed, speech_dbfs=speech, babble_bed=bed)
+        rendering.update(impair=params, seed=seed)
+    layout = (call.placed, call.pauses, call.duration)
+    truths = [write_variant(script, *layout, stereo, out, rendering)]
+    if script.get("mono") if mono is None else mono:
         # A mono recorder sums both legs; halving keeps overlapping speech from clipping.
-        truths.append(write_variant(script, placed, pauses, duration, stereo.mean(axis=1, keepdims=True)))
+        truths.append(write_variant(script, *layout, stereo.mean(axis=1, keepdims=True), out, rendering))
     return truths
+
+
+def make_call(script: dict, out: Path = HERE, voices: dict[str, dict] | None = None,
+              impair: str | dict | None = None, seed: int | None = None, mono: bool | None = None) -> list[dict]:
+    """Render one call: ``compose`` then ``write_call``."""
+    return write_call(compose(script, voices), out, impair, seed, mono)
+
+
+def impairment_params(impair: str | dict, seed: int = 0) -> dict:
+    """Concrete impairment parameters from a preset name (``{preset: all}`` too) or a mapping."""
+    if isinstance(impair, dict) and set(impair) == {"preset"}:
+        impair = impair["preset"]
+    if isinstance(impair, str):
+        # Its own stream (not the one apply() uses), so the draw and the noise stay independent.
+        return impairments.draw(impair, np.random.default_rng([seed, 1]))
+    if not isinstance(impair, dict):
+        raise TypeError("a preset name or a mapping of impairments")
+    impairments.apply(np.zeros((RATE // 10, 2)), {k: v for k, v in impair.items() if k != "noise"}, 0)  # validates
+    return impair
+
+
+# Babble talkers read neutral sentences (none of the checklist's phrases), in voices of both engines.
+BABBLE_TEXT = (
+    "The weather will stay dry in the north until the weekend, with light winds from the west. "
+    "Traffic on the ring road is moving slowly after an earlier accident near the bridge. "
+    "The library opens at nine on weekdays and closes early on public holidays. "
+    "Our team meeting moved to the second floor because the projector was broken. "
+    "Prices for fresh vegetables rose a little this month after the heavy rain. "
+    "The train to the airport leaves every twenty minutes from platform four."
+)
+BABBLE_VOICES = (Voice("flite", "kal", 170, None, -20.0), Voice("flite", "awb", 170, None, -20.0),
+                 Voice("espeak-ng", "en-us+f3", 165, 55, -20.0), Voice("espeak-ng", "en-gb+m2", 160, 40, -20.0))
+
+
+@functools.lru_cache(maxsize=1)
+def babble_bed() -> np.ndarray:
+    """About a minute of speech, four voices in turn, that ``impairments.babble`` sums talkers from."""
+    return np.concatenate([synthesise(BABBLE_TEXT, voice, "en") for voice in BABBLE_VOICES])
 
 
 def make_bad_inputs() -> None:
@@ -625,12 +734,43 @@ def require_tools() -> None:
                  f"Install with: apt-get install -y {' '.join(missing)}")
 
 
+def parse_voice(text: str) -> tuple[str, dict]:
+    """``agent=flite:awb:150`` or ``customer=espeak-ng:en-us+f2:170:60`` -> (role, voice fields)."""
+    role, _, spec = text.partition("=")
+    parts = spec.split(":")
+    if role not in ROLES or len(parts) < 2 or parts[0] not in ("flite", "espeak-ng"):
+        raise argparse.ArgumentTypeError(f"--voice {text!r}: ROLE=ENGINE:NAME[:SPEED[:PITCH]], ROLE agent|customer, "
+                                         "ENGINE flite|espeak-ng")
+    fields = {"engine": parts[0], "name": parts[1]}
+    if len(parts) > 2:
+        fields["speed"] = int(parts[2])
+    if len(parts) > 3:
+        fields["pitch"] = int(parts[3])
+    return role, fields
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("ids", nargs="*", help="call ids to rebuild (default: all, plus bad inputs and README table)")
+    parser.add_argument("--out", type=Path, help="write the calls (and truth/, transcripts/) here instead, "
+                        "leaving sample_audio/ alone; needed with --impair and --voice")
+    parser.add_argument("--impair", choices=impairments.PRESETS, help="telephone impairments to apply (impairments.py)")
+    parser.add_argument("--seed", type=int, help="seed of the impairments' draw (default: from the call id)")
+    parser.add_argument("--voice", type=parse_voice, action="append", default=[],
+                        help="ROLE=ENGINE:NAME[:SPEED[:PITCH]], e.g. agent=flite:awb:150 (repeatable)")
+    parser.add_argument("--mono", action="store_true", help="also write every call's mono mix")
     args = parser.parse_args()
     require_tools()
     scripts = load_scripts(args.ids)  # validated before anything is written
+    if args.out or args.impair or args.voice or args.mono:
+        if not args.out:
+            parser.error("--impair, --voice and --mono write variants: give --out DIR (sample_audio/ keeps the plain calls)")
+        args.out.mkdir(parents=True, exist_ok=True)
+        for script in scripts:
+            for truth in make_call(script, args.out, dict(args.voice) or None, args.impair, args.seed,
+                                   True if args.mono else None):
+                print(f"{truth['file']:34} {truth['duration']:5.1f} s  agent {truth['speech_rate']['agent']} wpm")
+        return
     for folder in (TRUTH, TRANSCRIPTS):
         folder.mkdir(exist_ok=True)
     if not args.ids:

@@ -220,3 +220,24 @@ def test_metadata_rings_are_unknown_without_a_ring_length():
     """No spec item judges the ring time: metadata seconds stay, their count of rings is unknown."""
     m = en_measurements(metadata=CallMetadata(ring_seconds=17.0))
     assert (m.ring_seconds, m.ring_count, m.ring_source) == (17.0, None, "metadata")
+
+
+def test_a_hold_the_customer_agreed_to_is_announced():
+    # "May I put you on hold?" - "Yes, okay." - 16 s of silence: the consent does not orphan the announcement.
+    spans = [
+        ("agent", 10.0, 14.0, "May I put you on hold for a moment while I check?"),
+        ("customer", 14.8, 17.3, "Yes, okay, go ahead, I'll wait."),  # the silence starts 3.3 s after the ask
+        ("agent", 33.3, 35.0, "Thank you for your patience."),
+    ]
+    m = measure(transcript(spans, duration=40.0), TIMING, is_hold_announcement=is_hold_announcement)
+    assert [(h.start, h.end, h.detected_by) for h in m.holds] == [(17.3, 33.3, "announcement")]
+
+
+def test_a_customer_who_says_more_than_yes_has_not_consented_to_a_hold():
+    spans = [
+        ("agent", 10.0, 14.0, "May I put you on hold for a moment while I check?"),
+        ("customer", 14.6, 19.6, "Actually, before that, can you tell me when the bill is due?"),
+        ("agent", 35.6, 38.0, "Thank you for your patience."),
+    ]
+    m = measure(transcript(spans, duration=40.0), TIMING, is_hold_announcement=is_hold_announcement)
+    assert m.holds == []  # 16 s after the customer's question: dead air, not an announced hold

@@ -173,3 +173,16 @@ def test_answered_during_a_ring_the_cut_ring_ends_the_ring_phase(cadence, into_r
     assert found is not None and found.cadence == cadence
     assert found.answer_at == pytest.approx(answered, abs=0.3)
     assert found.count == 4  # the cut ring rang
+
+
+def test_the_ring_back_on_the_quiet_leg_is_found_beside_a_noisy_one():
+    """Stereo: the ring-back on the caller's leg, 12 dB quieter than usual, the other leg carrying
+    line noise as loud as the tone. Mixed, the tone held a third of the band; per leg it is found."""
+    rng = np.random.default_rng(11)
+    caller = telephone(np.concatenate([ring_phase("cn", 4, level=0.05), np.zeros(8 * LINE_RATE)]), rng, mp3=False)
+    agent_line = np.concatenate([np.zeros(20 * LINE_RATE), speech_like(8, rng)])
+    agent = telephone(agent_line, rng, mp3=False) + 0.08 * rng.standard_normal(len(caller)).astype(np.float32)
+    found = detect_ringback([agent, caller], RATE, SETTINGS)
+    assert found is not None and (found.cadence, found.count) == ("cn", 4)
+    assert found.answer_at == pytest.approx(20.0, abs=0.3)  # the agent's first words, on the other leg
+    assert detect_ringback((agent + caller) / 2, RATE, SETTINGS) is None  # what mixing the legs missed

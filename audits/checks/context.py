@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from dataclasses import dataclass
 
 from audits.call_view import CallView, Hit, turn_evidence
@@ -19,6 +21,9 @@ class ContextOptions(CommonOptions):
         Optional(Number(above=0)), "or: trigger_role speaking this long without the other role taking a turn", None)
     backchannel_seconds: float = param(
         Number(minimum=0), "monologue: the other role's turns shorter than this (嗯, 'uh-huh') do not end it", 0.0)
+    pause_ends_seconds: float = param(
+        Number(above=0), "monologue: a pause of trigger_role this long, or a hold, ends it (only trigger_role's own "
+                         "speech time counts toward trigger_monologue_seconds)", 5.0)
     response_role: str = param(OneOf(*ROLES), "who must respond")
     response: tuple[tuple[str, ...], ...] = param(
         PhraseGroups(), "the response: all of these groups, each satisfied by any of its phrases")
@@ -42,6 +47,14 @@ class ContextOptions(CommonOptions):
             raise OptionError("request_waives", "give request_phrases and request_waives together")
         if any(n > len(self.response) for n in self.request_waives):
             raise OptionError("request_waives", f"there are only {len(self.response)} response groups")
+
+
+EPSILON = 1e-6  # decimal seconds
+
+
+def _spoken(turns: list[Turn]) -> float:
+    """Seconds of speech in the turns (of one speaker: they do not overlap)."""
+    return sum(turn.end - turn.start for turn in turns)
 
 
 @dataclass(frozen=True)
@@ -114,27 +127,41 @@ class ContextCheck(Check):
         return [self._monologue_trigger(run) for run in self._monologues(ctx)]
 
     def _monologues(self, ctx: CallView) -> list[list[Turn]]:
-        """Runs of trigger_role turns not broken by a real turn of the other role, at least
-        trigger_monologue_seconds from the first turn's start to the last turn's end."""
+        """Runs of trigger_role turns not broken by a real turn of the other role, a pause of
+        pause_ends_seconds or a hold, in which trigger_role's own speech reaches
+        trigger_monologue_seconds (a backchannel inside a run is not the speaker's time)."""
         opts = self.options
+        holds = sorted((hold.start, hold.end) for hold in ctx.measurements.holds)
+        hold_starts = [start for start, _ in holds]
         runs: list[list[Turn]] = []
         run: list[Turn] = []
         for turn in sorted(ctx.transcript.turns, key=lambda t: t.start):
             if turn.role == opts.trigger_role:
+                if run and self._breaks(run[-1].end, turn.start, holds, hold_starts):
+                    runs.append(run)
+                    run = []
                 run.append(turn)
             elif turn.role in ROLES and turn.end - turn.start >= opts.backchannel_seconds:
                 runs.append(run)
                 run = []
         runs.append(run)
-        return [r for r in runs if r and r[-1].end - r[0].start >= opts.trigger_monologue_seconds]
+        return [r for r in runs if r and _spoken(r) >= opts.trigger_monologue_seconds]
+
+    def _breaks(self, last_end: float, next_start: float, holds: list[tuple[float, float]],
+                hold_starts: list[float]) -> bool:
+        """A pause of pause_ends_seconds, or a hold between two turns of the speaker."""
+        if next_start - last_end >= self.options.pause_ends_seconds:
+            return True
+        k = bisect.bisect_left(hold_starts, last_end - EPSILON)
+        return k < len(holds) and holds[k][1] <= next_start + EPSILON
 
     def _monologue_trigger(self, run: list[Turn]) -> Trigger:
-        """The trigger is the turn at whose end the run first lasted trigger_monologue_seconds: the
-        response counts from the next turn on, so a check-in the agent adds after a pause, still
-        inside the same run (no real customer turn between), is found."""
+        """The trigger is the turn at whose end the speaker's own speech in the run first reached
+        trigger_monologue_seconds: the response counts from the next turn on, so a check-in the
+        agent adds after a short pause, still inside the same run, is found."""
         start = run[0].start
-        long_at = next(turn for turn in run if turn.end - start >= self.options.trigger_monologue_seconds)
-        seconds = long_at.end - start
+        seconds, long_at = next((spoken, turn) for spoken, turn in zip(itertools.accumulate(
+            t.end - t.start for t in run), run) if spoken >= self.options.trigger_monologue_seconds)
         role = self.options.trigger_role
         text = f"{role} spoke for {seconds:.1f} s from {start:.1f} s to {long_at.end:.1f} s"
         return Trigger(long_at, Evidence(start, long_at.end, role, text), f"{seconds:.0f} s monologue")

@@ -97,14 +97,6 @@ class Audio:
     def is_stereo(self) -> bool:
         return len(self.channels) == 2
 
-    def mix(self, seconds: float | None = None) -> np.ndarray:
-        """The channels summed to one (for ring-back detection and mono-style processing); only the
-        first ``seconds`` when given."""
-        end = None if seconds is None else int(seconds * SAMPLE_RATE)
-        if not self.is_stereo:
-            return to_float(self.channels[0][:end])
-        return (to_float(self.channels[0][:end]) + to_float(self.channels[1][:end])) * 0.5
-
     def close(self) -> None:
         """Delete the decoded samples now (they are deleted anyway when the channels are freed)."""
         for channel in self.channels:

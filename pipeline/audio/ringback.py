@@ -71,21 +71,27 @@ class _Spectrogram:
     band: np.ndarray  # total telephone-band power per frame
 
 
-def detect_ringback(samples: np.ndarray, sample_rate: int, settings: dict,
+def detect_ringback(channels: np.ndarray | list[np.ndarray], sample_rate: int, settings: dict,
                     duration: float | None = None) -> RingbackDetection | None:
-    """The ring phase at the start of ``samples`` (mono), or None when no configured cadence fits.
+    """The ring phase at the start of a recording (one array, or one per channel), or None when no
+    configured cadence fits.
 
-    Only the first ``search_seconds`` are read, so ``samples`` may be just those when ``duration``
-    gives the recording's length (the answer is never placed after the end)."""
-    audio = np.asarray(samples, dtype=np.float32)
-    if audio.ndim != 1:
-        raise ValueError(f"ring-back detection takes mono samples, got an array of shape {audio.shape}")
-    duration = len(audio) / sample_rate if duration is None else duration
-    spectrogram = _spectrogram(audio[: int(settings["search_seconds"] * sample_rate)], sample_rate)
-    if spectrogram is None:
+    Each channel is looked at apart: the ring-back is on the caller's leg, often the quieter one,
+    and a mix would drown it in the other leg's line noise. The bursts come from the channel that
+    holds the most tone; the first other sound on any channel ends the ring phase. Only the first
+    ``search_seconds`` are read, so the arrays may be just those when ``duration`` gives the
+    recording's length (the answer is never placed after the end)."""
+    arrays = [np.asarray(channel, dtype=np.float32) for channel in
+              (channels if isinstance(channels, list) else [channels])]
+    if any(audio.ndim != 1 for audio in arrays):
+        raise ValueError("ring-back detection takes one 1-D array per channel")
+    duration = len(arrays[0]) / sample_rate if duration is None else duration
+    limit = int(settings["search_seconds"] * sample_rate)
+    spectrograms = [_spectrogram(audio[:limit], sample_rate) for audio in arrays]
+    if any(spectrogram is None for spectrogram in spectrograms):
         return None
     detections = [
-        _detect_cadence(cadence, spectrogram, settings, duration)
+        _detect_cadence(cadence, spectrograms, settings, duration)
         for cadence in _cadences(settings["cadences"])
     ]
     detections = [d for d in detections if d is not None]
@@ -124,10 +130,13 @@ def _spectrogram(audio: np.ndarray, sample_rate: int) -> _Spectrogram | None:
     return _Spectrogram(power, freqs[keep], times, power.sum(axis=1))
 
 
-def _detect_cadence(cadence: _Cadence, spec: _Spectrogram, settings: dict, duration: float) -> RingbackDetection | None:
+def _detect_cadence(cadence: _Cadence, spectrograms: list[_Spectrogram], settings: dict,
+                    duration: float) -> RingbackDetection | None:
     tolerance = settings["timing_tolerance"]
-    tone = _tone_mask(cadence, spec, settings["min_tone_ratio"])
-    answered_by = _first_sound(spec, tone)
+    tones = [_tone_mask(cadence, spec, settings["min_tone_ratio"]) for spec in spectrograms]
+    answered_by = min(_first_sound(spec, tone) for spec, tone in zip(spectrograms, tones))
+    ringing = max(range(len(tones)), key=lambda c: int(tones[c].sum()))  # the leg that carries the tone
+    spec, tone = spectrograms[ringing], tones[ringing]
     bursts, cut = [], None
     for start, end in _runs(spec.times, tone):
         if end > answered_by:
