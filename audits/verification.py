@@ -40,7 +40,7 @@ class Verification:
 
     role: str
     score: PhraseScore
-    margin: float  # the decision's margin (nats)
+    margin: float  # how much less likely (nats) the reading with the phrase may be, for this phrase
     source: str  # "audio": scored now; "stored": scored when the recording was transcribed
 
     @property
@@ -68,9 +68,11 @@ class Verifier:
     open), whose new scores join the transcript's. Without a scorer, a phrase never scored for a
     turn gets no answer (None), and the check decides from the text."""
 
-    def __init__(self, transcript: Transcript, margin: float, scorer: PhraseScorer | None = None):
+    def __init__(self, transcript: Transcript, margin: float, scorer: PhraseScorer | None = None,
+                 per_word: float = 0.0):
         self.transcript = transcript
         self.margin = margin
+        self.per_word = per_word
         self.scorer = scorer
         self._stored = {s.key: s for s in transcript.phrase_scores}
 
@@ -94,7 +96,13 @@ class Verifier:
                 self.transcript.phrase_scores.append(score)
         if any(found[p] is None for p in phrases):
             return None
-        return [Verification(turns[0].role, found[p], self.margin, sources[p]) for p in phrases]
+        return [Verification(turns[0].role, found[p], self.allowed(p), sources[p]) for p in phrases]
+
+    def allowed(self, phrase: str) -> float:
+        """The margin for ``phrase``: ``margin`` + ``per_word`` per word (a Chinese character counts
+        as a word)."""
+        words = len(phrase.split()) if phrase.isascii() else len(phrase.replace(" ", ""))
+        return round(self.margin + self.per_word * words, 3)
 
 
 def closest(phrases: Sequence[str], text: str, count: int = PHRASES_CHECKED) -> list[str]:

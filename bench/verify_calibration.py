@@ -42,7 +42,8 @@ from pipeline.config import load_settings  # noqa: E402
 VOICES = [("espeak-ng", "en-us+m5"), ("espeak-ng", "en-us+f5"), ("espeak-ng", "en+klatt"),
           ("espeak-ng", "en-sc+m4"), ("espeak-ng", "en+whisper"), ("espeak-ng", "en-gb+m2")]
 SPEEDS = (150, 195)  # espeak-ng words per minute
-MARGINS = (2, 4, 6, 8, 10, 12, 15)
+MARGINS = (2, 4, 6, 8, 10, 12, 15)  # flat margins (nats)
+SCALED = [(a, b) for a in (1, 2, 3, 4) for b in (0.5, 1.0, 1.5, 2.0)]  # margin a + b per word of the phrase
 
 
 def synth(text: str, engine: str, voice: str, speed: int, out: Path) -> None:
@@ -128,6 +129,14 @@ def main() -> int:
         tp = sum(m >= -margin for m in positives)
         fp = sum(m >= -margin for m in negatives)
         print(f"| {margin} | {tp} of {len(positives)} | {fp} of {len(negatives)} |")
+    print("| margin + per word | said, heard | not said, heard |")
+    print("|---|---|---|")
+    for a, b in SCALED:
+        def allowed(r):
+            return a + b * len(r["phrase"].split())
+        tp = sum(r["margin"] >= -allowed(r) for r in rows if r["said"])
+        fp = sum(r["margin"] >= -allowed(r) for r in rows if not r["said"])
+        print(f"| {a} + {b} | {tp} of {len(positives)} | {fp} of {len(negatives)} |")
     worst = sorted((r for r in rows if not r["said"]), key=lambda r: -r["margin"])[:8]
     print("closest negatives:")
     for r in worst:

@@ -43,6 +43,7 @@ class Transcriber:
         if self._asr is None:
             self._asr = AsrEngine(self.settings["asr"], self.threads)
             self._asr.check_language(self.spec.language)
+            self._asr.prompt = spec_prompt(self.spec)
         return self._asr
 
     @property
@@ -162,6 +163,14 @@ class Transcriber:
             greeting_score=self.spec.phrases_for(GREETING).score,
             settings=settings,
         )
+
+def spec_prompt(spec: Spec) -> str:
+    """The first phrase of each group of the spec's greeting and closing question, as a decoder
+    prompt ("hello Apex service centre glad to serve you. is there anything else I can help you with?")."""
+    sentences = [" ".join(group[0] for group in spec.phrases_for(cue).groups if group)
+                 for cue in (GREETING, CLOSING_QUESTION)]
+    return " ".join(f"{s}." for s in sentences if s)
+
 
 def _turn(channel: int, region: tuple[float, float], words: list[Word], language: str,
           redecoded: str | None = None) -> Turn:

@@ -35,6 +35,9 @@ def test_a_phrase_is_said_within_the_margin_and_not_beyond_it():
     assert near.said and near.source == "stored" and near.score.margin == pytest.approx(-2.0)
     assert not far.said
     assert Verifier(_transcript(turn, scores=stored), margin=1.0).verify([turn], ["glad to serve you"])[0].said is False
+    # the margin grows with the phrase's words: 0.5 + 0.5 x 4 words = 2.5 nats for this one
+    [scaled] = Verifier(_transcript(turn, scores=stored), margin=0.5, per_word=0.5).verify([turn], ["glad to serve you"])
+    assert scaled.margin == 2.5 and scaled.said
 
 
 def test_without_audio_a_phrase_never_scored_gets_no_answer():

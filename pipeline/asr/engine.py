@@ -100,6 +100,7 @@ class AsrEngine:
             cpu_threads=threads,
         )
         self.batch_size = int(settings.get("batch_size") or 0)
+        self.prompt = ""  # the spec's phrases for asr.spec_prompt (Transcriber sets them)
         self.batched = (BatchedInferencePipeline(_EncodeInParts(self.model, ENCODE_BATCH))
                         if self.batch_size > 1 else None)
 
@@ -139,9 +140,7 @@ class AsrEngine:
         packed, pieces = _pack(samples, regions, self.settings["region_padding"])
         segments, _ = self.model.transcribe(
             packed,
-            language=language.split("-")[0],
-            beam_size=self.settings["beam_size"],
-            word_timestamps=True,
+            **self._options(language),
             vad_filter=False,  # regions are speech already
             condition_on_previous_text=False,  # regions are separate turns; stops one slip spreading
         )
@@ -223,7 +222,11 @@ class AsrEngine:
                         words[c][index].append(word)
 
     def _options(self, language: str) -> dict:
-        return {"language": language.split("-")[0], "beam_size": self.settings["beam_size"], "word_timestamps": True}
+        options = {"language": language.split("-")[0], "beam_size": self.settings["beam_size"], "word_timestamps": True}
+        how = self.settings.get("spec_prompt", "off")
+        if how != "off" and self.prompt:
+            options[how] = self.prompt
+        return options
 
     def _guarded(self, channels: list[Samples], chunk: list, first: Reading, found: list, language: str,
                  notes: dict | None) -> list:
