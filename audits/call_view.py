@@ -230,13 +230,15 @@ class CallView:
         results = []
         for speaker in dict.fromkeys((t.role, t.channel, t.speaker) for t in spoken):
             same = [t for t in spoken if (t.role, t.channel, t.speaker) == speaker]
-            phrases = closest(group, " ".join(t.text for t in same))
-            checked = self.verifier.verify(same, phrases)
-            if checked is None:
-                self.unverified.append(" / ".join(phrases))
-                return None
-            self.verified += checked
-            results += [(v, same) for v in checked if v.said]
+            for phrase in closest(group, " ".join(t.text for t in same)):  # the likeliest first; stop when heard
+                checked = self.verifier.verify(same, [phrase])
+                if checked is None:
+                    self.unverified.append(phrase)
+                    return None
+                self.verified += checked
+                if checked[0].said:
+                    results.append((checked[0], same))
+                    break
         if not results:
             return None
         verification, same = max(results, key=lambda r: r[0].score.margin)

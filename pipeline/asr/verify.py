@@ -52,7 +52,7 @@ class AudioScorer:
         self.channels = channels
         self.tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual,
                                    task="transcribe", language=language.split("-")[0])
-        self._encoded: tuple | None = None  # (piece, encoder output, frames): the last piece encoded
+        self._encoded: tuple | None = None  # (piece, encoder output, frames, scores): the last piece encoded
         self.seconds = 0.0  # spent scoring, for the bench
 
     def score(self, turns: Sequence[Turn], phrases: Sequence[str]) -> list[PhraseScore] | None:
@@ -93,15 +93,15 @@ class AudioScorer:
             features = self.model.feature_extractor(audio)[:, :FRAMES]
             frames = min(FRAMES, max(1, len(audio) // self.model.feature_extractor.hop_length))
             features = np.pad(features, ((0, 0), (0, FRAMES - features.shape[1])))
-            self._encoded = (key, self.model.encode(features), frames)
-        _, encoded, frames = self._encoded
+            self._encoded = (key, self.model.encode(features), frames, {})
+        _, encoded, frames, known = self._encoded  # known: this piece's readings scored so far
         start = [*self.tokenizer.sot_sequence, self.tokenizer.no_timestamps]
-        out = {}
         for text in texts:  # one at a time: align's cost grows faster than its batch
-            [result] = self.model.model.align(encoded, start, [self.tokenizer.encode(" " + text)], [frames])
-            probabilities = np.maximum(np.asarray(result.text_token_probs, dtype=np.float64), 1e-12)
-            out[text] = float(np.log(probabilities).sum())
-        return out
+            if text not in known:
+                [result] = self.model.model.align(encoded, start, [self.tokenizer.encode(" " + text)], [frames])
+                probabilities = np.maximum(np.asarray(result.text_token_probs, dtype=np.float64), 1e-12)
+                known[text] = float(np.log(probabilities).sum())
+        return {text: known[text] for text in texts}
 
 
 Span = tuple[float, float, list[Word]]  # a stretch of speech (a turn, or part of a long one) and its words
