@@ -19,6 +19,7 @@ from audits.calldata.transcript import Transcript, Turn
 from audits.findings import Evidence
 from audits.matchers import SpecMatchers
 from audits.textmatch import Match, PhraseMatcher
+from audits.verification import Verification, Verifier, closest
 
 QUOTE_CONTEXT = 30  # characters of context quoted either side of a matched phrase
 QUOTE_MAX = 160  # longest quote of a whole turn
@@ -33,8 +34,15 @@ class Hit:
     turn: Turn
     match: Match
     marks: tuple[str, str]
+    # Heard in the audio, not found in the text: the check (both scores) and the turns it covered.
+    verification: Verification | None = None
+    turns: tuple[Turn, ...] = ()
 
     def evidence(self) -> Evidence:
+        if self.verification is not None:
+            text = " / ".join(quote(t.text) for t in self.turns)
+            return Evidence(self.turns[0].start, self.turns[-1].end, self.turn.role,
+                            f"{text} — {self.verification.describe()}")
         start, end = span_times(self.turn, self.match.start, self.match.end)
         return Evidence(start, end, self.turn.role, quote(self.turn.text, self.match.start, self.match.end, self.marks))
 
@@ -106,8 +114,12 @@ class CallView:
     """One call as the checks see it."""
 
     def __init__(self, transcript: Transcript, measurements: Measurements,
-                 metadata: CallMetadata | None, matchers: SpecMatchers):
+                 metadata: CallMetadata | None, matchers: SpecMatchers, verifier: Verifier | None = None):
         self.transcript = transcript
+        self.verifier = verifier
+        # The current item's checks against the audio, and the groups that could not be checked.
+        self.verified: list[Verification] = []
+        self.unverified: list[str] = []
         self.measurements = measurements
         self.metadata = metadata or CallMetadata()
         self.matchers = matchers
@@ -196,11 +208,60 @@ class CallView:
         found, missing = [], []
         for group in groups:
             hits = self.find(turns, group, threshold)
+            if not hits:
+                heard = self.heard(turns, group)
+                hits = [heard] if heard else []
             if hits:
                 found.append(hits[0])
             else:
                 missing.append(group)
         return found, missing
+
+    # -- the audio, where the text is not enough (audits.verification) ---------------------
+    def begin_item(self) -> None:
+        self.verified, self.unverified = [], []
+
+    def heard(self, turns: Sequence[Turn], group: Sequence[str]) -> Hit | None:
+        """A group the text of ``turns`` lacks, checked against their audio: the hit of the
+        phrase heard there, or None (not heard, or nothing to check it with)."""
+        spoken = [t for t in turns if t.words]
+        if self.verifier is None or not spoken:
+            return None
+        results = []
+        for speaker in dict.fromkeys((t.role, t.channel, t.speaker) for t in spoken):
+            same = [t for t in spoken if (t.role, t.channel, t.speaker) == speaker]
+            for phrase in closest(group, " ".join(t.text for t in same)):  # the likeliest first; stop when heard
+                checked = self.verifier.verify(same, [phrase])
+                if checked is None:
+                    self.unverified.append(phrase)
+                    return None
+                self.verified += checked
+                if checked[0].said:
+                    results.append((checked[0], same))
+                    break
+        if not results:
+            return None
+        verification, same = max(results, key=lambda r: r[0].score.margin)
+        phrase = verification.phrase
+        return Hit(same[0], Match(phrase, 0, 0, phrase, 0.0), self.marks, verification, tuple(same))
+
+    def confirmed(self, hits: Sequence[Hit]) -> list[Hit]:
+        """Hits found in the text only fuzzily (not word for word), checked against the audio:
+        those not heard there are dropped. Exact hits, and every hit without a verifier, stay."""
+        kept = []
+        for hit in hits:
+            if hit.match.score >= 1.0 or self.verifier is None or not hit.turn.words:
+                kept.append(hit)
+                continue
+            checked = self.verifier.verify([hit.turn], [hit.match.phrase])
+            if checked is None:
+                self.unverified.append(hit.match.phrase)
+                kept.append(hit)
+                continue
+            self.verified += checked
+            if checked[0].said:
+                kept.append(hit)
+        return kept
 
     # -- call facts that may come from metadata (metadata wins) -----------------------------
     def ring(self) -> tuple[float | None, str]:

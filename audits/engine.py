@@ -8,6 +8,7 @@ from audits.calldata.metadata import CallMetadata
 from audits.calldata.transcript import Transcript
 from audits.findings import AuditResult
 from audits.spec import Spec
+from audits.verification import Verifier, annotate
 
 # A recording in which nobody says anything (a 0.2 s file, ten minutes of line noise) is not a call
 # the agent can be judged on: every item is n/a, it has no score, and reports list it apart.
@@ -15,12 +16,19 @@ NO_SPEECH = "no speech on either channel: nothing to audit"
 
 
 def audit(transcript: Transcript, measurements: Measurements, spec: Spec,
-          metadata: CallMetadata | None = None) -> AuditResult:
+          metadata: CallMetadata | None = None, verifier: Verifier | None = None) -> AuditResult:
     """Judge every item of ``spec`` on one call. Measurements come from ``pipeline.measure``;
     call metadata, when given, overrides what they inferred from audio (ring time, who hung up,
-    the customer's surname). A call without a word said is a ``no_speech`` result."""
+    the customer's surname). A call without a word said is a ``no_speech`` result. With a
+    ``verifier``, phrases the text lacks (or has only fuzzily, when forbidden) are checked against
+    the audio (``audits.verification``), and each finding says how it was decided."""
     if not any(turn.text.strip() for turn in transcript.turns):
         return AuditResult(tuple(check.na(NO_SPEECH) for check in spec.checks), no_speech=True,
                            not_in_spec=spec.not_in_spec())
-    ctx = CallView(transcript, measurements, metadata, spec.matchers)
-    return AuditResult(tuple(check.run(ctx) for check in spec.checks), not_in_spec=spec.not_in_spec())
+    ctx = CallView(transcript, measurements, metadata, spec.matchers, verifier)
+    findings = []
+    for check in spec.checks:
+        ctx.begin_item()
+        finding = check.run(ctx)
+        findings.append(annotate(finding, ctx.verified, ctx.unverified) if finding.status != "na" else finding)
+    return AuditResult(tuple(findings), not_in_spec=spec.not_in_spec())

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 STATUSES = ("pass", "fail", "na")
+DECIDED = ("text", "audio", "text only")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,11 @@ class Finding:
     points: float = 0.0
     critical: bool = False
     figure: Figure | None = None  # measured items (kind threshold): the readings judged over the limit
+    # How the phrases were decided: "text" (the transcript's words), "audio" (some checked against
+    # the recording: ``verification`` holds each phrase with both scores), or "text only" (a check
+    # against the audio was wanted but neither the recording nor a stored score was at hand).
+    decided: str = "text"
+    verification: tuple[dict, ...] = ()
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -57,7 +63,10 @@ class Finding:
             raise ValueError(f"{self.item}: a failed finding needs evidence")
         if self.status == "na" and not self.reason:
             raise ValueError(f"{self.item}: a not-applicable finding needs a reason")
+        if self.decided not in DECIDED:
+            raise ValueError(f"finding decided must be one of {DECIDED}, got {self.decided!r}")
         object.__setattr__(self, "evidence", tuple(self.evidence))
+        object.__setattr__(self, "verification", tuple(self.verification))
 
     @property
     def earned(self) -> float:
@@ -73,6 +82,8 @@ class Finding:
             "points": self.points,
             "critical": self.critical,
             "figure": self.figure.to_dict() if self.figure else None,
+            "decided": self.decided,
+            "verification": list(self.verification),
         }
 
 

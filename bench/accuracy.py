@@ -153,12 +153,12 @@ def render(plan: dict[str, list[str]], calls: list[str], mono_calls: list[str], 
 # Auditing and comparing
 
 
-def load_processor():
+def load_processor(config: Path | None = None):
     from audits.spec import load_spec
     from pipeline.call import CallProcessor
     from pipeline.config import load_settings
 
-    settings = load_settings()
+    settings = load_settings(config)
     diarization = REPO / "models" / "diarization"
     if diarization.is_dir():
         settings["diarization"]["pipeline"] = str(diarization)
@@ -367,6 +367,9 @@ def main() -> None:
     parser.add_argument("--set", type=Path, default=SET, help="where the rendered calls go (kept for reruns)")
     parser.add_argument("--render-only", action="store_true")
     parser.add_argument("--report", type=Path, metavar="JSON", help="print the tables of an earlier run's results file")
+    parser.add_argument("--config", type=Path, metavar="YAML",
+                        help="settings changed from the defaults, as callqa --config (e.g. verify: {enabled: false})")
+    parser.add_argument("--label", default="", help="added to the results file's name: accuracy-<date>-<label>.json")
     args = parser.parse_args()
     if args.report:
         saved = json.loads(args.report.read_text(encoding="utf-8"))
@@ -386,16 +389,17 @@ def main() -> None:
     print(f"rendered {len(entries)} files in {rendered:.0f} s under {args.set}", file=sys.stderr)
     if args.render_only:
         return
-    processor, settings = load_processor()
+    processor, settings = load_processor(args.config)
     rows = audit_all(entries, processor, settings)
     text = report(rows)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
                             check=False).stdout.strip()
-    header = (f"Measured {dt.datetime.now().isoformat(timespec='minutes')} (commit {commit}) on {machine()}; "
+    header = (f"Measured {dt.datetime.now().isoformat(timespec='minutes')} (commit {commit}"
+              f"{', settings ' + str(args.config) if args.config else ''}) on {machine()}; "
               f"{len(rows)} files, rendering {rendered:.0f} s, auditing {sum(r['seconds'] for r in rows):.0f} s.")
     print(header + "\n\n" + text)
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"accuracy-{dt.date.today().isoformat()}.json"
+    path = RESULTS / f"accuracy-{dt.date.today().isoformat()}{'-' + args.label if args.label else ''}.json"
     path.write_text(json.dumps({"header": header, "command": sys.argv, "rows": rows}, indent=1, default=str) + "\n",
                     encoding="utf-8")
     print(f"\nevery figure: {path}", file=sys.stderr)

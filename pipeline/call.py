@@ -18,6 +18,7 @@ from audits.cues import HOLD_ANNOUNCEMENT
 from audits.engine import AuditResult, audit
 from audits.pii import DetectOptions, Redaction, RedactOptions, Redactor
 from audits.spec import Spec, load_spec
+from audits.verification import PhraseScorer, Verifier
 from pipeline.measure import measure
 
 if TYPE_CHECKING:
@@ -111,10 +112,26 @@ class CallProcessor:
 
     def audit(self, source: Path, metadata: CallMetadata | None = None) -> CallAudit:
         """Audit a recording or a transcript JSON."""
-        transcript = Transcript.load(source) if is_transcript_file(source) else self.transcribe(source)
-        return self.audit_transcript(transcript, metadata)
+        if is_transcript_file(source):
+            return self.audit_transcript(Transcript.load(source), metadata)
+        return self.audit_recording(source, metadata)
 
-    def audit_transcript(self, transcript: Transcript, metadata: CallMetadata | None = None) -> CallAudit:
+    def audit_recording(self, path: Path, metadata: CallMetadata | None = None) -> CallAudit:
+        """Transcribe and audit a recording; phrases its text lacks are checked against its audio
+        (``verify``), and their scores join the transcript."""
+        if not self.settings["verify"]["enabled"]:
+            return self.audit_transcript(self.transcribe(path), metadata)
+        with self.transcriber.session(path) as (transcript, scorer):
+            return self.audit_transcript(transcript, metadata, scorer)
+
+    def audit_transcript(self, transcript: Transcript, metadata: CallMetadata | None = None,
+                         scorer: PhraseScorer | None = None) -> CallAudit:
+        """Audit a transcript. Phrases are checked against the audio through ``scorer`` when the
+        recording is open, else from the scores stored with the transcript (a rescore); a phrase
+        never scored is judged from the text, and its finding says so."""
+        verify = self.settings["verify"]
+        verifier = (Verifier(transcript, verify["margin"], scorer, verify["margin_per_word"]) if verify["enabled"]
+                    else None)
         measurements = measure(
             transcript,
             self.timing,
@@ -122,7 +139,7 @@ class CallProcessor:
             is_hold_announcement=self.spec.phrases_for(HOLD_ANNOUNCEMENT).said,
             seconds_per_ring=seconds_per_ring(self.spec),
         )
-        result = audit(transcript, measurements, self.spec, metadata)  # on the clear text
+        result = audit(transcript, measurements, self.spec, metadata, verifier)  # on the clear text
         if self.redaction is None:
             return CallAudit(transcript, measurements, result)
         redactor = Redactor(self.redaction, metadata.customer_surname if metadata else None)

@@ -206,4 +206,11 @@ MIGRATIONS = [
     CREATE INDEX IF NOT EXISTS findings_item_status ON findings (item, status);
     CREATE INDEX IF NOT EXISTS calls_needs_review ON calls (needs_review) WHERE needs_review = 1
     """,
+    # 7: how a finding's phrases were decided (audits.findings.Finding.decided: text, audio, text
+    # only) and the checks against the audio behind it (each phrase with both scores, JSON). Stored
+    # findings were decided from the text.
+    """
+    ALTER TABLE findings ADD COLUMN decided TEXT NOT NULL DEFAULT 'text';
+    ALTER TABLE findings ADD COLUMN verification TEXT;
+    """,
 ]

@@ -222,6 +222,28 @@ class Asr:
                                     "window by window (configs/default.yaml: speed and memory)", 3)
     region_padding: float = param(Real(0.0), "seconds of audio added around each speech region before it is "
                                              "transcribed (at most half the gap to the next)", 0.5)
+    spec_prompt: str = param(OneOf("off", "hotwords", "initial_prompt"),
+                             "feed the spec's greeting and closing-question phrases to the decoder as faster-whisper "
+                             "hotwords or initial prompt (measured: README, Verdicts that survive ASR errors)", "off")
+    guard: bool = param(Flag(), "decode again, one window at a time with temperature fallback, a batched chunk "
+                                "that loops or reads unlikely (pipeline/asr/guard.py)", True)
+    guard_compression_ratio: float = param(Real(above=1.0), "a chunk whose text compresses (zlib) more than "
+                                                            "this is a repetition loop", 2.4)
+    guard_log_prob: float = param(Real(high=0.0), "a chunk whose mean token log-probability is below this "
+                                                  "reads unlikely", -1.0)
+    guard_repeats: int = param(Int(2), "a chunk in which one run of 3 words comes this many times is a loop", 4)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verify:
+    """Phrase verification: a required phrase the text of its window lacks (or a forbidden one found
+    only fuzzily) is checked against the audio of those turns (pipeline/asr/verify.py)."""
+
+    enabled: bool = param(Flag(), "check phrases the text lacks against the audio", True)
+    margin: float = param(Real(0.0, 100.0), "a phrase counts as said when the reading with it is at most this "
+                                            "many nats (plus margin_per_word per word) less likely than the words "
+                                            "decoded (calibrated: README, Verdicts that survive ASR errors)", 2.0)
+    margin_per_word: float = param(Real(0.0, 20.0), "nats added to the margin per word of the phrase", 1.5)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -404,6 +426,7 @@ class Settings:
     timing: Timing = param(Section(Timing), Timing.__doc__, Timing())
     batch: Batch = param(Section(Batch), Batch.__doc__, Batch())
     redaction: Redaction = param(Section(Redaction), Redaction.__doc__, Redaction())
+    verify: Verify = param(Section(Verify), Verify.__doc__, Verify())
 
 
 # --- what the declarations give ------------------------------------------------------------------

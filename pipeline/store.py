@@ -101,7 +101,9 @@ class CallRecord:
              len(m["holds"]), sum(h["seconds"] for h in m["holds"]),
              m["speech_rate"].get("agent"), m["speech_rate_unit"]),
             tuple((f.item, f.title, f.status, f.reason, json.dumps([e.to_dict() for e in f.evidence], ensure_ascii=False),
-                   f.points, int(f.critical), f.figure and json.dumps(f.figure.to_dict())) for f in result.findings),
+                   f.points, int(f.critical), f.figure and json.dumps(f.figure.to_dict()), f.decided,
+                   json.dumps(list(f.verification), ensure_ascii=False) if f.verification else None)
+                  for f in result.findings),
             tuple((r.category, r.role, round(r.start, 3), round(r.end, 3)) for r in call.redactions),
         )
 
@@ -182,7 +184,7 @@ _STANDING_FAILURES = """
 # times its calls, and parsing every quote would dominate a report's time and memory).
 _FINDINGS = """
     SELECT call_key, item, title, status, reason, CASE status WHEN 'fail' THEN evidence END AS evidence, critical,
-           figure
+           figure, decided
     FROM findings
     WHERE call_key IN (SELECT value FROM json_each(?))
     ORDER BY rowid
@@ -384,7 +386,7 @@ class Store:
             self._replace_call(run_id, info, "done", None, record)
             self.db.execute("INSERT INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             (info.key, *record.measurements))
-            self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                 [(info.key, *finding) for finding in record.findings])
             self.db.executemany("INSERT INTO redactions VALUES (?, ?, ?, ?, ?)",
                                 [(info.key, *redaction) for redaction in record.redactions])

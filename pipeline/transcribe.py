@@ -7,7 +7,9 @@ stack (numpy, scipy, PyAV, faster-whisper): a rescore worker starts in a third o
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from audits.calldata.transcript import RingBack, RoleAssignment, Transcript, Turn, Word
@@ -15,6 +17,7 @@ from audits.cues import CLOSING_QUESTION, GREETING
 from audits.spec import Spec
 from pipeline.asr import numerics
 from pipeline.asr.engine import AsrEngine
+from pipeline.asr.verify import AudioScorer
 from pipeline.audio.activity import Region, speech_regions
 from pipeline.audio.decode import SAMPLE_RATE, Audio, Pcm, decode, to_float
 from pipeline.audio.leakage import drop_leakage
@@ -40,6 +43,7 @@ class Transcriber:
         if self._asr is None:
             self._asr = AsrEngine(self.settings["asr"], self.threads)
             self._asr.check_language(self.spec.language)
+            self._asr.prompt = spec_prompt(self.spec)
         return self._asr
 
     @property
@@ -50,14 +54,25 @@ class Transcriber:
         return self._diarizer
 
     def transcribe(self, path: Path) -> Transcript:
+        with self.session(path) as (transcript, _):
+            return transcript
+
+    @contextmanager
+    def session(self, path: Path) -> Iterator[tuple[Transcript, AudioScorer]]:
+        """The recording's transcript, and a scorer of phrases against its audio (open until the
+        block ends: the audit checks phrases the text lacks while the decoded channels are there)."""
         with decode(path) as audio:
-            answer_at, ring = self._ring_phase(audio)
-            if audio.is_stereo:
-                turns, activity, roles = self._stereo(audio, answer_at)
-                asr = self.asr.describe()
-            else:
-                turns, activity, roles = self._mono(audio, answer_at, path)
-                asr = {**self.asr.describe(), "diarization": self.diarizer.describe()}
+            transcript = self._transcribe(audio, path)
+            yield transcript, AudioScorer(self.asr, audio.channels, self.spec.language)
+
+    def _transcribe(self, audio: Audio, path: Path) -> Transcript:
+        answer_at, ring = self._ring_phase(audio)
+        if audio.is_stereo:
+            turns, activity, roles = self._stereo(audio, answer_at)
+            asr = self.asr.describe()
+        else:
+            turns, activity, roles = self._mono(audio, answer_at, path)
+            asr = {**self.asr.describe(), "diarization": self.diarizer.describe()}
         turns.sort(key=lambda turn: turn.start)
         return Transcript(
             call_id=Path(path).stem,
@@ -79,11 +94,12 @@ class Transcriber:
         regions = self._speech_regions(audio.channels, answer_at)
         if self.settings["leakage"]["enabled"]:  # the other leg's echo is not speech: never transcribed
             regions = drop_leakage(audio.channels, regions, self.settings["leakage"])
-        words = self.asr.transcribe_channels(audio.channels, regions, language)
+        notes: dict[tuple[int, int], str] = {}
+        words = self.asr.transcribe_channels(audio.channels, regions, language, notes)
         turns = [
-            _turn(c, region, region_words, language)
+            _turn(c, region, region_words, language, notes.get((c, index)))
             for c in (0, 1)
-            for region, region_words in zip(regions[c], words[c])
+            for index, (region, region_words) in enumerate(zip(regions[c], words[c]))
             if region_words
         ]
         roles = self._stereo_roles(turns)
@@ -101,9 +117,15 @@ class Transcriber:
         found = diarizer.diarize(samples, Path(path).stem, start_at=answer_at)
         speech = smooth(found.turns, vad["min_silence_duration_ms"] / 1000, vad["min_speech_duration_ms"] / 1000)
         regions = speech_regions(samples, vad, start_at=answer_at)
-        [per_region] = self.asr.transcribe_channels([samples], [regions], language)
+        notes: dict[tuple[int, int], str] = {}
+        [per_region] = self.asr.transcribe_channels([samples], [regions], language, notes)
         words = [word for region_words in per_region for word in region_words]
         turns = words_to_turns(words, speech, found.exclusive, language)
+        for (_, index), note in notes.items():  # a turn holding words of a region decoded twice says so
+            start, end = regions[index]
+            for turn in turns:
+                if turn.start < end and start < turn.end:
+                    turn.redecoded = note
         roles = assign_speakers(turns, talk_seconds(speech), self.spec.phrases_for(GREETING).score,
                                 self.spec.phrases_for(CLOSING_QUESTION).score, self.settings["roles"])
         for turn in turns:
@@ -142,7 +164,16 @@ class Transcriber:
             settings=settings,
         )
 
-def _turn(channel: int, region: tuple[float, float], words: list[Word], language: str) -> Turn:
+def spec_prompt(spec: Spec) -> str:
+    """The first phrase of each group of the spec's greeting and closing question, as a decoder
+    prompt ("hello Apex service centre glad to serve you. is there anything else I can help you with?")."""
+    sentences = [" ".join(group[0] for group in spec.phrases_for(cue).groups if group)
+                 for cue in (GREETING, CLOSING_QUESTION)]
+    return " ".join(f"{s}." for s in sentences if s)
+
+
+def _turn(channel: int, region: tuple[float, float], words: list[Word], language: str,
+          redecoded: str | None = None) -> Turn:
     separator = "" if language.startswith(("zh", "ja")) else " "
     return Turn(
         role="unknown",
@@ -152,5 +183,6 @@ def _turn(channel: int, region: tuple[float, float], words: list[Word], language
         words=words,
         confidence=round(sum(word.probability for word in words) / len(words), 4),
         channel=channel,
+        redecoded=redecoded,
     )
 

@@ -128,5 +128,7 @@ def test_to_dict_is_json_ready():
     back = json.loads(text)
     assert back["score"] == 0.0 and back["critical_failed"] == ["forbidden.phrases"]
     forbidden = next(f for f in back["findings"] if f["item"] == "forbidden.phrases")
-    assert set(forbidden) == {"item", "title", "status", "reason", "evidence", "points", "critical", "figure"}
+    assert set(forbidden) == {"item", "title", "status", "reason", "evidence", "points", "critical", "figure", "decided",
+                              "verification"}
+    assert forbidden["decided"] == "text" and forbidden["verification"] == []
     assert forbidden["evidence"] == [{"start": 52.5, "end": 54.0, "role": "agent", "text": "【你等着】。"}]

@@ -370,3 +370,25 @@ def test_a_store_of_schema_1_migrates_and_its_calls_stay_done(tmp_path):
     assert rows(db, "PRAGMA foreign_key_check") == []
     run = callqa("batch", archive, "--db", db, "--no-report")
     assert run.returncode == 0 and "1 already done" in run.stderr and "0 audited" in run.stderr
+
+
+def test_a_store_of_schema_4_migrates_its_findings_decided_from_the_text(tmp_path):
+    """Schema 5 records how each finding was decided and the checks against the audio behind it:
+    findings stored before were decided from the text, and a rerun finds their calls done."""
+    archive = transcript_archive(tmp_path / "archive", 2)
+    db = tmp_path / "qa.sqlite"
+    assert batch(archive, db).returncode == 0
+    before = rows(db, "SELECT call_key, item, status, reason FROM findings ORDER BY call_key, item")
+    connection = sqlite3.connect(db)
+    connection.execute("ALTER TABLE findings DROP COLUMN decided")
+    connection.execute("ALTER TABLE findings DROP COLUMN verification")
+    connection.execute("PRAGMA user_version = 4")
+    connection.commit()
+    connection.close()
+
+    Store(db).close()
+    assert rows(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert rows(db, "SELECT call_key, item, status, reason FROM findings ORDER BY call_key, item") == before
+    assert rows(db, "SELECT DISTINCT decided, verification FROM findings") == [("text", None)]
+    run = batch(archive, db)
+    assert run.returncode == 0 and "2 already done" in run.stderr

@@ -166,7 +166,8 @@ def test_a_store_written_before_figures_gets_them_from_its_findings(mixed, tmp_p
     shutil.copy(mixed[0], db)
     with sqlite3.connect(db) as old:
         now = old.execute("SELECT call_key, item, figure FROM findings WHERE figure IS NOT NULL").fetchall()
-        old.execute("ALTER TABLE findings DROP COLUMN figure")
+        for column in ("figure", "decided", "verification"):  # schema 3 had none of these
+            old.execute(f"ALTER TABLE findings DROP COLUMN {column}")
         old.execute("PRAGMA user_version = 3")
     Store(db).close()
     with sqlite3.connect(db) as migrated:

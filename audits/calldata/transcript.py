@@ -47,6 +47,39 @@ class Turn:
     confidence: float = 1.0  # mean word probability
     channel: int | None = None  # 0 = left, 1 = right; None for mono
     speaker: str | None = None  # diarization label for mono
+    # Why ASR decoded this turn's audio a second time (a repetition loop, a low-probability
+    # chunk), and how: ``pipeline.asr.guard``. None when the first decoding was kept.
+    redecoded: str | None = None
+
+
+@dataclass
+class PhraseScore:
+    """How well a phrase fits a turn's audio, by the model that transcribed it (``pipeline.asr.verify``):
+    the summed log-probability of the turn's words with the phrase put in (``reading``) and of the
+    words as decoded (``heard``), on the same audio. Stored with the transcript, so that a later
+    audit (a rescore, with no audio) decides from the same scores; keyed by the turn's span and
+    the phrase."""
+
+    start: float  # the turn's span
+    end: float
+    phrase: str
+    phrase_score: float  # log-probability of ``reading``
+    heard_score: float  # log-probability of ``heard``
+    reading: str
+    heard: str
+
+    @property
+    def margin(self) -> float:
+        """How much likelier (> 0) or less likely (< 0) the reading with the phrase is than the one decoded."""
+        return self.phrase_score - self.heard_score
+
+    @property
+    def key(self) -> tuple[float, float, str]:
+        return score_key(self.start, self.end, self.phrase)
+
+
+def score_key(start: float, end: float, phrase: str) -> tuple[float, float, str]:
+    return round(start, 3), round(end, 3), phrase
 
 
 @dataclass
@@ -83,6 +116,8 @@ class Transcript:
     audio_sha256: str = ""
     channels: int = 2
     asr: dict[str, str] = field(default_factory=dict)
+    # Phrases scored against the audio while the recording was open (``PhraseScore``).
+    phrase_scores: list[PhraseScore] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
 
     def role_turns(self, role: str) -> list[Turn]:
@@ -97,6 +132,9 @@ class Transcript:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["activity"] = {role: [list(r) for r in regions] for role, regions in self.activity.items()}
+        for turn in data["turns"]:  # only the turns decoded twice say so
+            if turn["redecoded"] is None:
+                del turn["redecoded"]
         return data
 
     @classmethod
@@ -166,6 +204,8 @@ def _read_transcript(data, origin: str) -> Transcript:
         audio_sha256=_scalar_text(data.get("audio_sha256"), "audio_sha256"),
         channels=_integer(data.get("channels", 2), "channels", 1),
         asr=_mapping(data.get("asr"), "asr"),
+        phrase_scores=[_phrase_score(p, f"phrase_scores[{n}]")
+                       for n, p in enumerate(_items(data.get("phrase_scores") or [], "phrase_scores"))],
     )
 
 
@@ -248,11 +288,13 @@ def _turn(data, field: str) -> Turn:
         if key not in data:
             raise _FieldError(f"{field}.{key}", "missing")
     start, end = _span(data["start"], data["end"], field)
-    channel, speaker = data.get("channel"), data.get("speaker")
+    channel, speaker, redecoded = data.get("channel"), data.get("speaker"), data.get("redecoded")
     if channel is not None:
         _integer(channel, f"{field}.channel", 0)
     if speaker is not None:
         _text(speaker, f"{field}.speaker")
+    if redecoded is not None:
+        _text(redecoded, f"{field}.redecoded")
     return Turn(
         role=role,
         start=start,
@@ -262,7 +304,20 @@ def _turn(data, field: str) -> Turn:
         confidence=_share(data.get("confidence", 1.0), f"{field}.confidence"),
         channel=channel,
         speaker=speaker,
+        redecoded=redecoded,
     )
+
+
+def _phrase_score(data, field: str) -> PhraseScore:
+    data = _mapping(data, field, required=True)
+    for key in ("start", "end", "phrase_score", "heard_score"):
+        if key not in data:
+            raise _FieldError(f"{field}.{key}", "missing")
+    start, end = _span(data["start"], data["end"], field)
+    return PhraseScore(start, end, _required_text(data, "phrase", f"{field}.phrase"),
+                       _number(data["phrase_score"], f"{field}.phrase_score"),
+                       _number(data["heard_score"], f"{field}.heard_score"),
+                       _text(data.get("reading", ""), f"{field}.reading"), _text(data.get("heard", ""), f"{field}.heard"))
 
 
 _NUMBERS = (int, float)  # exactly: bool is an int, but not a number of seconds

@@ -105,6 +105,10 @@ class Check:
     def find(self, ctx: CallView, turns: Sequence[Turn], phrases: Sequence[str]) -> list[Hit]:
         return ctx.find(turns, phrases, self.options.match_threshold)
 
+    def find_forbidden(self, ctx: CallView, turns: Sequence[Turn], phrases: Sequence[str]) -> list[Hit]:
+        """Hits of phrases that must not be said; a fuzzy one stays only if the audio confirms it."""
+        return ctx.confirmed(self.find(ctx, turns, phrases))
+
     def find_groups(self, ctx: CallView, turns: Sequence[Turn],
                     groups: Sequence[Sequence[str]]) -> tuple[list[Hit], list[Sequence[str]]]:
         return ctx.find_groups(turns, groups, self.options.match_threshold)

@@ -37,7 +37,7 @@ class ForbiddenCheck(Check):
         turns = ctx.turns(opts.role)
         if not turns:
             return self.na(f"no {opts.role} speech in the recording")
-        hits = [h for h in self.find(ctx, turns, opts.phrases) if not self._excused(ctx, h)]
+        hits = [h for h in self.find_forbidden(ctx, turns, opts.phrases) if not self._excused(ctx, h)]
         hits += self._whole_turn_utterances(ctx, turns)
         if not hits:
             return self.passed(f"no forbidden phrase in {len(turns)} {opts.role} turn(s)")
@@ -54,7 +54,7 @@ class ForbiddenCheck(Check):
     def _whole_turn_utterances(self, ctx: CallView, turns) -> list[Hit]:
         hits = []
         for turn in turns:
-            turn_hits = self.find(ctx, [turn], self.options.utterances)
+            turn_hits = self.find_forbidden(ctx, [turn], self.options.utterances)
             if turn_hits and ctx.matchers.only_fillers(_blank_out(turn.text, [h.match for h in turn_hits])):
                 hits += turn_hits
         return hits

@@ -45,8 +45,8 @@ class HoldEtiquetteCheck(Check):
         for hold in holds:
             before = ctx.turns_before("agent", hold.start, opts.before_seconds, opts.before_turns)
             after = ctx.turns_after("agent", hold.end, opts.after_seconds, opts.after_turns)
-            asked = self.find(ctx, before, opts.ask)
-            thanked = self.find(ctx, after, opts.thank)
+            asked = self.find_groups(ctx, before, [opts.ask])[0]
+            thanked = self.find_groups(ctx, after, [opts.thank])[0]
             span = Evidence(hold.start, hold.end, "call",
                             f"hold of {hold.seconds:.1f} s from {hold.start:.1f} s to {hold.end:.1f} s")
             if asked and thanked:

@@ -40,7 +40,7 @@ class PhrasesCheck(Check):
         window = opts.window
         turns = ctx.window(opts.role, window)
         where = window.describe(opts.role)
-        bad = self.find(ctx, turns, opts.forbidden)
+        bad = self.find_forbidden(ctx, turns, opts.forbidden)
         found, missing = self.find_groups(ctx, turns, opts.groups)
         problems, evidence = [], []
         if bad:

@@ -44,7 +44,7 @@ class SilentCallCheck(Check):
             return self.na("nobody spoke in the recording")
         problems: list[str] = []
         evidence: list[Evidence] = []
-        bad = self.find(ctx, turns, opts.forbidden)
+        bad = self.find_forbidden(ctx, turns, opts.forbidden)
         if bad:
             problems.append(f"said {listing(dict.fromkeys(h.match.text for h in bad))}")
             evidence += [h.evidence() for h in bad]

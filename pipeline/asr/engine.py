@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from audits.calldata.transcript import Word
+from pipeline.asr.guard import Reading, better, echoes, suspect
 from pipeline.asr.malloc import limit_arenas
 from pipeline.audio.activity import Region
 from pipeline.audio.decode import SAMPLE_RATE, Samples, to_float
@@ -99,6 +100,7 @@ class AsrEngine:
             cpu_threads=threads,
         )
         self.batch_size = int(settings.get("batch_size") or 0)
+        self.prompt = ""  # the spec's phrases for asr.spec_prompt (Transcriber sets them)
         self.batched = (BatchedInferencePipeline(_EncodeInParts(self.model, ENCODE_BATCH))
                         if self.batch_size > 1 else None)
 
@@ -118,16 +120,17 @@ class AsrEngine:
             )
 
     def transcribe_channels(self, channels: list[Samples], regions: list[list[Region]],
-                            language: str) -> list[list[list[Word]]]:
+                            language: str, notes: dict | None = None) -> list[list[list[Word]]]:
         """Words per region per channel (same order), times in the original recording.
 
         With ``batch_size`` > 1 the speech of all channels is cut into chunks of at most 30 s and
         decoded ``batch_size`` chunks at a time; otherwise each channel is one packed stream
-        decoded window after window.
+        decoded window after window (with faster-whisper's temperature fallback). ``notes`` gets
+        (channel, region index) -> why and how a region's chunk was decoded a second time.
         """
         if self.batched is None:
             return [self.transcribe_regions(samples, rs, language) for samples, rs in zip(channels, regions)]
-        return self._transcribe_batched(channels, regions, language)
+        return self._transcribe_batched(channels, regions, language, notes)
 
     def transcribe_regions(self, samples: Samples, regions: list[Region], language: str) -> list[list[Word]]:
         """Words per region (same order), each with times in the original recording: one channel
@@ -137,9 +140,7 @@ class AsrEngine:
         packed, pieces = _pack(samples, regions, self.settings["region_padding"])
         segments, _ = self.model.transcribe(
             packed,
-            language=language.split("-")[0],
-            beam_size=self.settings["beam_size"],
-            word_timestamps=True,
+            **self._options(language),
             vad_filter=False,  # regions are speech already
             condition_on_previous_text=False,  # regions are separate turns; stops one slip spreading
         )
@@ -151,7 +152,7 @@ class AsrEngine:
         return words
 
     def _transcribe_batched(self, channels: list[Samples], regions: list[list[Region]],
-                            language: str) -> list[list[list[Word]]]:
+                            language: str, notes: dict | None = None) -> list[list[list[Word]]]:
         words: list[list[list[Word]]] = [[[] for _ in rs] for rs in regions]
         bounds = [_padded_bounds(rs, len(samples), self.settings["region_padding"])
                   for samples, rs in zip(channels, regions)]
@@ -161,7 +162,7 @@ class AsrEngine:
             for index, (first, last) in enumerate(bounds[c])
             for piece_first, piece_last in _split_long(samples, first, last)
         ]
-        self._decode_chunks(channels, _chunks(pieces), language, words)
+        self._decode_chunks(channels, _chunks(pieces), language, words, notes)
         # Decoded together, Whisper now and then skips one of a chunk's regions, or its first or
         # last sentence (one pass per window, no seeking back). Regions that came back without
         # words, or whose words leave a stretch uncovered at either end, are decoded again, each in
@@ -172,15 +173,27 @@ class AsrEngine:
             retried: list[list[list[Word]]] = [[[] for _ in rs] for rs in regions]
             single = [[(c, index, first, last)] for c, index in again
                       for first, last in _split_long(channels[c], *bounds[c][index])]
-            self._decode_chunks(channels, single, language, retried)
+            self._decode_chunks(channels, single, language, retried, notes)
+            settled = [[retried[c][i] if (c, i) in again and retried[c][i] else ws for i, ws in enumerate(channel)]
+                       for c, channel in enumerate(words)]
             for c, index in again:
-                if len(retried[c][index]) > len(words[c][index]):
-                    words[c][index] = retried[c][index]
+                first, second = words[c][index], retried[c][index]
+                # A chunk's words mapped to a region they were not said in (the decoder read the
+                # chunk's start again in place of its end) repeat another region's words.
+                others = " ".join(w.text for i, ws in enumerate(settled[c]) if i != index for w in ws)
+                echo = bool(second) and echoes(" ".join(w.text for w in first), others)
+                if echo and notes is not None:
+                    notes[(c, index)] = ("loop: its words in the batch repeated another turn's; decoded again "
+                                         "alone, the second reading kept")
+                if echo or len(second) > len(first):
+                    words[c][index] = second
         return words
 
     def _decode_chunks(self, channels: list[Samples], chunks: list, language: str,
-                       words: list[list[list[Word]]]) -> None:
-        """Decode ``chunks`` (lists of pieces) ``batch_size`` at a time; add their words to ``words``."""
+                       words: list[list[list[Word]]], notes: dict | None = None) -> None:
+        """Decode ``chunks`` (lists of pieces) ``batch_size`` at a time; add their words to ``words``.
+        A chunk whose reading loops or is unlikely (``pipeline.asr.guard``) is decoded again alone
+        with the temperature fallback; ``notes`` gets (channel, region index) -> what happened."""
         # A bounded number of chunks per call keeps the features (80 x 3000 floats per chunk) and
         # the packed audio small however long the call is.
         group = self.batch_size * CHUNK_GROUP_BATCHES
@@ -189,17 +202,82 @@ class AsrEngine:
             packed, clips, placed = _pack_chunks(channels, part)
             segments, _ = self.batched.transcribe(
                 packed,
-                language=language.split("-")[0],
-                beam_size=self.settings["beam_size"],
-                word_timestamps=True,
+                **self._options(language),
                 clip_timestamps=clips,
                 batch_size=_balanced(len(part), self.batch_size),
                 without_timestamps=True,  # one pass per window: timestamp tokens only cost time here
             )
+            segments = list(segments)
+            found: list[list[tuple[int, int, Word | None]]] = [[] for _ in part]
+            readings: list[list] = [[] for _ in part]
             for segment in segments:
-                for word in segment.words or []:
-                    c, index, offset = _placed_of((word.start + word.end) / 2, segment.start, clips, placed)
-                    _add_word(words[c][index], word, offset, language)
+                readings[_chunk_of(segment.start, clips)].append(segment)
+            for k, c, index, word in _placed_words(segments, clips, placed, language):
+                found[k].append((c, index, word))
+            for k, chunk in enumerate(part):
+                if self.settings.get("guard", False):
+                    found[k] = self._guarded(channels, chunk, _reading(readings[k]), found[k], language, notes)
+                for c, index, word in found[k]:
+                    if word is not None:
+                        words[c][index].append(word)
+
+    def _options(self, language: str) -> dict:
+        options = {"language": language.split("-")[0], "beam_size": self.settings["beam_size"], "word_timestamps": True}
+        how = self.settings.get("spec_prompt", "off")
+        if how != "off" and self.prompt:
+            options[how] = self.prompt
+        return options
+
+    def _guarded(self, channels: list[Samples], chunk: list, first: Reading, found: list, language: str,
+                 notes: dict | None) -> list:
+        """A suspect chunk decoded again on its own, window by window with faster-whisper's
+        temperature fallback; the better reading's words."""
+        why = suspect(first, self.settings)
+        if why is None:
+            return found
+        packed, clips, placed = _pack_chunks(channels, [chunk])
+        segments, _ = self.model.transcribe(
+            packed,
+            **self._options(language),
+            vad_filter=False,
+            condition_on_previous_text=False,
+            compression_ratio_threshold=self.settings["guard_compression_ratio"],
+            log_prob_threshold=self.settings["guard_log_prob"],
+        )
+        segments = list(segments)
+        second = _reading(segments)
+        keep = better(second, first, self.settings)
+        note = (f"{why}; decoded again window by window with temperature fallback, "
+                f"{'the second reading kept' if keep else 'the first reading kept'}")
+        for c, index, _first, _last in chunk:
+            if notes is not None:
+                notes[(c, index)] = note
+        if not keep:
+            return found
+        return [(c, index, word) for _, c, index, word in _placed_words(segments, clips, placed, language)]
+
+
+def _placed_words(segments: list, clips: list[dict], placed, language: str):
+    """(chunk, channel, region index, word at its time in the recording) of each decoded word."""
+    for segment in segments:
+        for word in segment.words or []:
+            c, index, offset = _placed_of((word.start + word.end) / 2, segment.start, clips, placed)
+            yield _chunk_of(segment.start, clips), c, index, _word(word, offset, language)
+
+
+def _chunk_of(segment_start: float, clips: list[dict]) -> int:
+    """The chunk a segment of a batched pass comes from (it starts at its chunk's offset floored to
+    Whisper's 10 ms frames)."""
+    return max(0, bisect.bisect_right([clip["start"] for clip in clips], segment_start + 0.02) - 1)
+
+
+def _reading(segments) -> Reading:
+    """A chunk's reading from its segments: the text, mean log-probability, no-speech probability."""
+    if not segments:
+        return Reading("", 0.0, 1.0)
+    return Reading(" ".join(s.text.strip() for s in segments),
+                   sum(s.avg_logprob for s in segments) / len(segments),
+                   max(s.no_speech_prob for s in segments))
 
 
 class _EncodeInParts:
@@ -253,11 +331,19 @@ def _uncovered(region: Region, words: list[Word]) -> bool:
     return words[0].start - start > UNCOVERED_SECONDS or end - words[-1].end > UNCOVERED_SECONDS
 
 
-def _add_word(into: list[Word], word, offset: float, language: str) -> None:
+def _word(word, offset: float, language: str) -> Word | None:
+    """A decoded word at its time in the recording (None when it is blank)."""
     text = _simplified(word.word.strip()) if language.startswith("zh") else word.word.strip()
-    if text:
-        into.append(Word(round(float(word.start) + offset, 3), round(float(word.end) + offset, 3), text,
-                         round(float(word.probability), 4)))
+    if not text:
+        return None
+    return Word(round(float(word.start) + offset, 3), round(float(word.end) + offset, 3), text,
+                round(float(word.probability), 4))
+
+
+def _add_word(into: list[Word], word, offset: float, language: str) -> None:
+    found = _word(word, offset, language)
+    if found is not None:
+        into.append(found)
 
 
 def _padded_bounds(regions: list[Region], length: int, padding: float) -> list[tuple[int, int]]:
@@ -330,9 +416,7 @@ def _pack_chunks(channels: list[Samples], chunks: list[list[tuple[int, int, int,
 def _placed_of(time: float, segment_start: float, clips: list[dict], placed) -> tuple[int, int, float]:
     """The piece a packed time falls in (or the nearest one), among the pieces of the chunk the
     segment comes from (a segment never spans two chunks): channel, region index, offset."""
-    # a segment starts at its chunk's offset floored to Whisper's 10 ms frames
-    chunk = max(0, bisect.bisect_right([clip["start"] for clip in clips], segment_start + 0.02) - 1)
-    best = min(placed[chunk], key=lambda p: 0.0 if p[0] <= time <= p[1] else min(abs(time - p[0]), abs(time - p[1])))
+    best = min(placed[_chunk_of(segment_start, clips)], key=lambda p: 0.0 if p[0] <= time <= p[1] else min(abs(time - p[0]), abs(time - p[1])))
     return best[2], best[3], best[4]
 
 

@@ -101,10 +101,9 @@ def _process(processor: CallProcessor, task: CallTask, started: float) -> CallOu
                     data = orjson.loads(data)
                 except orjson.JSONDecodeError as exc:
                     raise TranscriptError(f"{task.info.path}: stored transcript is not JSON: {exc}") from None
-            transcript = Transcript.from_dict(data, origin=task.info.path)
+            call = processor.audit_transcript(Transcript.from_dict(data, origin=task.info.path), task.info.metadata)
         else:
-            transcript = processor.transcribe(task.info.path)
-        call = processor.audit_transcript(transcript, task.info.metadata)
+            call = processor.audit_recording(task.info.path, task.info.metadata)
         record = CallRecord.of(call, with_transcript=not task.stored)
         info = dataclasses.replace(task.info, metadata=processor.outgoing_metadata(task.info.metadata))
         return CallOutcome(info, record, None, time.perf_counter() - started, task.transcript is None)

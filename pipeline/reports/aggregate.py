@@ -185,6 +185,7 @@ def findings_table(calls: pd.DataFrame, findings: pd.DataFrame) -> Table:
         "Machine status": failed["machine_status"],
         "Reason": failed["reason"],
         "Evidence": failed["evidence"].map(format_evidence),
+        "Decided from": failed["decided"],  # text, audio (phrases checked against the recording), text only
     }).sort_values(["Time", "Call id"], kind="stable")
     return Table("Findings", "findings", frame.reset_index(drop=True),
                  {"Time": TIME, "Reason": WRAPPED, "Evidence": WRAPPED})

@@ -1,0 +1,127 @@
+"""Did the speaker say it? Phrases the text lacks, checked against the audio.
+
+The checks ask ``CallView`` for phrases in a window of turns. When the text lacks a required
+phrase (or has a forbidden one only fuzzily), and a verifier is at hand, the turns are asked
+again: each phrase is scored against the turn's audio by the model that transcribed it (a
+``PhraseScorer``, which ``pipeline.asr.verify`` implements; audits never imports the pipeline)
+and the reading with the phrase is compared with the reading decoded. The phrase counts as said
+when it is at most ``margin`` nats less likely than what was decoded.
+
+Every score is kept with the transcript (``Transcript.phrase_scores``, keyed by the turn's span
+and the phrase): a later audit of the stored transcript (``callqa rescore``, a copy found in
+another folder) decides from the same scores without the audio. A phrase never scored for that
+call (a new spec's) is judged from the text only, and the finding says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Protocol, Sequence
+
+from rapidfuzz import fuzz
+
+from audits.calldata.transcript import PhraseScore, Transcript, Turn, score_key
+from audits.findings import Finding
+
+# Of a group of alternatives the text lacks, the ones spelled most like the window's words are
+# checked against the audio (each costs a forced decoding); the others were not said either way.
+PHRASES_CHECKED = 3
+
+
+class PhraseScorer(Protocol):
+    def score(self, turns: Sequence[Turn], phrases: Sequence[str]) -> list[PhraseScore] | None:
+        """Each phrase scored against the audio of ``turns`` (one speaker's, in time order), keyed
+        by their span; None when they cannot be scored."""
+
+
+@dataclass(frozen=True)
+class Verification:
+    """One phrase checked against one turn's audio, and the verdict."""
+
+    role: str
+    score: PhraseScore
+    margin: float  # how much less likely (nats) the reading with the phrase may be, for this phrase
+    source: str  # "audio": scored now; "stored": scored when the recording was transcribed
+
+    @property
+    def said(self) -> bool:
+        return self.score.margin >= -self.margin
+
+    @property
+    def phrase(self) -> str:
+        return self.score.phrase
+
+    def describe(self) -> str:
+        s = self.score
+        return (f"'{s.phrase}' {'heard' if self.said else 'not heard'} in the audio "
+                f"(log-probability with it {s.phrase_score:.1f}, as decoded {s.heard_score:.1f}, margin {self.margin:g})")
+
+    def to_dict(self) -> dict:
+        s = self.score
+        return {"phrase": s.phrase, "start": round(s.start, 2), "end": round(s.end, 2), "role": self.role,
+                "said": self.said, "phrase_score": s.phrase_score, "heard_score": s.heard_score,
+                "margin": self.margin, "reading": s.reading, "heard": s.heard, "source": self.source}
+
+
+class Verifier:
+    """Answers from the transcript's stored scores first, then from ``scorer`` (the audio, when
+    open), whose new scores join the transcript's. Without a scorer, a phrase never scored for a
+    turn gets no answer (None), and the check decides from the text."""
+
+    def __init__(self, transcript: Transcript, margin: float, scorer: PhraseScorer | None = None,
+                 per_word: float = 0.0):
+        self.transcript = transcript
+        self.margin = margin
+        self.per_word = per_word
+        self.scorer = scorer
+        self._stored = {s.key: s for s in transcript.phrase_scores}
+
+    @property
+    def live(self) -> bool:
+        return self.scorer is not None
+
+    def verify(self, turns: Sequence[Turn], phrases: Sequence[str]) -> list[Verification] | None:
+        """Each phrase checked against ``turns`` (one speaker's); None when some phrase can be
+        answered neither from the stored scores nor from the audio."""
+        found = {p: self._stored.get(score_key(turns[0].start, turns[-1].end, p)) for p in phrases}
+        sources = {p: "stored" for p, s in found.items() if s is not None}
+        asked = [p for p, s in found.items() if s is None]
+        if asked:
+            if self.scorer is None:
+                return None
+            for score in self.scorer.score(turns, asked) or []:
+                found[score.phrase] = score
+                sources[score.phrase] = "audio"
+                self._stored[score.key] = score
+                self.transcript.phrase_scores.append(score)
+        if any(found[p] is None for p in phrases):
+            return None
+        return [Verification(turns[0].role, found[p], self.allowed(p), sources[p]) for p in phrases]
+
+    def allowed(self, phrase: str) -> float:
+        """The margin for ``phrase``: ``margin`` + ``per_word`` per word (a Chinese character counts
+        as a word)."""
+        words = len(phrase.split()) if phrase.isascii() else len(phrase.replace(" ", ""))
+        return round(self.margin + self.per_word * words, 3)
+
+
+def closest(phrases: Sequence[str], text: str, count: int = PHRASES_CHECKED) -> list[str]:
+    """The ``count`` phrases spelled most like some stretch of ``text`` (ties: the longer first)."""
+    lowered = text.lower()
+    return sorted(phrases, key=lambda p: (-fuzz.partial_ratio(p.lower(), lowered), -len(p)))[:count]
+
+
+def annotate(finding: Finding, verified: Sequence[Verification], unverified: Sequence[str]) -> Finding:
+    """The finding with how it was decided: the phrases checked against the audio (both scores of
+    each), or the phrases that could only be judged from the text."""
+    if not verified and not unverified:
+        return finding
+    notes = []
+    if verified:
+        notes.append("checked against the audio: " + "; ".join(v.describe() for v in verified))
+    if unverified:
+        notes.append(f"judged from the text only ({', '.join(unverified)}): no audio score stored for this call "
+                     "and the recording was not re-opened")
+    return replace(finding, reason=f"{finding.reason} [{' / '.join(notes)}]",
+                   decided="audio" if verified else "text only",
+                   verification=tuple(v.to_dict() for v in verified))

@@ -1,0 +1,79 @@
+#!/usr/bin/env python
+"""What a setting costs: the same calls audited under two or more settings files, taking turns call
+by call in one process, so that a loaded machine slows each of them alike.
+
+    python bench/side_by_side.py base=off.yaml full= [--splits heldout] [--conditions clean all] [--rounds 2]
+
+Each label=YAML is a settings file laid over the defaults (empty: the defaults). The calls are the
+rendered stereo files of bench/accuracy.py's set (render them first with bench/accuracy.py
+--render-only). Prints, per label, the wall time and the process CPU time of all its audits
+(the model loaded once per label, before timing), and their ratio to the first label.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import accuracy  # noqa: E402  (puts the repository first on the path)
+from common import machine  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", help="label=settings.yaml (empty after = for the defaults)")
+    parser.add_argument("--splits", nargs="+", default=["heldout"])
+    parser.add_argument("--conditions", nargs="+", default=["clean", "all"])
+    parser.add_argument("--rounds", type=int, default=1, help="audit every call this many times per label")
+    parser.add_argument("--set", type=Path, default=accuracy.SET)
+    args = parser.parse_args()
+    files = sorted(path for split in args.splits for condition in args.conditions
+                   for path in (args.set / split / condition / "truth").glob("en_*.json")
+                   if not path.stem.endswith("_mono"))
+    if not files:
+        sys.exit(f"no rendered calls under {args.set}: run bench/accuracy.py --render-only first")
+    processors = {}
+    for run in args.runs:
+        label, _, config = run.partition("=")
+        processors[label] = accuracy.load_processor(Path(config) if config else None)[0]
+    wall = dict.fromkeys(processors, 0.0)
+    cpu = dict.fromkeys(processors, 0.0)
+    redecoded = dict.fromkeys(processors, 0)  # turns whose audio ASR decoded a second time
+    by_audio = dict.fromkeys(processors, 0)  # findings decided with phrases checked against the audio
+    first = files[0]
+    for processor in processors.values():  # load every model before timing
+        truth = json.loads(first.read_text(encoding="utf-8"))
+        with contextlib.redirect_stderr(io.StringIO()):
+            processor.audit(first.parent.parent / truth["file"], accuracy.metadata_of(truth))
+    for _ in range(args.rounds):
+        for path in files:
+            truth = json.loads(path.read_text(encoding="utf-8"))
+            audio = path.parent.parent / truth["file"]
+            for label, processor in processors.items():
+                started, started_cpu = time.perf_counter(), time.process_time()
+                with contextlib.redirect_stderr(io.StringIO()):
+                    call = processor.audit(audio, accuracy.metadata_of(truth))
+                wall[label] += time.perf_counter() - started
+                cpu[label] += time.process_time() - started_cpu
+                redecoded[label] += sum(1 for turn in call.transcript.turns if turn.redecoded)
+                by_audio[label] += sum(1 for finding in call.result.findings if finding.decided == "audio")
+    base = next(iter(processors))
+    print(f"{len(files)} stereo calls x {args.rounds} round(s), {machine()}")
+    print("| settings | wall s | CPU s | wall vs " + base + " | CPU vs " + base + " | turns decoded again | "
+          "findings decided from the audio |")
+    print("|---|---|---|---|---|---|---|")
+    for label in processors:
+        print(f"| {label} | {wall[label]:.1f} | {cpu[label]:.1f} | {100 * (wall[label] / wall[base] - 1):+.1f} % | "
+              f"{100 * (cpu[label] / cpu[base] - 1):+.1f} % | {redecoded[label]} | {by_audio[label]} |")
+
+
+if __name__ == "__main__":
+    main()

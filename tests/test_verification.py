@@ -1,0 +1,124 @@
+"""Phrase verification's decision and storage, and the loop guard's judgement, without the model:
+stored scores in a transcript, the transcript schema, the guard on decoded texts. (The scoring
+itself runs on real audio in tests/test_verify_audio.py.)"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from audits.calldata.transcript import PhraseScore, Transcript, TranscriptError, Turn, Word
+from audits.verification import Verifier, closest
+from pipeline.asr.guard import Reading, better, echoes, suspect
+
+GUARD = {"guard_compression_ratio": 2.4, "guard_log_prob": -1.0, "guard_repeats": 4}
+
+
+def _turn(start: float, end: float, text: str) -> Turn:
+    words = text.split()
+    step = (end - start) / len(words)
+    return Turn("agent", start, end, text, [Word(start + n * step, start + (n + 1) * step, w, 0.9)
+                                             for n, w in enumerate(words)], channel=0)
+
+
+def _transcript(*turns: Turn, scores=()) -> Transcript:
+    return Transcript("c1", 20.0, "en", list(turns), phrase_scores=list(scores))
+
+
+def test_a_phrase_is_said_within_the_margin_and_not_beyond_it():
+    turn = _turn(1.0, 4.0, "Hello Apex service centre plan to serve you")
+    stored = [PhraseScore(1.0, 4.0, "glad to serve you", -30.0, -28.0, "…glad to serve you", turn.text),
+              PhraseScore(1.0, 4.0, "how can I help you", -45.0, -28.0, "…how can I help you", turn.text)]
+    verifier = Verifier(_transcript(turn, scores=stored), margin=8.0)
+    near, far = verifier.verify([turn], ["glad to serve you", "how can I help you"])
+    assert near.said and near.source == "stored" and near.score.margin == pytest.approx(-2.0)
+    assert not far.said
+    assert Verifier(_transcript(turn, scores=stored), margin=1.0).verify([turn], ["glad to serve you"])[0].said is False
+    # the margin grows with the phrase's words: 0.5 + 0.5 x 4 words = 2.5 nats for this one
+    [scaled] = Verifier(_transcript(turn, scores=stored), margin=0.5, per_word=0.5).verify([turn], ["glad to serve you"])
+    assert scaled.margin == 2.5 and scaled.said
+
+
+def test_without_audio_a_phrase_never_scored_gets_no_answer():
+    turn = _turn(1.0, 4.0, "Hello Apex service centre")
+    assert Verifier(_transcript(turn), margin=8.0).verify([turn], ["glad to serve you"]) is None
+
+
+class _Scorer:
+    """A PhraseScorer that answers from a table (the live one needs audio: test_verify_audio.py)."""
+
+    def __init__(self, table: dict[str, float]):
+        self.table, self.asked = table, []
+
+    def score(self, turns, phrases):
+        self.asked.append(tuple(phrases))
+        return [PhraseScore(turns[0].start, turns[-1].end, p, self.table[p], -10.0, p, "heard") for p in phrases]
+
+
+def test_new_scores_join_the_transcript_and_are_not_asked_twice():
+    turn = _turn(1.0, 4.0, "Hello Apex service centre")
+    transcript = _transcript(turn)
+    scorer = _Scorer({"glad to serve you": -12.0})
+    verifier = Verifier(transcript, margin=8.0, scorer=scorer)
+    [first] = verifier.verify([turn], ["glad to serve you"])
+    [second] = verifier.verify([turn], ["glad to serve you"])
+    assert first.source == "audio" and second.source == "stored" and first.said and second.said
+    assert scorer.asked == [("glad to serve you",)]
+    again = Transcript.from_dict(transcript.to_dict())  # stored with the transcript, read back
+    assert [s.phrase for s in again.phrase_scores] == ["glad to serve you"]
+    assert Verifier(again, margin=8.0).verify([turn], ["glad to serve you"])[0].said
+
+
+def test_closest_phrases_are_those_spelled_most_like_the_text():
+    group = ["have a nice day", "goodbye", "bye", "have a good day"]
+    assert closest(group, "Thank you for calling. Good buy.", 2)[0] in ("goodbye", "bye")
+
+
+def test_the_transcript_schema_checks_phrase_scores_and_redecoded_turns():
+    data = _transcript(_turn(1.0, 4.0, "Hello there")).to_dict()
+    assert "redecoded" not in data["turns"][0]  # only turns decoded twice say so
+    data["turns"][0]["redecoded"] = "loop: a run of 3 words 5 times"
+    data["phrase_scores"] = [{"start": 1.0, "end": 4.0, "phrase": "hello", "phrase_score": -3.0, "heard_score": -2.0}]
+    back = Transcript.from_dict(data)
+    assert back.turns[0].redecoded.startswith("loop") and back.phrase_scores[0].margin == pytest.approx(-1.0)
+    for field, value, message in [
+        ("redecoded", 3, "field 'turns[0].redecoded': must be text"),
+        ("phrase_score", "high", "field 'phrase_scores[0].phrase_score': must be a number"),
+        ("end", 0.5, "field 'phrase_scores[0].end': 0.5 is before its start 1.0"),
+    ]:
+        bad = Transcript.from_dict(data).to_dict()
+        if field == "redecoded":
+            bad["turns"][0][field] = value
+        else:
+            bad["phrase_scores"][0][field] = value
+        with pytest.raises(TranscriptError, match=re.escape(message)):
+            Transcript.from_dict(bad, origin="x.json")
+
+
+LOOP = "You can submit it in the number of undercurrents, and you can submit it in the number of undercurrents, " \
+       "and you can submit it in the number of undercurrents, and you can submit it in the number of"
+
+
+def test_the_guard_finds_loops_and_unlikely_readings_and_leaves_plain_speech():
+    assert suspect(Reading(LOOP, -0.3), GUARD).startswith("loop: a run of 3 words")
+    assert suspect(Reading("Thank you for calling. Goodbye.", -1.6), GUARD).startswith("unlikely")
+    assert suspect(Reading("Thank you for calling. Goodbye.", -1.6, no_speech_prob=0.9), GUARD) is None
+    assert suspect(Reading("Hello, Apex service centre, glad to serve you. What can I do for you?", -0.4), GUARD) is None
+    greeting = "Hello, thank you for calling us at the customer service center."
+    assert suspect(Reading(f"{greeting} {greeting}", -0.4), GUARD).startswith("loop")
+
+
+def test_the_guard_keeps_the_reading_that_loops_less_then_the_likelier():
+    plain = Reading("You can submit it in the branch office.", -0.6)
+    assert better(plain, Reading(LOOP, -0.2), GUARD)
+    assert not better(Reading(LOOP, -0.2), plain, GUARD)
+    assert not better(Reading("", 0.0), Reading("Goodbye.", -1.5), GUARD)
+    assert better(Reading("Goodbye.", -0.5), Reading("Good buy.", -1.5), GUARD)
+
+
+def test_words_repeating_another_turn_are_an_echo():
+    greeting = "Hello, thank you for calling us at the customer service center."
+    assert echoes(greeting, "On course. " + greeting)
+    assert not echoes("Thank you for calling. Goodbye.", greeting)
+    assert not echoes("Thank you.", "Thank you.")  # too short to tell a loop from a courtesy said twice
