@@ -263,6 +263,8 @@ def test_a_schema_4_store_migrates_and_keeps_its_calls(transcripts_store, tmp_pa
         for name in ("users", "sessions", "verdicts", "verdict_events", "reviewed_scores", "review_queue",
                      "transcript_index_state", "transcript_index"):
             old.execute(f"DROP TABLE {name}")
+        for column in ("decided", "verification"):  # what later migrations add (7)
+            old.execute(f"ALTER TABLE findings DROP COLUMN {column}")
         old.execute("PRAGMA user_version = 4")
         calls = old.execute("SELECT count(*) FROM calls").fetchone()[0]
     migrated = Store(db)
