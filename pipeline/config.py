@@ -15,7 +15,8 @@ import yaml
 
 from audits.calldata import yamlsafe
 from audits.params import REQUIRED, OptionError, declared
-from pipeline.settings import Entries, Section, Settings, as_dict
+from pipeline.setting_types import Entries, Section
+from pipeline.settings import Settings, as_dict
 
 
 class ConfigError(ValueError):
