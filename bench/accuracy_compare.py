@@ -72,21 +72,12 @@ def main() -> None:
         total = sum(len(row["expected"]) for row in rows)
         right.append(f"{100 * good / total:.1f} % ({good}/{total})")
     print("| labelled statuses right | " + " | ".join(right) + " |")
-    cells = []
-    for label in labels:
-        ff, nf, _, _ = counts(runs[label], REQUIRED)
-        cells.append(f"{ff} of {nf}")
-    print("| false fails, items requiring phrases | " + " | ".join(cells) + " |")
-    cells = []
-    for label in labels:
-        ff, nf, fp, f = counts(runs[label], REQUIRED)
-        cells.append(f"{fp} of {f}")
-    print("| false passes, items requiring phrases | " + " | ".join(cells) + " |")
-    cells = []
-    for label in labels:
-        ff, nf, _, _ = counts(runs[label], FORBIDDEN)
-        cells.append(f"{ff} of {nf}")
-    print("| forbidden phrase fails on calls without one | " + " | ".join(cells) + " |")
+    for title, items, cell in (
+        ("false fails, items requiring phrases", REQUIRED, lambda ff, nf, fp, f: f"{ff} of {nf}"),
+        ("false passes, items requiring phrases", REQUIRED, lambda ff, nf, fp, f: f"{fp} of {f}"),
+        ("forbidden phrase fails on calls without one", FORBIDDEN, lambda ff, nf, fp, f: f"{ff} of {nf}"),
+    ):
+        print(f"| {title} | " + " | ".join(cell(*counts(runs[label], items)) for label in labels) + " |")
     cells = []
     for label in labels:
         seconds = [row["seconds"] for row in runs[label]]
