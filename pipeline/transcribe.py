@@ -44,6 +44,7 @@ class Transcriber:
             self._asr = AsrEngine(self.settings["asr"], self.threads)
             self._asr.check_language(self.spec.language)
             self._asr.prompt = spec_prompt(self.spec)
+            self._asr.keep_encoded = self.settings["verify"]["enabled"]
         return self._asr
 
     @property
@@ -63,7 +64,8 @@ class Transcriber:
         block ends: the audit checks phrases the text lacks while the decoded channels are there)."""
         with decode(path) as audio:
             transcript = self._transcribe(audio, path)
-            yield transcript, AudioScorer(self.asr, audio.channels, self.spec.language)
+            yield transcript, AudioScorer(self.asr, audio.channels, self.spec.language, transcript,
+                                          self.asr.take_encoded())
 
     def _transcribe(self, audio: Audio, path: Path) -> Transcript:
         answer_at, ring = self._ring_phase(audio)

@@ -122,3 +122,25 @@ def test_words_repeating_another_turn_are_an_echo():
     assert echoes(greeting, "On course. " + greeting)
     assert not echoes("Thank you for calling. Goodbye.", greeting)
     assert not echoes("Thank you.", "Thank you.")  # too short to tell a loop from a courtesy said twice
+
+
+def test_a_phrase_is_put_in_among_the_window_words_only():
+    """Words before the window (the chunk's earlier speech, kept as context) are never replaced."""
+    from pipeline.asr.verify import _readings
+
+    words = [Word(i, i + 0.5, text) for i, text in enumerate(["Glad", "to", "see", "you.", "Hello,", "plan", "to",
+                                                              "serve", "you."])]
+    readings = _readings(words, "glad to serve you", edges=[4, 9], own=4)
+    assert readings and all(r.startswith("Glad to see you. ") for r in readings)
+    assert "Glad to see you. Hello, glad to serve you." in readings
+
+
+def test_a_phrase_is_put_in_at_a_turn_edge_only_where_the_audio_has_room_for_it():
+    """Dropped words leave their time uncovered: an edge whose words cover the turn's audio gets
+    no insertion; 0.15 s a word of the phrase is room enough."""
+    from pipeline.asr.verify import _roomy
+
+    edges = [(0, 0.05), (3, 0.7), (5, 0.3)]
+    assert _roomy(edges, "glad to serve you") == [3]
+    assert _roomy(edges, "goodbye") == [3, 5]
+    assert _roomy(edges, "请稍等") == [3]

@@ -99,3 +99,36 @@ def test_a_phrase_never_scored_is_judged_from_the_text_only_and_says_so(calls, t
     greeting = processor.audit_transcript(stored).result.finding("opening.greeting")
     assert greeting.status == "fail" and greeting.decided == "text only"
     assert "judged from the text only" in greeting.reason
+
+
+def _allowed(processor: CallProcessor, phrase: str) -> float:
+    verify = processor.settings["verify"]
+    return verify["margin"] + verify["margin_per_word"] * len(phrase.split())
+
+
+def _offer_of_help_scores(processor: CallProcessor, monkeypatch=None, kept_bytes: int | None = None):
+    """The greeting's turns scored for the offer of help, straight from a transcription session:
+    (scores, the scorer)."""
+    if kept_bytes is not None:
+        monkeypatch.setattr("pipeline.asr.engine.KEPT_ENCODER_BYTES", kept_bytes)
+    with processor.transcriber.session(DATA / "greeting_misheard.ogg") as (transcript, scorer):
+        turns = transcript.role_turns("agent")[:2]
+        return scorer.score(turns, ["glad to serve you", "the weather is lovely today"]), scorer
+
+
+def test_verification_reads_the_encoder_output_asr_kept(verified):
+    """The window's audio is the chunk ASR decoded it in, as the encoder saw it then: no encoder
+    pass of its own; the phrase said is heard, the phrase not said is far off."""
+    (said, unsaid), scorer = _offer_of_help_scores(verified)
+    assert scorer.chunks and scorer.encoder_passes == 0
+    assert said.margin >= -_allowed(verified, "glad to serve you")
+    assert unsaid.margin < said.margin - 10
+
+
+def test_without_a_kept_chunk_the_window_is_encoded_again_and_heard_alike(verified, monkeypatch):
+    """Past the engine's memory bound nothing is kept: the turns are encoded again, with the same
+    verdicts."""
+    (said, unsaid), scorer = _offer_of_help_scores(verified, monkeypatch, kept_bytes=0)
+    assert not scorer.chunks and scorer.encoder_passes == 1
+    assert said.margin >= -_allowed(verified, "glad to serve you")
+    assert unsaid.margin < -_allowed(verified, "the weather is lovely today")

@@ -30,6 +30,23 @@ OFFLINE_PACKAGES = {
 HF_REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")
 # Silence between packed regions: keeps Whisper from running words of two regions together.
 PACK_GAP_SECONDS = 0.4
+# Encoder outputs of one call kept for phrase verification, at most (tiny: 2.3 MB per chunk,
+# large-v3: 7.7 MB); chunks past it are encoded again if a window there is verified.
+KEPT_ENCODER_BYTES = 256 * 2**20
+
+
+@dataclass
+class EncodedChunk:
+    """One chunk of the first batched pass as the encoder saw it, kept for phrase verification
+    (``pipeline.asr.verify``): the channel, each piece's span in the recording, the encoder output."""
+
+    channel: int
+    spans: list[tuple[float, float]]
+    output: np.ndarray  # [1, frames // 2, d_model]
+    frames: int  # feature frames holding the chunk's audio
+
+    def holds(self, channel: int, time: float) -> bool:
+        return channel == self.channel and any(start <= time <= end for start, end in self.spans)
 
 
 class ModelNotFound(Exception):
@@ -101,8 +118,10 @@ class AsrEngine:
         )
         self.batch_size = int(settings.get("batch_size") or 0)
         self.prompt = ""  # the spec's phrases for asr.spec_prompt (Transcriber sets them)
-        self.batched = (BatchedInferencePipeline(_EncodeInParts(self.model, ENCODE_BATCH))
-                        if self.batch_size > 1 else None)
+        self.encoder = _EncodeInParts(self.model, ENCODE_BATCH)
+        self.batched = BatchedInferencePipeline(self.encoder) if self.batch_size > 1 else None
+        self.keep_encoded = False  # keep the chunks' encoder outputs (phrase verification reads them)
+        self.encoded: list[EncodedChunk] = []  # the last call's chunks (take_encoded)
 
     def describe(self) -> dict[str, str]:
         return {
@@ -128,9 +147,17 @@ class AsrEngine:
         decoded window after window (with faster-whisper's temperature fallback). ``notes`` gets
         (channel, region index) -> why and how a region's chunk was decoded a second time.
         """
+        self.encoded = []
         if self.batched is None:
             return [self.transcribe_regions(samples, rs, language) for samples, rs in zip(channels, regions)]
         return self._transcribe_batched(channels, regions, language, notes)
+
+    def take_encoded(self) -> list[EncodedChunk]:
+        """The encoder outputs of the last ``transcribe_channels``' first batched pass (none when
+        decoding sequentially), handed over once: verification reads them instead of encoding
+        the audio again."""
+        encoded, self.encoded = self.encoded, []
+        return encoded
 
     def transcribe_regions(self, samples: Samples, regions: list[Region], language: str) -> list[list[Word]]:
         """Words per region (same order), each with times in the original recording: one channel
@@ -162,7 +189,7 @@ class AsrEngine:
             for index, (first, last) in enumerate(bounds[c])
             for piece_first, piece_last in _split_long(samples, first, last)
         ]
-        self._decode_chunks(channels, _chunks(pieces), language, words, notes)
+        self._decode_chunks(channels, _chunks(pieces), language, words, notes, keep=self.keep_encoded)
         # Decoded together, Whisper now and then skips one of a chunk's regions, or its first or
         # last sentence (one pass per window, no seeking back). Regions that came back without
         # words, or whose words leave a stretch uncovered at either end, are decoded again, each in
@@ -190,16 +217,18 @@ class AsrEngine:
         return words
 
     def _decode_chunks(self, channels: list[Samples], chunks: list, language: str,
-                       words: list[list[list[Word]]], notes: dict | None = None) -> None:
+                       words: list[list[list[Word]]], notes: dict | None = None, keep: bool = False) -> None:
         """Decode ``chunks`` (lists of pieces) ``batch_size`` at a time; add their words to ``words``.
         A chunk whose reading loops or is unlikely (``pipeline.asr.guard``) is decoded again alone
-        with the temperature fallback; ``notes`` gets (channel, region index) -> what happened."""
+        with the temperature fallback; ``notes`` gets (channel, region index) -> what happened.
+        With ``keep``, the chunks' encoder outputs join ``encoded`` (up to KEPT_ENCODER_BYTES)."""
         # A bounded number of chunks per call keeps the features (80 x 3000 floats per chunk) and
         # the packed audio small however long the call is.
         group = self.batch_size * CHUNK_GROUP_BATCHES
         for at in range(0, len(chunks), group):
             part = chunks[at:at + group]
             packed, clips, placed = _pack_chunks(channels, part)
+            self.encoder.kept = [] if keep else None
             segments, _ = self.batched.transcribe(
                 packed,
                 **self._options(language),
@@ -208,6 +237,9 @@ class AsrEngine:
                 without_timestamps=True,  # one pass per window: timestamp tokens only cost time here
             )
             segments = list(segments)
+            if keep:
+                self._keep_encoded(self.encoder.kept, clips, placed)
+            self.encoder.kept = None
             found: list[list[tuple[int, int, Word | None]]] = [[] for _ in part]
             readings: list[list] = [[] for _ in part]
             for segment in segments:
@@ -220,6 +252,20 @@ class AsrEngine:
                 for c, index, word in found[k]:
                     if word is not None:
                         words[c][index].append(word)
+
+    def _keep_encoded(self, outputs: list[np.ndarray], clips: list[dict], placed) -> None:
+        if len(outputs) != len(clips):  # not one output per chunk: keep none rather than misplace one
+            return
+        used = sum(chunk.output.nbytes for chunk in self.encoded)
+        for output, clip, pieces in zip(outputs, clips, placed):
+            used += output.nbytes
+            if used > KEPT_ENCODER_BYTES:
+                return
+            extractor = self.model.feature_extractor
+            frames = round((clip["end"] - clip["start"]) * SAMPLE_RATE / extractor.hop_length)
+            self.encoded.append(EncodedChunk(pieces[0][2], [(start + offset, end + offset)
+                                                            for start, end, _, _, offset in pieces],
+                                             output, min(max(1, frames), extractor.nb_max_frames)))
 
     def _options(self, language: str) -> dict:
         options = {"language": language.split("-")[0], "beam_size": self.settings["beam_size"], "word_timestamps": True}
@@ -243,6 +289,7 @@ class AsrEngine:
             condition_on_previous_text=False,
             compression_ratio_threshold=self.settings["guard_compression_ratio"],
             log_prob_threshold=self.settings["guard_log_prob"],
+            temperature=GUARD_TEMPERATURES,
         )
         segments = list(segments)
         second = _reading(segments)
@@ -284,22 +331,26 @@ class _EncodeInParts:
     """The WhisperModel as BatchedInferencePipeline sees it, with ``encode`` run ``size`` chunks at a
     time: the encoder's self-attention over a window's 1500 frames takes chunks x heads x 1500 x 1500
     floats (54 MB per chunk for tiny, more for larger models), and the batch's speed comes from
-    decoding, not encoding, chunks together."""
+    decoding, not encoding, chunks together. While ``kept`` is a list, each chunk's output is
+    added to it (phrase verification reads it later instead of encoding the audio again)."""
 
     def __init__(self, model, size: int):
         self._model = model
         self._size = size
+        self.kept: list[np.ndarray] | None = None
 
     def __getattr__(self, name):
         return getattr(self._model, name)
 
     def encode(self, features: np.ndarray):
-        if len(features) <= self._size:
+        if len(features) <= self._size and self.kept is None:
             return self._model.encode(features)
         import ctranslate2
 
         parts = [np.asarray(self._model.encode(features[at:at + self._size]))
                  for at in range(0, len(features), self._size)]
+        if self.kept is not None:
+            self.kept.extend(part[i:i + 1].copy() for part in parts for i in range(len(part)))
         return ctranslate2.StorageView.from_array(np.concatenate(parts))
 
 
@@ -309,6 +360,10 @@ CHUNK_SECONDS = 29.5
 CUT_SEARCH = (20.0, 29.0)  # where in a long region, counted from its start, a cut is looked for
 CUT_FRAME_SECONDS = 0.05
 CHUNK_GROUP_BATCHES = 2  # batches of chunks per transcribe call (bounds memory on long calls)
+# The guard's fallback temperatures: a noisy chunk reads unlikely at every temperature, and each
+# step is a full decoding (sampled, best of 5), so three steps, not faster-whisper's six (0.2 apart):
+# measured on the accuracy bench's held-out calls, the guard's cost went from +16 % to +8 % (README).
+GUARD_TEMPERATURES = (0.0, 0.4, 0.8)
 ENCODE_BATCH = 1  # chunks encoded at a time (the encoder's memory grows with it; decoding is batched)
 # A region whose words leave this much of its speech uncovered at either end is decoded again alone;
 # so is a wordless region at least MIN_RETRY_SECONDS long.

@@ -10,29 +10,43 @@ log-probabilities summed. A phrase the speaker said scores about as well as what
 the model finds it nearly as likely); a phrase that was not said costs many nats. The decision
 (``audits.verification``) compares the two sums with a calibrated margin.
 
-Cost: one encoder pass per turn asked about (at most 30 s of audio) and one forced decoding of a
-few readings per phrase, batched; only the turns of windows where the text lacks a phrase.
+The audio is the chunk ASR decoded the turns in, as the encoder saw it then (``EncodedChunk``,
+kept by the engine): the readings are the chunk's words up to the window's last word, the phrase
+put in among the window's words only. The words before the window are the same in both readings,
+so their probabilities cancel; they keep the decoder at the right place in the audio. Where no
+chunk was kept (sequential decoding, a call past the engine's memory bound) the window's turns
+are packed into pieces of at most 28 s and encoded once more.
+
+Cost: one forced decoding per reading (one at a time), a few readings per phrase; an encoder pass
+only where no chunk was kept; only the turns of windows where the text lacks a phrase.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 import time
-from typing import TYPE_CHECKING, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
-from audits.calldata.transcript import PhraseScore, Turn, Word
+from audits.calldata.transcript import PhraseScore, Transcript, Turn, Word
+from audits.verification import phrase_words
 from pipeline.audio.decode import SAMPLE_RATE, Samples, to_float
 
 if TYPE_CHECKING:
-    from pipeline.asr.engine import AsrEngine
+    from pipeline.asr.engine import AsrEngine, EncodedChunk
 
 # Whisper's window: a turn longer than this is scored in pieces cut between words.
 PIECE_SECONDS = 28.0
 PAD_SECONDS = 0.2  # audio kept either side of a turn's speech (at most up to the neighbouring word)
 GAP_SECONDS = 0.4  # silence between two turns packed into one piece (as ASR packs regions)
 SPANS_TRIED = 2  # places in the decoded words where a phrase is put in, the likeliest by spelling
+# A phrase is put in at a turn's edge only where that much of the turn's audio per word of the
+# phrase is covered by no decoded word (words the decoder dropped leave their time uncovered): a
+# brisk 4 words a second is 0.25 s a word, and Whisper's word times stretch into a gap.
+ROOM_PER_WORD = 0.15
 FRAMES = 3000  # Whisper's 30 s window in feature frames
 _WORD = re.compile(r"[\w']+")
 
@@ -42,39 +56,60 @@ def plain(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
+@dataclass
+class _Audio:
+    """What one set of readings is scored against: a key (the same audio, the same encoder
+    output), how to get that output, the words decoded before the window's (context), and the
+    window's turns there, as spans of speech with their words."""
+
+    key: tuple
+    encoded: Callable[[], tuple]  # -> (encoder output, frames)
+    context: list[Word]
+    spans: list[Span]
+
+
 class AudioScorer:
     """Scores phrases on one call's audio; made for a call while its decoded channels are open."""
 
-    def __init__(self, engine: AsrEngine, channels: list[Samples], language: str):
+    def __init__(self, engine: AsrEngine, channels: list[Samples], language: str,
+                 transcript: Transcript | None = None, encoded: Sequence[EncodedChunk] = ()):
         from faster_whisper.tokenizer import Tokenizer
 
         self.model = engine.model
         self.channels = channels
         self.tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual,
                                    task="transcribe", language=language.split("-")[0])
-        self._encoded: tuple | None = None  # (piece, encoder output, frames, scores): the last piece encoded
+        self.chunks = list(encoded)
+        # Every decoded word per audio channel in time order, and their starts: a kept chunk's
+        # words before a window are found by bisection (a long call's many windows stay linear).
+        by_channel: dict[int, list[Word]] = {}
+        for turn in transcript.turns if transcript is not None else ():
+            by_channel.setdefault(turn.channel or 0, []).extend(turn.words)
+        self._words = {c: (sorted(words, key=lambda w: w.start), sorted(w.start for w in words))
+                       for c, words in by_channel.items()}
+        self._encoded: tuple | None = None  # (key, encoder output, frames, scores): the last audio encoded
         self.seconds = 0.0  # spent scoring, for the bench
+        self.encoder_passes = 0  # audio encoded again (no kept chunk held it)
 
     def score(self, turns: Sequence[Turn], phrases: Sequence[str]) -> list[PhraseScore] | None:
         """One PhraseScore per phrase: the best reading of the turns' words with the phrase put in
-        against the words as decoded, on the piece (at most 28 s of their speech, packed) where the
-        phrase fits best. The turns are one speaker's (one channel)."""
+        against the words as decoded, in the chunk (or piece) where the phrase fits best. The
+        turns are one speaker's (one channel)."""
         spans = _spans(turns)
         if not spans or not phrases:
             return None
         started = time.perf_counter()
-        turn = turns[0]
-        samples = self.channels[turn.channel if turn.channel is not None and turn.channel < len(self.channels) else 0]
         best: dict[str, PhraseScore] = {}
-        for piece in _pieces(spans):
-            words = [w for _, _, span_words in piece for w in span_words]
+        for audio in self._kept(turns, spans) or self._packed(turns, spans):
+            window = [w for _, _, span_words in audio.spans for w in span_words]
+            words = [*audio.context, *window]
             heard = " ".join(w.text.strip() for w in words)
-            edges, at = [], 0
-            for _, _, span_words in piece:
-                edges += [at, at + len(span_words)]
+            edges, at = [], len(audio.context)  # (word index, seconds of the turn's audio no word covers there)
+            for start, end, span_words in audio.spans:
+                edges += [(at, span_words[0].start - start), (at + len(span_words), end - span_words[-1].end)]
                 at += len(span_words)
-            readings = {phrase: _readings(words, phrase, sorted(set(edges))) for phrase in phrases}
-            scores = self._scores(samples, piece, list(dict.fromkeys([heard, *(t for r in readings.values() for t in r)])))
+            readings = {phrase: _readings(words, phrase, _roomy(edges, phrase), len(audio.context)) for phrase in phrases}
+            scores = self._scores(audio, list(dict.fromkeys([heard, *(t for r in readings.values() for t in r)])))
             for phrase, texts in readings.items():
                 for text in texts:
                     candidate = PhraseScore(turns[0].start, turns[-1].end, phrase, round(scores[text], 3),
@@ -85,20 +120,57 @@ class AudioScorer:
         self.seconds += time.perf_counter() - started
         return [best[phrase] for phrase in phrases if phrase in best]
 
-    def _scores(self, samples: Samples, piece: list[Span], texts: list[str]) -> dict[str, float]:
-        """The summed log-probability of each text as the reading of ``piece``'s audio."""
-        key = (id(samples), piece[0][0], piece[-1][1])
-        if self._encoded is None or self._encoded[0] != key:
-            audio = _packed(samples, piece)
-            features = self.model.feature_extractor(audio)[:, :FRAMES]
-            frames = min(FRAMES, max(1, len(audio) // self.model.feature_extractor.hop_length))
-            features = np.pad(features, ((0, 0), (0, FRAMES - features.shape[1])))
-            self._encoded = (key, self.model.encode(features), frames, {})
-        _, encoded, frames, known = self._encoded  # known: this piece's readings scored so far
+    def _kept(self, turns: Sequence[Turn], spans: list[Span]) -> list[_Audio] | None:
+        """The window's spans in the chunks ASR kept, each chunk with its words before the
+        window; None unless every word of the window lies in a kept chunk."""
+        channel = turns[0].channel or 0
+        by_chunk: dict[int, list[Span]] = {}
+        for start, end, words in spans:
+            held = {k for w in words for k, chunk in enumerate(self.chunks) if chunk.holds(channel, (w.start + w.end) / 2)}
+            if len(held) != 1:  # a span's words in no kept chunk, or across two
+                return None
+            by_chunk.setdefault(held.pop(), []).append((start, end, words))
+        audios = []
+        for k, chunk_spans in by_chunk.items():
+            chunk, first = self.chunks[k], chunk_spans[0][2][0]
+            window = {id(w) for _, _, words in chunk_spans for w in words}
+            words, starts = self._words.get(channel, ([], []))
+            since = bisect.bisect_left(starts, chunk.spans[0][0] - 1.0)  # a word may start before its piece's padding
+            context = [w for w in words[since:bisect.bisect_left(starts, first.start)]
+                       if id(w) not in window and chunk.holds(channel, (w.start + w.end) / 2)]
+            audios.append(_Audio(("chunk", k), lambda chunk=chunk: (chunk.output, chunk.frames), context, chunk_spans))
+        return audios
+
+    def _packed(self, turns: Sequence[Turn], spans: list[Span]) -> list[_Audio]:
+        """The window's spans packed into pieces of at most PIECE_SECONDS, encoded anew."""
+        turn = turns[0]
+        samples = self.channels[turn.channel if turn.channel is not None and turn.channel < len(self.channels) else 0]
+        return [_Audio(("packed", id(samples), piece[0][0], piece[-1][1]),
+                       lambda piece=piece: self._encode(_packed(samples, piece)), [], piece)
+                for piece in _pieces(spans)]
+
+    def _encode(self, audio: np.ndarray) -> tuple:
+        self.encoder_passes += 1
+        features = self.model.feature_extractor(audio)[:, :FRAMES]
+        frames = min(FRAMES, max(1, len(audio) // self.model.feature_extractor.hop_length))
+        features = np.pad(features, ((0, 0), (0, FRAMES - features.shape[1])))
+        return np.asarray(self.model.encode(features)), frames
+
+    def _scores(self, audio: _Audio, texts: list[str]) -> dict[str, float]:
+        """The summed log-probability of each text as the reading of ``audio``."""
+        import ctranslate2
+
+        if self._encoded is None or self._encoded[0] != audio.key:
+            output, frames = audio.encoded()
+            self._encoded = (audio.key, ctranslate2.StorageView.from_array(output), frames, {})
+        _, encoded, frames, known = self._encoded  # known: the readings of this audio scored so far
         start = [*self.tokenizer.sot_sequence, self.tokenizer.no_timestamps]
-        for text in texts:  # one at a time: align's cost grows faster than its batch
+        for text in texts:  # one at a time: a batch repeats the encoder output, its cost per reading is no lower
             if text not in known:
-                [result] = self.model.model.align(encoded, start, [self.tokenizer.encode(" " + text)], [frames])
+                # Only the token probabilities are read: a median filter of width 1 skips the filtering
+                # of the attention for word timings (a third of align's time; the same probabilities).
+                [result] = self.model.model.align(encoded, start, [self.tokenizer.encode(" " + text)], [frames],
+                                                  median_filter_width=1)
                 probabilities = np.maximum(np.asarray(result.text_token_probs, dtype=np.float64), 1e-12)
                 known[text] = float(np.log(probabilities).sum())
         return {text: known[text] for text in texts}
@@ -149,11 +221,17 @@ def _packed(samples: Samples, spans: list[Span]) -> np.ndarray:
     return np.concatenate(parts).astype(np.float32, copy=False)
 
 
-def _readings(words: list[Word], phrase: str, edges: Sequence[int] = ()) -> list[str]:
-    """The decoded words with ``phrase`` put in: in place of the SPANS_TRIED runs of words spelled
-    most like it (up to two words more or fewer than the phrase has), and between two words at
-    each of ``edges`` (word indices where a turn starts or ends: the decoder drops words at a
-    turn's ends most); capitalised where a sentence starts."""
+def _roomy(edges: list[tuple[int, float]], phrase: str) -> list[int]:
+    """The edges with room for ``phrase`` (ROOM_PER_WORD per word)."""
+    return sorted({index for index, room in edges if room >= ROOM_PER_WORD * phrase_words(phrase)})
+
+
+def _readings(words: list[Word], phrase: str, edges: Sequence[int] = (), own: int = 0) -> list[str]:
+    """The decoded words with ``phrase`` put in: in place of the SPANS_TRIED runs of the window's
+    words (from index ``own``; the words before are context) spelled most like it (up to two words
+    more or fewer than the phrase has), and between two words at each of ``edges`` (word indices
+    where a turn starts or ends: the decoder drops words at a turn's ends most); capitalised where
+    a sentence starts."""
     from rapidfuzz.distance import Levenshtein
 
     texts = [w.text.strip() for w in words]
@@ -162,7 +240,7 @@ def _readings(words: list[Word], phrase: str, edges: Sequence[int] = ()) -> list
     size = len(target.split())
     spans = []
     for length in range(max(1, size - 2), size + 3):
-        for first in range(0, len(texts) - length + 1):
+        for first in range(own, len(texts) - length + 1):
             spelled = " ".join(p for p in plains[first:first + length] if p)
             spans.append((Levenshtein.distance(spelled, target), first, length))
     spans.sort()
