@@ -62,8 +62,9 @@ class Asr:
     spec_prompt: str = param(OneOf("off", "hotwords", "initial_prompt"),
                              "feed the spec's greeting and closing-question phrases to the decoder as faster-whisper "
                              "hotwords or initial prompt (measured: README, Verdicts that survive ASR errors)", "off")
-    guard: bool = param(Flag(), "decode again, one window at a time with temperature fallback, a batched chunk "
-                                "that loops or reads unlikely (pipeline/asr/guard.py)", True)
+    guard: bool = param(Flag(), "decode again, one window at a time at temperature 0 (then with repeated runs "
+                                "blocked), a batched chunk that loops or reads unlikely (pipeline/asr/guard.py)",
+                        True)
     guard_compression_ratio: float = param(Real(above=1.0), "a chunk whose text compresses (zlib) more than "
                                                             "this is a repetition loop", 2.4)
     guard_log_prob: float = param(Real(high=0.0), "a chunk whose mean token log-probability is below this "

@@ -132,3 +132,44 @@ def test_without_a_kept_chunk_the_window_is_encoded_again_and_heard_alike(verifi
     assert not scorer.chunks and scorer.encoder_passes == 1
     assert said.margin >= -_allowed(verified, "glad to serve you")
     assert unsaid.margin < -_allowed(verified, "the weather is lovely today")
+
+
+def test_the_guard_decodes_a_suspect_chunk_again_the_same_way_every_time(tmp_path):
+    """Every chunk made suspect (``asr.guard_log_prob: 0``: any reading is 'unlikely'), on a noisy
+    line: each is decoded again and says so, and two runs give the same words (no sampling)."""
+    import numpy as np
+    from conftest import write_audio
+
+    from pipeline.audio.decode import SAMPLE_RATE, decode, to_float
+
+    with decode(Path(__file__).parents[1] / "sample_audio" / "en_01_compliant.ogg") as audio:
+        noise = np.random.default_rng(7)
+        legs = [to_float(c) + noise.normal(0, 0.03, len(c)).astype(np.float32) for c in audio.channels]
+    noisy = write_audio(tmp_path / "noisy.wav", [np.clip(leg, -1, 1) for leg in legs], SAMPLE_RATE)
+    settings = load_settings()
+    settings["asr"] = {**settings["asr"], "guard_log_prob": 0.0}
+    settings["verify"] = {**settings["verify"], "enabled": False}
+    processor = CallProcessor(settings, load_spec("en"))
+    whisper = processor.transcriber.asr.model
+    decoder = whisper.model = _Sampling(whisper.model)
+    runs = [processor.transcribe(noisy) for _ in range(2)]
+    redecoded = [t.redecoded for t in runs[0].turns if t.redecoded]
+    assert redecoded and all(note.startswith("unlikely") and "decoded again window by window" in note
+                             for note in redecoded)
+    assert decoder.decodings and not decoder.sampled  # CTranslate2's sampling cannot be seeded per call
+    assert [(t.text, t.redecoded) for t in runs[0].turns] == [(t.text, t.redecoded) for t in runs[1].turns]
+
+
+class _Sampling:
+    """The CTranslate2 Whisper model, counting its decodings and those that sampled."""
+
+    def __init__(self, model):
+        self.model, self.decodings, self.sampled = model, 0, 0
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def generate(self, *args, **kwargs):
+        self.decodings += 1
+        self.sampled += kwargs.get("sampling_temperature", 0) > 0 and kwargs.get("sampling_topk", 1) != 1
+        return self.model.generate(*args, **kwargs)

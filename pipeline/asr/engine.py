@@ -276,32 +276,41 @@ class AsrEngine:
 
     def _guarded(self, channels: list[Samples], chunk: list, first: Reading, found: list, language: str,
                  notes: dict | None) -> list:
-        """A suspect chunk decoded again on its own, window by window with faster-whisper's
-        temperature fallback; the better reading's words."""
+        """A suspect chunk decoded again on its own, window by window with the beam at temperature 0;
+        one that still loops, once more with no run of NO_REPEAT_TOKENS tokens repeated. The best
+        reading's words (``guard.better``).
+
+        Not faster-whisper's temperature fallback: CTranslate2 samples from a per-thread generator
+        seeded from the system's entropy (``set_random_seed`` reaches only threads not started
+        yet, and each draw moves it on), so a sampled reading changes from run to run and with the
+        calls a worker decoded before (measured: one noisy chunk at temperature 0.8 read three
+        ways in three decodings). The same recording must give the same verdict."""
         why = suspect(first, self.settings)
         if why is None:
             return found
         packed, clips, placed = _pack_chunks(channels, [chunk])
-        segments, _ = self.model.transcribe(
-            packed,
-            **self._options(language),
-            vad_filter=False,
-            condition_on_previous_text=False,
-            compression_ratio_threshold=self.settings["guard_compression_ratio"],
-            log_prob_threshold=self.settings["guard_log_prob"],
-            temperature=GUARD_TEMPERATURES,
-        )
-        segments = list(segments)
-        second = _reading(segments)
-        keep = better(second, first, self.settings)
-        note = (f"{why}; decoded again window by window with temperature fallback, "
-                f"{'the second reading kept' if keep else 'the first reading kept'}")
+        readings = [(first, None)]
+        for options in ({}, {"no_repeat_ngram_size": NO_REPEAT_TOKENS}):
+            segments = list(self.model.transcribe(packed, **self._options(language), vad_filter=False,
+                                                  condition_on_previous_text=False, temperature=0.0,
+                                                  **options)[0])
+            readings.append((_reading(segments), segments))
+            if not (suspect(readings[-1][0], self.settings) or "").startswith("loop"):
+                break
+        best, steps = 0, len(readings) - 1
+        for k in range(1, len(readings)):
+            if better(readings[k][0], readings[best][0], self.settings):
+                best = k
+        kept = ("the first reading kept" if best == 0 else "the second reading kept" if best == 1
+                else "the reading with repeated runs blocked kept")
+        note = (f"{why}; decoded again window by window{', then with repeated runs blocked' if steps > 1 else ''}, "
+                f"{kept}")
         for c, index, _first, _last in chunk:
             if notes is not None:
                 notes[(c, index)] = note
-        if not keep:
+        if best == 0:
             return found
-        return [(c, index, word) for _, c, index, word in _placed_words(segments, clips, placed, language)]
+        return [(c, index, word) for _, c, index, word in _placed_words(readings[best][1], clips, placed, language)]
 
 
 def _placed_words(segments: list, clips: list[dict], placed, language: str):
@@ -360,10 +369,9 @@ CHUNK_SECONDS = 29.5
 CUT_SEARCH = (20.0, 29.0)  # where in a long region, counted from its start, a cut is looked for
 CUT_FRAME_SECONDS = 0.05
 CHUNK_GROUP_BATCHES = 2  # batches of chunks per transcribe call (bounds memory on long calls)
-# The guard's fallback temperatures: a noisy chunk reads unlikely at every temperature, and each
-# step is a full decoding (sampled, best of 5), so three steps, not faster-whisper's six (0.2 apart):
-# measured on the accuracy bench's held-out calls, the guard's cost went from +16 % to +8 % (README).
-GUARD_TEMPERATURES = (0.0, 0.4, 0.8)
+# A chunk that loops again when decoded alone is decoded once more with no run of this many tokens
+# repeated (a loop of 3 words repeats runs of 4 tokens; everyday speech rarely does within 30 s).
+NO_REPEAT_TOKENS = 4
 ENCODE_BATCH = 1  # chunks encoded at a time (the encoder's memory grows with it; decoding is batched)
 # A region whose words leave this much of its speech uncovered at either end is decoded again alone;
 # so is a wordless region at least MIN_RETRY_SECONDS long.

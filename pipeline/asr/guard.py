@@ -6,7 +6,8 @@ undercurrents, and you can submit it…" for a whole turn) or that reads unlikel
 came out. Each chunk's reading is judged here from what the batched pass reports (its text's
 compression ratio, its mean token log-probability, its no-speech probability) and from its words
 (one run of three words repeated); a suspect chunk is decoded again by the engine, window by
-window with the temperature fallback, and ``better`` says which reading to keep.
+window at temperature 0 (then, if it still loops, with repeated runs blocked: never sampled, see
+``AsrEngine._guarded``), and ``better`` says which reading to keep.
 """
 
 from __future__ import annotations
