@@ -19,7 +19,7 @@ from audits.calldata.transcript import Transcript, Turn
 from audits.findings import Evidence
 from audits.matchers import SpecMatchers
 from audits.textmatch import Match, PhraseMatcher
-from audits.verification import Verification, Verifier, closest
+from audits.verification import Verification, Verifier, first_heard
 
 QUOTE_CONTEXT = 30  # characters of context quoted either side of a matched phrase
 QUOTE_MAX = 160  # longest quote of a whole turn
@@ -230,15 +230,13 @@ class CallView:
         results = []
         for speaker in dict.fromkeys((t.role, t.channel, t.speaker) for t in spoken):
             same = [t for t in spoken if (t.role, t.channel, t.speaker) == speaker]
-            for phrase in closest(group, " ".join(t.text for t in same)):  # the likeliest first; stop when heard
-                checked = self.verifier.verify(same, [phrase])
-                if checked is None:
-                    self.unverified.append(phrase)
-                    return None
-                self.verified += checked
-                if checked[0].said:
-                    results.append((checked[0], same))
-                    break
+            checked, heard, unanswered = first_heard(self.verifier, same, group)
+            self.verified += checked
+            if unanswered is not None:
+                self.unverified.append(unanswered)
+                return None
+            if heard is not None:
+                results.append((heard, same))
         if not results:
             return None
         verification, same = max(results, key=lambda r: r[0].score.margin)

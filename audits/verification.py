@@ -110,6 +110,23 @@ def phrase_words(phrase: str) -> int:
     return len(phrase.split()) if phrase.isascii() else len(phrase.replace(" ", ""))
 
 
+def first_heard(verifier: Verifier, turns: Sequence[Turn], phrases: Sequence[str]
+                ) -> tuple[list[Verification], Verification | None, str | None]:
+    """The PHRASES_CHECKED ``phrases`` spelled most like the turns' words checked against their
+    audio, the likeliest first, stopping at the first heard or at the first that can be answered
+    neither from stored scores nor from the audio: (the checks made, the one heard, the one
+    unanswered)."""
+    checked: list[Verification] = []
+    for phrase in closest(phrases, " ".join(t.text for t in turns)):
+        answer = verifier.verify(turns, [phrase])
+        if answer is None:
+            return checked, None, phrase
+        checked += answer
+        if answer[0].said:
+            return checked, answer[0], None
+    return checked, None, None
+
+
 def closest(phrases: Sequence[str], text: str, count: int = PHRASES_CHECKED) -> list[str]:
     """The ``count`` phrases spelled most like some stretch of ``text`` (ties: the longer first)."""
     lowered = text.lower()

@@ -9,16 +9,16 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from audits.calldata.measurements import Measurements
 from audits.calldata.metadata import CallMetadata
-from audits.calldata.transcript import Transcript
+from audits.calldata.transcript import Transcript, Turn
 from audits.cues import HOLD_ANNOUNCEMENT
 from audits.engine import AuditResult, audit
 from audits.pii import DetectOptions, Redaction, RedactOptions, Redactor
 from audits.spec import Spec, load_spec
-from audits.verification import PhraseScorer, Verifier
+from audits.verification import PhraseScorer, Verifier, first_heard
 from pipeline.measure import measure
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ class CallProcessor:
             transcript,
             self.timing,
             metadata=metadata,
-            is_hold_announcement=self.spec.phrases_for(HOLD_ANNOUNCEMENT).said,
+            is_hold_announcement=self._announces_hold(verifier),
             seconds_per_ring=seconds_per_ring(self.spec),
         )
         result = audit(transcript, measurements, self.spec, metadata, verifier)  # on the clear text
@@ -146,6 +146,21 @@ class CallProcessor:
         redacted, redactions = redactor.transcript(transcript)
         return CallAudit(redacted, measurements, redactor.result(result), redactions,
                          transcript if self.keep_clear else redacted)
+
+    def _announces_hold(self, verifier: Verifier | None) -> Callable[[Turn], bool]:
+        """Does an agent turn before a long silence announce a hold? Its text, else its audio (a
+        misheard "May I put you on hold" must not turn the hold into dead air); the scores join
+        the transcript, so a rescore finds the same holds."""
+        phrases = self.spec.phrases_for(HOLD_ANNOUNCEMENT)
+
+        def announces(turn: Turn) -> bool:
+            if phrases.said(turn.text):
+                return True
+            if verifier is None or not turn.words:
+                return False
+            return first_heard(verifier, [turn], [p for group in phrases.groups for p in group])[1] is not None
+
+        return announces
 
     def transcribe(self, path: Path) -> Transcript:
         """The recording's transcript, in the clear: what the checks read (``redacted`` for output)."""

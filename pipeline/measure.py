@@ -39,7 +39,7 @@ def measure(
     transcript: Transcript,
     timing: dict,
     metadata: CallMetadata | None = None,
-    is_hold_announcement: Callable[[str], bool] | None = None,
+    is_hold_announcement: Callable[[Turn], bool] | None = None,
     seconds_per_ring: float | None = None,
 ) -> Measurements:
     answer, end = transcript.answer_at, transcript.duration
@@ -139,7 +139,7 @@ def holds(
     agent_turns: list[Turn],
     customer_turns: list[Turn],
     timing: dict,
-    is_hold_announcement: Callable[[str], bool] | None,
+    is_hold_announcement: Callable[[Turn], bool] | None,
 ) -> list[Hold]:
     """Silences that are holds: announced by the agent turn just before (the customer's short
     consent may come between: "May I put you on hold?" - "Yes, okay."), or simply hold-length."""
@@ -159,7 +159,7 @@ def holds(
             seconds >= timing["hold_min_seconds"]
             and is_hold_announcement is not None
             and announcement is not None
-            and is_hold_announcement(announcement.text)
+            and is_hold_announcement(announcement)
         ):
             found.append(Hold(start, end, "announcement"))
         elif seconds >= timing["hold_unannounced_seconds"]:

@@ -12,8 +12,8 @@ from pipeline.measure import clip, gaps, measure, total, union
 TIMING = yaml.safe_load((Path(__file__).parents[1] / "configs" / "default.yaml").read_text())["timing"]
 
 
-def is_hold_announcement(text: str) -> bool:
-    return "hold" in text.lower()
+def is_hold_announcement(turn) -> bool:
+    return "hold" in turn.text.lower()
 
 
 # An English call answered at 10 s (two rings heard), 115 s long. Each span: role, start, end, text.

@@ -144,3 +144,26 @@ def test_a_phrase_is_put_in_at_a_turn_edge_only_where_the_audio_has_room_for_it(
     assert _roomy(edges, "glad to serve you") == [3]
     assert _roomy(edges, "goodbye") == [3, 5]
     assert _roomy(edges, "请稍等") == [3]
+
+
+def test_a_hold_announced_in_words_the_text_garbled_is_found_from_its_audio_score():
+    """"May I please you on gold for a moment" and 15 s of silence: with the announcement heard in
+    the audio (its score stored, as a rescore finds it) the silence is a hold, not dead air;
+    without a score it stays dead air."""
+    from audits.spec import load_spec
+    from pipeline.call import CallProcessor
+    from pipeline.config import load_settings
+
+    agent = _turn(1.0, 4.0, "Hello Apex service centre, glad to serve you.")
+    garbled = _turn(5.0, 8.0, "May I please you on gold for a moment.")
+    back = _turn(24.0, 27.0, "Thank you for waiting, your order has shipped. Goodbye.")
+    customer = Turn("customer", 4.3, 4.9, "Hi, my order.", [Word(4.3, 4.9, "Hi,")], channel=1)
+    call = [agent, customer, garbled, back]
+    heard = [PhraseScore(5.0, 8.0, p, -20.0, -19.0, p, garbled.text)
+             for p in ("could you hold for a moment", "just a moment")]
+    processor = CallProcessor(load_settings(), load_spec("en"))
+    with_score = processor.audit_transcript(Transcript("c1", 28.0, "en", call, phrase_scores=heard))
+    without = processor.audit_transcript(Transcript("c1", 28.0, "en", call))
+    assert [h.detected_by for h in with_score.measurements.holds] == ["announcement"]
+    assert with_score.result.finding("silence.dead_air").status == "pass"
+    assert not without.measurements.holds and without.result.finding("silence.dead_air").status == "fail"
