@@ -128,9 +128,13 @@ def first_heard(verifier: Verifier, turns: Sequence[Turn], phrases: Sequence[str
 
 
 def closest(phrases: Sequence[str], text: str, count: int = PHRASES_CHECKED) -> list[str]:
-    """The ``count`` phrases spelled most like some stretch of ``text`` (ties: the longer first)."""
+    """The ``count`` phrases to check: the one spelled most like some stretch of ``text`` (ties:
+    the longer first), then the group's first, the spec's own wording (spelling ranks a garbled
+    phrase badly: "Although they've got service center" puts 'good evening' before 'hello'), then
+    the next spelled most alike."""
     lowered = text.lower()
-    return sorted(phrases, key=lambda p: (-fuzz.partial_ratio(p.lower(), lowered), -len(p)))[:count]
+    ranked = sorted(phrases, key=lambda p: (-fuzz.partial_ratio(p.lower(), lowered), -len(p)))
+    return list(dict.fromkeys([*ranked[:1], *phrases[:1], *ranked[1:]]))[:count]
 
 
 def annotate(finding: Finding, verified: Sequence[Verification], unverified: Sequence[str]) -> Finding:
