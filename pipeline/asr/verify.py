@@ -108,9 +108,7 @@ class AudioScorer:
             for start, end, span_words in audio.spans:
                 edges += [(at, span_words[0].start - start), (at + len(span_words), end - span_words[-1].end)]
                 at += len(span_words)
-            starts = [index for index, _ in edges[::2]]
-            readings = {phrase: _readings(words, phrase, _roomy(edges, phrase), len(audio.context), starts)
-                        for phrase in phrases}
+            readings = {phrase: _readings(words, phrase, _roomy(edges, phrase), len(audio.context)) for phrase in phrases}
             scores = self._scores(audio, list(dict.fromkeys([heard, *(t for r in readings.values() for t in r)])))
             for phrase, texts in readings.items():
                 for text in texts:
@@ -228,14 +226,12 @@ def _roomy(edges: list[tuple[int, float]], phrase: str) -> list[int]:
     return sorted({index for index, room in edges if room >= ROOM_PER_WORD * phrase_words(phrase)})
 
 
-def _readings(words: list[Word], phrase: str, edges: Sequence[int] = (), own: int = 0,
-              starts: Sequence[int] = ()) -> list[str]:
+def _readings(words: list[Word], phrase: str, edges: Sequence[int] = (), own: int = 0) -> list[str]:
     """The decoded words with ``phrase`` put in: in place of the SPANS_TRIED runs of the window's
     words (from index ``own``; the words before are context) spelled most like it (up to two words
-    more or fewer than the phrase has), in place of as many words at each of ``starts`` (where a
-    turn starts: the decoder garbles a turn's first words most, "Although" for "Hello"), and
-    between two words at each of ``edges`` (word indices where a turn starts or ends: it drops
-    words there too); capitalised where a sentence starts."""
+    more or fewer than the phrase has), and between two words at each of ``edges`` (word indices
+    where a turn starts or ends: the decoder drops words at a turn's ends most); capitalised where
+    a sentence starts."""
     from rapidfuzz.distance import Levenshtein
 
     texts = [w.text.strip() for w in words]
@@ -248,9 +244,7 @@ def _readings(words: list[Word], phrase: str, edges: Sequence[int] = (), own: in
             spelled = " ".join(p for p in plains[first:first + length] if p)
             spans.append((Levenshtein.distance(spelled, target), first, length))
     spans.sort()
-    places = [(first, length) for _, first, length in spans[:SPANS_TRIED]]
-    places += [(start, size) for start in starts if own <= start and start + size <= len(texts)]
-    places += [(edge, 0) for edge in edges]
+    places = [(first, length) for _, first, length in spans[:SPANS_TRIED]] + [(edge, 0) for edge in edges]
     readings: list[str] = []
     for first, length in places:
         replaced = texts[first:first + length]
