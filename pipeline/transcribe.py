@@ -55,8 +55,11 @@ class Transcriber:
         return self._diarizer
 
     def transcribe(self, path: Path) -> Transcript:
-        with self.session(path) as (transcript, _):
-            return transcript
+        """The recording's transcript alone (nothing is verified against its audio)."""
+        with decode(path) as audio:
+            transcript = self._transcribe(audio, path)
+        self.asr.take_encoded()  # let the kept encoder outputs go now, not at the next call
+        return transcript
 
     @contextmanager
     def session(self, path: Path) -> Iterator[tuple[Transcript, AudioScorer]]:

@@ -359,7 +359,7 @@ class _EncodeInParts:
         parts = [np.asarray(self._model.encode(features[at:at + self._size]))
                  for at in range(0, len(features), self._size)]
         if self.kept is not None:
-            self.kept.extend(part[i:i + 1].copy() for part in parts for i in range(len(part)))
+            self.kept.extend(part[i:i + 1] for part in parts for i in range(len(part)))  # views: no copy
         return ctranslate2.StorageView.from_array(np.concatenate(parts))
 
 
