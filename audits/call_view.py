@@ -117,9 +117,11 @@ class CallView:
                  metadata: CallMetadata | None, matchers: SpecMatchers, verifier: Verifier | None = None):
         self.transcript = transcript
         self.verifier = verifier
-        # The current item's checks against the audio, and the groups that could not be checked.
+        # The current item's checks against the audio, the groups that could not be checked, and
+        # those not worth checking (the item fails on a group missing before them).
         self.verified: list[Verification] = []
         self.unverified: list[str] = []
+        self.unchecked: list[str] = []
         self.measurements = measurements
         self.metadata = metadata or CallMetadata()
         self.matchers = matchers
@@ -204,11 +206,16 @@ class CallView:
     def find_groups(self, turns: Sequence[Turn], groups: Sequence[Sequence[str]],
                     threshold: float | None = None) -> tuple[list[Hit], list[Sequence[str]]]:
         """All-of groups of any-of phrases: the first hit of each group found, and the groups
-        with no hit anywhere in ``turns``."""
+        with no hit anywhere in ``turns``. Once one group is missing (the text lacks it and the
+        audio did not have it) the others are looked for in the text only: the item fails either
+        way, and each check against the audio costs a few forced decodings."""
         found, missing = [], []
         for group in groups:
             hits = self.find(turns, group, threshold)
-            if not hits:
+            if not hits and missing:
+                if self.verifier is not None:
+                    self.unchecked.append(group[0])
+            elif not hits:
                 heard = self.heard(turns, group)
                 hits = [heard] if heard else []
             if hits:
@@ -219,7 +226,7 @@ class CallView:
 
     # -- the audio, where the text is not enough (audits.verification) ---------------------
     def begin_item(self) -> None:
-        self.verified, self.unverified = [], []
+        self.verified, self.unverified, self.unchecked = [], [], []
 
     def heard(self, turns: Sequence[Turn], group: Sequence[str]) -> Hit | None:
         """A group the text of ``turns`` lacks, checked against their audio: the hit of the

@@ -30,5 +30,5 @@ def audit(transcript: Transcript, measurements: Measurements, spec: Spec,
     for check in spec.checks:
         ctx.begin_item()
         finding = check.run(ctx)
-        findings.append(annotate(finding, ctx.verified, ctx.unverified) if finding.status != "na" else finding)
+        findings.append(annotate(finding, ctx.verified, ctx.unverified, ctx.unchecked) if finding.status != "na" else finding)
     return AuditResult(tuple(findings), not_in_spec=spec.not_in_spec())

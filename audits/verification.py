@@ -137,10 +137,12 @@ def closest(phrases: Sequence[str], text: str, count: int = PHRASES_CHECKED) -> 
     return list(dict.fromkeys([*ranked[:1], *phrases[:1], *ranked[1:]]))[:count]
 
 
-def annotate(finding: Finding, verified: Sequence[Verification], unverified: Sequence[str]) -> Finding:
+def annotate(finding: Finding, verified: Sequence[Verification], unverified: Sequence[str],
+             unchecked: Sequence[str]) -> Finding:
     """The finding with how it was decided: the phrases checked against the audio (both scores of
-    each), or the phrases that could only be judged from the text."""
-    if not verified and not unverified:
+    each), the phrases that could only be judged from the text, and the groups (by their first
+    phrase) the text lacks that were not worth checking, the item failing on an earlier one."""
+    if not verified and not unverified and not unchecked:
         return finding
     notes = []
     if verified:
@@ -148,6 +150,9 @@ def annotate(finding: Finding, verified: Sequence[Verification], unverified: Seq
     if unverified:
         notes.append(f"judged from the text only ({', '.join(unverified)}): no audio score stored for this call "
                      "and the recording was not re-opened")
+    if unchecked:
+        notes.append(f"not checked against the audio ({', '.join(unchecked)} and the like): "
+                     "the item fails on a phrase missing before them")
     return replace(finding, reason=f"{finding.reason} [{' / '.join(notes)}]",
                    decided="audio" if verified else "text only",
                    verification=tuple(v.to_dict() for v in verified))

@@ -67,8 +67,7 @@ class Transcriber:
         block ends: the audit checks phrases the text lacks while the decoded channels are there)."""
         with decode(path) as audio:
             transcript = self._transcribe(audio, path)
-            yield transcript, AudioScorer(self.asr, audio.channels, self.spec.language, transcript,
-                                          self.asr.take_encoded())
+            yield transcript, AudioScorer(self.asr, audio.channels, self.spec.language, self.asr.take_encoded())
 
     def _transcribe(self, audio: Audio, path: Path) -> Transcript:
         answer_at, ring = self._ring_phase(audio)

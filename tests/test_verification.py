@@ -4,6 +4,7 @@ itself runs on real audio in tests/test_verify_audio.py.)"""
 
 from __future__ import annotations
 
+import collections
 import re
 
 import pytest
@@ -124,15 +125,43 @@ def test_words_repeating_another_turn_are_an_echo():
     assert not echoes("Thank you.", "Thank you.")  # too short to tell a loop from a courtesy said twice
 
 
-def test_a_phrase_is_put_in_among_the_window_words_only():
-    """Words before the window (the chunk's earlier speech, kept as context) are never replaced."""
-    from pipeline.asr.verify import _readings
+def test_a_kept_chunk_places_a_recording_time_in_its_own_audio():
+    """Pieces of a chunk lie back to back (0.4 s apart) whatever the silence between them in the
+    recording: a time 1 s into the second piece is 1 s past that piece's start in the chunk."""
+    import numpy as np
 
-    words = [Word(i, i + 0.5, text) for i, text in enumerate(["Glad", "to", "see", "you.", "Hello,", "plan", "to",
-                                                              "serve", "you."])]
-    readings = _readings(words, "glad to serve you", edges=[4, 9], own=4)
-    assert readings and all(r.startswith("Glad to see you. ") for r in readings)
-    assert "Glad to see you. Hello, glad to serve you." in readings
+    from pipeline.asr.engine import EncodedChunk
+
+    chunk = EncodedChunk(0, [(10.0, 15.0), (40.0, 42.0)], [0.0, 5.4], np.zeros((1, 1500, 4), np.float32))
+    assert chunk.seconds_in(12.0) == pytest.approx(2.0)
+    assert chunk.seconds_in(41.0) == pytest.approx(6.4)
+    assert chunk.holds(0, 41.0) and not chunk.holds(0, 30.0) and not chunk.holds(1, 41.0)
+
+
+def test_once_a_group_is_missing_the_others_are_looked_for_in_the_text_only():
+    """The item fails on the first group neither written nor heard: the next group the text lacks
+    is not checked against the audio (each check costs forced decodings), and the finding says so."""
+    from audits.spec import load_spec
+    from pipeline.call import CallProcessor
+    from pipeline.config import load_settings
+
+    agent = _turn(1.0, 4.0, "Good day, what do you need.")
+    customer = Turn("customer", 4.3, 6.0, "My order please.", [Word(4.3, 6.0, "My")], channel=1)
+    last = _turn(7.0, 9.0, "It has shipped. See you.")
+    transcript = Transcript("c1", 10.0, "en", [agent, customer, last])
+    processor = CallProcessor(load_settings(), load_spec("en"))
+    scorer = _Scorer(collections.defaultdict(lambda: -60.0))  # nothing heard
+    verifier = Verifier(transcript, margin=3.5, scorer=scorer)
+    from audits.engine import audit
+
+    measured = processor.audit_transcript(Transcript.from_dict(transcript.to_dict())).measurements
+    greeting = audit(transcript, measured, processor.spec, None, verifier).finding("opening.greeting")
+    assert greeting.status == "fail"
+    groups = processor.spec.item("opening.greeting").options.groups
+    asked = {phrase for (phrase,) in scorer.asked}
+    assert asked & set(groups[0])  # 'hello' and the like: not heard
+    assert not asked & (set(groups[1]) | set(groups[2]))  # so no later group was asked
+    assert "not checked against the audio" in greeting.reason
 
 
 def test_a_phrase_is_put_in_at_a_turn_edge_only_where_the_audio_has_room_for_it():

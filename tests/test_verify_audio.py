@@ -117,10 +117,16 @@ def _offer_of_help_scores(processor: CallProcessor, monkeypatch=None, kept_bytes
 
 
 def test_verification_reads_the_encoder_output_asr_kept(verified):
-    """The window's audio is the chunk ASR decoded it in, as the encoder saw it then: no encoder
-    pass of its own; the phrase said is heard, the phrase not said is far off."""
+    """The window's audio is the chunk ASR decoded it in, as the encoder saw it then, cut to the
+    window's speech and HEARD_AROUND either side: no encoder pass of its own; the phrase said is
+    heard, the phrase not said is far off."""
+    from pipeline.asr.verify import HEARD_AROUND, SECONDS_PER_OUTPUT
+
     (said, unsaid), scorer = _offer_of_help_scores(verified)
     assert scorer.chunks and scorer.encoder_passes == 0
+    heard_outputs = scorer._encoded[1].shape[1]
+    assert heard_outputs * SECONDS_PER_OUTPUT <= said.end - said.start + 2 * HEARD_AROUND + 2 * SECONDS_PER_OUTPUT
+    assert heard_outputs < scorer.chunks[0].output.shape[1] / 2
     assert said.margin >= -_allowed(verified, "glad to serve you")
     assert unsaid.margin < said.margin - 10
 

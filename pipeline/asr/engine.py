@@ -38,15 +38,21 @@ KEPT_ENCODER_BYTES = 256 * 2**20
 @dataclass
 class EncodedChunk:
     """One chunk of the first batched pass as the encoder saw it, kept for phrase verification
-    (``pipeline.asr.verify``): the channel, each piece's span in the recording, the encoder output."""
+    (``pipeline.asr.verify``): the channel, each piece's span in the recording and where it starts
+    in the chunk, the encoder output."""
 
     channel: int
     spans: list[tuple[float, float]]
-    output: np.ndarray  # [1, frames // 2, d_model]
-    frames: int  # feature frames holding the chunk's audio
+    starts: list[float]  # seconds into the chunk where each span's audio starts
+    output: np.ndarray  # [1, 1500, d_model]: 30 s, the chunk's audio then padding
 
     def holds(self, channel: int, time: float) -> bool:
         return channel == self.channel and any(start <= time <= end for start, end in self.spans)
+
+    def seconds_in(self, time: float) -> float:
+        """Where a recording time (in one of the spans) falls in the chunk, in seconds."""
+        at = max(0, bisect.bisect_right([start for start, _ in self.spans], time) - 1)
+        return self.starts[at] + time - self.spans[at][0]
 
 
 class ModelNotFound(Exception):
@@ -261,11 +267,9 @@ class AsrEngine:
             used += output.nbytes
             if used > KEPT_ENCODER_BYTES:
                 return
-            extractor = self.model.feature_extractor
-            frames = round((clip["end"] - clip["start"]) * SAMPLE_RATE / extractor.hop_length)
             self.encoded.append(EncodedChunk(pieces[0][2], [(start + offset, end + offset)
                                                             for start, end, _, _, offset in pieces],
-                                             output, min(max(1, frames), extractor.nb_max_frames)))
+                                             [start - clip["start"] for start, _, _, _, _ in pieces], output))
 
     def _options(self, language: str) -> dict:
         options = {"language": language.split("-")[0], "beam_size": self.settings["beam_size"], "word_timestamps": True}

@@ -11,19 +11,19 @@ the model finds it nearly as likely); a phrase that was not said costs many nats
 (``audits.verification``) compares the two sums with a calibrated margin.
 
 The audio is the chunk ASR decoded the turns in, as the encoder saw it then (``EncodedChunk``,
-kept by the engine): the readings are the chunk's words up to the window's last word, the phrase
-put in among the window's words only. The words before the window are the same in both readings,
-so their probabilities cancel; they keep the decoder at the right place in the audio. Where no
-chunk was kept (sequential decoding, a call past the engine's memory bound) the window's turns
-are packed into pieces of at most 28 s and encoded once more.
+kept by the engine), cut to the window's speech and HEARD_AROUND either side: the decoder attends
+to nothing else, so the readings are the window's words alone. Where no chunk was kept
+(sequential decoding, a call past the engine's memory bound) the window's turns are packed into
+pieces of at most 28 s and encoded once more.
 
-Cost: one forced decoding per reading (one at a time), a few readings per phrase; an encoder pass
-only where no chunk was kept; only the turns of windows where the text lacks a phrase.
+Cost: one forced decoding per reading (one at a time), a few readings per phrase, each in time
+proportional to the window's words and audio, not the chunk's; an encoder pass only where no chunk
+was kept; only the turns of windows where the text lacks a phrase.
 """
 
 from __future__ import annotations
 
-import bisect
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
-from audits.calldata.transcript import PhraseScore, Transcript, Turn, Word
+from audits.calldata.transcript import PhraseScore, Turn, Word
 from audits.verification import phrase_words
 from pipeline.audio.decode import SAMPLE_RATE, Samples, to_float
 
@@ -48,6 +48,12 @@ SPANS_TRIED = 2  # places in the decoded words where a phrase is put in, the lik
 # brisk 4 words a second is 0.25 s a word, and Whisper's word times stretch into a gap.
 ROOM_PER_WORD = 0.15
 FRAMES = 3000  # Whisper's 30 s window in feature frames
+SECONDS_PER_OUTPUT = 0.02  # one encoder output: two feature frames
+# Of a kept chunk, the readings are scored on the window's speech and this much either side (the
+# chunk's padding included: silence after the last word tells the decoder its sentence ended).
+# The rest of the chunk is no part of any reading, and each output frame cut off saves work on
+# every token of every reading (tuning calls: verification -35 % CPU, statuses the same or better).
+HEARD_AROUND = 1.0
 _WORD = re.compile(r"[\w']+")
 
 
@@ -59,12 +65,11 @@ def plain(text: str) -> str:
 @dataclass
 class _Audio:
     """What one set of readings is scored against: a key (the same audio, the same encoder
-    output), how to get that output, the words decoded before the window's (context), and the
-    window's turns there, as spans of speech with their words."""
+    output), how to get that output, and the window's turns there, as spans of speech with their
+    words."""
 
     key: tuple
     encoded: Callable[[], tuple]  # -> (encoder output, frames)
-    context: list[Word]
     spans: list[Span]
 
 
@@ -72,7 +77,7 @@ class AudioScorer:
     """Scores phrases on one call's audio; made for a call while its decoded channels are open."""
 
     def __init__(self, engine: AsrEngine, channels: list[Samples], language: str,
-                 transcript: Transcript | None = None, encoded: Sequence[EncodedChunk] = ()):
+                 encoded: Sequence[EncodedChunk] = ()):
         from faster_whisper.tokenizer import Tokenizer
 
         self.model = engine.model
@@ -80,13 +85,6 @@ class AudioScorer:
         self.tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual,
                                    task="transcribe", language=language.split("-")[0])
         self.chunks = list(encoded)
-        # Every decoded word per audio channel in time order, and their starts: a kept chunk's
-        # words before a window are found by bisection (a long call's many windows stay linear).
-        by_channel: dict[int, list[Word]] = {}
-        for turn in transcript.turns if transcript is not None else ():
-            by_channel.setdefault(turn.channel or 0, []).extend(turn.words)
-        self._words = {c: (sorted(words, key=lambda w: w.start), sorted(w.start for w in words))
-                       for c, words in by_channel.items()}
         self._encoded: tuple | None = None  # (key, encoder output, frames, scores): the last audio encoded
         self.seconds = 0.0  # spent scoring, for the bench
         self.encoder_passes = 0  # audio encoded again (no kept chunk held it)
@@ -101,14 +99,13 @@ class AudioScorer:
         started = time.perf_counter()
         best: dict[str, PhraseScore] = {}
         for audio in self._kept(turns, spans) or self._packed(turns, spans):
-            window = [w for _, _, span_words in audio.spans for w in span_words]
-            words = [*audio.context, *window]
+            words = [w for _, _, span_words in audio.spans for w in span_words]
             heard = " ".join(w.text.strip() for w in words)
-            edges, at = [], len(audio.context)  # (word index, seconds of the turn's audio no word covers there)
+            edges, at = [], 0  # (word index, seconds of the turn's audio no word covers there)
             for start, end, span_words in audio.spans:
                 edges += [(at, span_words[0].start - start), (at + len(span_words), end - span_words[-1].end)]
                 at += len(span_words)
-            readings = {phrase: _readings(words, phrase, _roomy(edges, phrase), len(audio.context)) for phrase in phrases}
+            readings = {phrase: _readings(words, phrase, _roomy(edges, phrase)) for phrase in phrases}
             scores = self._scores(audio, list(dict.fromkeys([heard, *(t for r in readings.values() for t in r)])))
             for phrase, texts in readings.items():
                 for text in texts:
@@ -121,8 +118,8 @@ class AudioScorer:
         return [best[phrase] for phrase in phrases if phrase in best]
 
     def _kept(self, turns: Sequence[Turn], spans: list[Span]) -> list[_Audio] | None:
-        """The window's spans in the chunks ASR kept, each chunk with its words before the
-        window; None unless every word of the window lies in a kept chunk."""
+        """The window's spans in the chunks ASR kept, each chunk's encoder output cut to them
+        (HEARD_AROUND either side); None unless every word of the window lies in a kept chunk."""
         channel = turns[0].channel or 0
         by_chunk: dict[int, list[Span]] = {}
         for start, end, words in spans:
@@ -132,13 +129,12 @@ class AudioScorer:
             by_chunk.setdefault(held.pop(), []).append((start, end, words))
         audios = []
         for k, chunk_spans in by_chunk.items():
-            chunk, first = self.chunks[k], chunk_spans[0][2][0]
-            window = {id(w) for _, _, words in chunk_spans for w in words}
-            words, starts = self._words.get(channel, ([], []))
-            since = bisect.bisect_left(starts, chunk.spans[0][0] - 1.0)  # a word may start before its piece's padding
-            context = [w for w in words[since:bisect.bisect_left(starts, first.start)]
-                       if id(w) not in window and chunk.holds(channel, (w.start + w.end) / 2)]
-            audios.append(_Audio(("chunk", k), lambda chunk=chunk: (chunk.output, chunk.frames), context, chunk_spans))
+            chunk = self.chunks[k]
+            outputs = chunk.output.shape[1]
+            first = max(0, math.floor((chunk.seconds_in(chunk_spans[0][0]) - HEARD_AROUND) / SECONDS_PER_OUTPUT))
+            last = min(outputs, math.ceil((chunk.seconds_in(chunk_spans[-1][1]) + HEARD_AROUND) / SECONDS_PER_OUTPUT))
+            audios.append(_Audio(("chunk", k, first, last), lambda chunk=chunk, first=first, last=last: (
+                np.ascontiguousarray(chunk.output[:, first:last]), 2 * (last - first)), chunk_spans))
         return audios
 
     def _packed(self, turns: Sequence[Turn], spans: list[Span]) -> list[_Audio]:
@@ -146,7 +142,7 @@ class AudioScorer:
         turn = turns[0]
         samples = self.channels[turn.channel if turn.channel is not None and turn.channel < len(self.channels) else 0]
         return [_Audio(("packed", id(samples), piece[0][0], piece[-1][1]),
-                       lambda piece=piece: self._encode(_packed(samples, piece)), [], piece)
+                       lambda piece=piece: self._encode(_packed(samples, piece)), piece)
                 for piece in _pieces(spans)]
 
     def _encode(self, audio: np.ndarray) -> tuple:
@@ -226,10 +222,10 @@ def _roomy(edges: list[tuple[int, float]], phrase: str) -> list[int]:
     return sorted({index for index, room in edges if room >= ROOM_PER_WORD * phrase_words(phrase)})
 
 
-def _readings(words: list[Word], phrase: str, edges: Sequence[int] = (), own: int = 0) -> list[str]:
-    """The decoded words with ``phrase`` put in: in place of the SPANS_TRIED runs of the window's
-    words (from index ``own``; the words before are context) spelled most like it (up to two words
-    more or fewer than the phrase has), and between two words at each of ``edges`` (word indices
+def _readings(words: list[Word], phrase: str, edges: Sequence[int] = ()) -> list[str]:
+    """The decoded words with ``phrase`` put in: in place of the SPANS_TRIED runs of words spelled
+    most like it (up to two words more or fewer than the phrase has), and between two words at
+    each of ``edges`` (word indices
     where a turn starts or ends: the decoder drops words at a turn's ends most); capitalised where
     a sentence starts."""
     from rapidfuzz.distance import Levenshtein
@@ -240,7 +236,7 @@ def _readings(words: list[Word], phrase: str, edges: Sequence[int] = (), own: in
     size = len(target.split())
     spans = []
     for length in range(max(1, size - 2), size + 3):
-        for first in range(own, len(texts) - length + 1):
+        for first in range(len(texts) - length + 1):
             spelled = " ".join(p for p in plains[first:first + length] if p)
             spans.append((Levenshtein.distance(spelled, target), first, length))
     spans.sort()
