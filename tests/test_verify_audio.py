@@ -158,24 +158,35 @@ def test_the_guard_decodes_a_suspect_chunk_again_the_same_way_every_time(tmp_pat
     processor = CallProcessor(settings, load_spec("en"))
     whisper = processor.transcriber.asr.model
     decoder = whisper.model = _Sampling(whisper.model)
+    transcribe_again = whisper.transcribe  # what the guard calls: mark each call in the decoder's events
+    whisper.transcribe = lambda *args, **kwargs: (decoder.events.append("again"), transcribe_again(*args, **kwargs))[1]
     runs = [processor.transcribe(noisy) for _ in range(2)]
     redecoded = [t.redecoded for t in runs[0].turns if t.redecoded]
     assert redecoded and all(note.startswith("unlikely") and "decoded again window by window" in note
                              for note in redecoded)
     assert decoder.decodings and not decoder.sampled  # CTranslate2's sampling cannot be seeded per call
     assert [(t.text, t.redecoded) for t in runs[0].turns] == [(t.text, t.redecoded) for t in runs[1].turns]
+    # decoding a chunk again starts from the batch's encoding of it: no encoder pass before its first window
+    guard_passes = [events for events in " ".join(decoder.events).split("again") if events.strip()][1:]
+    assert guard_passes and all(events.split()[0] == "generate" for events in guard_passes)
 
 
 class _Sampling:
-    """The CTranslate2 Whisper model, counting its decodings and those that sampled."""
+    """The CTranslate2 Whisper model, counting its decodings and those that sampled, and logging
+    its encoder passes and decodings in order."""
 
     def __init__(self, model):
-        self.model, self.decodings, self.sampled = model, 0, 0
+        self.model, self.decodings, self.sampled, self.events = model, 0, 0, []
+
+    def encode(self, *args, **kwargs):
+        self.events.append("encode")
+        return self.model.encode(*args, **kwargs)
 
     def __getattr__(self, name):
         return getattr(self.model, name)
 
     def generate(self, *args, **kwargs):
         self.decodings += 1
+        self.events.append("generate")
         self.sampled += kwargs.get("sampling_temperature", 0) > 0 and kwargs.get("sampling_topk", 1) != 1
         return self.model.generate(*args, **kwargs)

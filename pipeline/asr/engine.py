@@ -11,8 +11,10 @@ import bisect
 import functools
 import importlib.util
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -226,15 +228,17 @@ class AsrEngine:
                        words: list[list[list[Word]]], notes: dict | None = None, keep: bool = False) -> None:
         """Decode ``chunks`` (lists of pieces) ``batch_size`` at a time; add their words to ``words``.
         A chunk whose reading loops or is unlikely (``pipeline.asr.guard``) is decoded again alone
-        with the temperature fallback; ``notes`` gets (channel, region index) -> what happened.
+        (``_guarded``, from the batch's encoding of it); ``notes`` gets (channel, region index) ->
+        what happened.
         With ``keep``, the chunks' encoder outputs join ``encoded`` (up to KEPT_ENCODER_BYTES)."""
         # A bounded number of chunks per call keeps the features (80 x 3000 floats per chunk) and
         # the packed audio small however long the call is.
         group = self.batch_size * CHUNK_GROUP_BATCHES
+        guard = self.settings.get("guard", False)
         for at in range(0, len(chunks), group):
             part = chunks[at:at + group]
             packed, clips, placed = _pack_chunks(channels, part)
-            self.encoder.kept = [] if keep else None
+            self.encoder.kept = [] if keep or guard else None
             segments, _ = self.batched.transcribe(
                 packed,
                 **self._options(language),
@@ -243,9 +247,11 @@ class AsrEngine:
                 without_timestamps=True,  # one pass per window: timestamp tokens only cost time here
             )
             segments = list(segments)
-            if keep:
-                self._keep_encoded(self.encoder.kept, clips, placed)
-            self.encoder.kept = None
+            outputs, self.encoder.kept = self.encoder.kept, None
+            if len(outputs or ()) != len(part):  # not one output per chunk: use none rather than misplace one
+                outputs = None
+            if keep and outputs:
+                self._keep_encoded(outputs, clips, placed)
             found: list[list[tuple[int, int, Word | None]]] = [[] for _ in part]
             readings: list[list] = [[] for _ in part]
             for segment in segments:
@@ -253,15 +259,14 @@ class AsrEngine:
             for k, c, index, word in _placed_words(segments, clips, placed, language):
                 found[k].append((c, index, word))
             for k, chunk in enumerate(part):
-                if self.settings.get("guard", False):
-                    found[k] = self._guarded(channels, chunk, _reading(readings[k]), found[k], language, notes)
+                if guard:
+                    found[k] = self._guarded(channels, chunk, _reading(readings[k]), found[k], language, notes,
+                                             outputs[k] if outputs else None)
                 for c, index, word in found[k]:
                     if word is not None:
                         words[c][index].append(word)
 
     def _keep_encoded(self, outputs: list[np.ndarray], clips: list[dict], placed) -> None:
-        if len(outputs) != len(clips):  # not one output per chunk: keep none rather than misplace one
-            return
         used = sum(chunk.output.nbytes for chunk in self.encoded)
         for output, clip, pieces in zip(outputs, clips, placed):
             used += output.nbytes
@@ -279,10 +284,11 @@ class AsrEngine:
         return options
 
     def _guarded(self, channels: list[Samples], chunk: list, first: Reading, found: list, language: str,
-                 notes: dict | None) -> list:
+                 notes: dict | None, encoded: np.ndarray | None = None) -> list:
         """A suspect chunk decoded again on its own, window by window with the beam at temperature 0;
         one that still loops, once more with no run of NO_REPEAT_TOKENS tokens repeated. The best
-        reading's words (``guard.better``).
+        reading's words (``guard.better``). The chunk's first window is the audio the batch
+        encoded: its encoder output (``encoded``) is used again, not computed anew.
 
         Not faster-whisper's temperature fallback: CTranslate2 samples from a per-thread generator
         seeded from the system's entropy (``set_random_seed`` reaches only threads not started
@@ -295,9 +301,10 @@ class AsrEngine:
         packed, clips, placed = _pack_chunks(channels, [chunk])
         readings = [(first, None)]
         for options in ({}, {"no_repeat_ngram_size": NO_REPEAT_TOKENS}):
-            segments = list(self.model.transcribe(packed, **self._options(language), vad_filter=False,
-                                                  condition_on_previous_text=False, temperature=0.0,
-                                                  **options)[0])
+            with _first_window_encoded(self.model, encoded):
+                segments = list(self.model.transcribe(packed, **self._options(language), vad_filter=False,
+                                                      condition_on_previous_text=False, temperature=0.0,
+                                                      **options)[0])
             readings.append((_reading(segments), segments))
             if not (suspect(readings[-1][0], self.settings) or "").startswith("loop"):
                 break
@@ -338,6 +345,25 @@ def _reading(segments) -> Reading:
     return Reading(" ".join(s.text.strip() for s in segments),
                    sum(s.avg_logprob for s in segments) / len(segments),
                    max(s.no_speech_prob for s in segments))
+
+
+@contextmanager
+def _first_window_encoded(model, output: np.ndarray | None) -> Iterator[None]:
+    """While open, the WhisperModel's first encoder pass returns ``output`` (the encoding of the
+    same audio, kept from the batch; about half the cost of decoding a 30 s chunk again with tiny);
+    later passes (a chunk the decoder needs a second window for) encode as usual. The model is one
+    worker's, used by one thread at a time."""
+    if output is None:
+        yield
+        return
+    import ctranslate2
+
+    given = [ctranslate2.StorageView.from_array(np.ascontiguousarray(output))]
+    model.encode = lambda features: given.pop() if given else type(model).encode(model, features)
+    try:
+        yield
+    finally:
+        del model.encode
 
 
 class _EncodeInParts:
