@@ -6,8 +6,9 @@ by call in one process, so that a loaded machine slows each of them alike.
 
 Each label=YAML is a settings file laid over the defaults (empty: the defaults). The calls are the
 rendered stereo files of bench/accuracy.py's set (render them first with bench/accuracy.py
---render-only). Prints, per label, the wall time and the process CPU time of all its audits
-(the model loaded once per label, before timing), and their ratio to the first label.
+--render-only). Prints, per label, the wall time and the process CPU time of its audits
+(the model loaded once per label, before timing), and their ratio to the first label: per
+condition (when there are several) and for all the calls together.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import io
 import json
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -44,10 +46,9 @@ def main() -> None:
     for run in args.runs:
         label, _, config = run.partition("=")
         processors[label] = accuracy.load_processor(Path(config) if config else None)[0]
-    wall = dict.fromkeys(processors, 0.0)
-    cpu = dict.fromkeys(processors, 0.0)
-    redecoded = dict.fromkeys(processors, 0)  # turns whose audio ASR decoded a second time
-    by_audio = dict.fromkeys(processors, 0)  # findings decided with phrases checked against the audio
+    # per (label, condition): wall s, CPU s, turns whose audio ASR decoded a second time, findings
+    # decided with phrases checked against the audio
+    figures: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0, 0])
     first = files[0]
     for processor in processors.values():  # load every model before timing
         truth = json.loads(first.read_text(encoding="utf-8"))
@@ -57,22 +58,30 @@ def main() -> None:
         for path in files:
             truth = json.loads(path.read_text(encoding="utf-8"))
             audio = path.parent.parent / truth["file"]
+            condition = path.parent.parent.name
             for label, processor in processors.items():
                 started, started_cpu = time.perf_counter(), time.process_time()
                 with contextlib.redirect_stderr(io.StringIO()):
                     call = processor.audit(audio, accuracy.metadata_of(truth))
-                wall[label] += time.perf_counter() - started
-                cpu[label] += time.process_time() - started_cpu
-                redecoded[label] += sum(1 for turn in call.transcript.turns if turn.redecoded)
-                by_audio[label] += sum(1 for finding in call.result.findings if finding.decided == "audio")
+                for key in ((label, condition), (label, "all calls")):
+                    kept = figures[key]
+                    kept[0] += time.perf_counter() - started
+                    kept[1] += time.process_time() - started_cpu
+                    kept[2] += sum(1 for turn in call.transcript.turns if turn.redecoded)
+                    kept[3] += sum(1 for finding in call.result.findings if finding.decided == "audio")
     base = next(iter(processors))
+    conditions = list(dict.fromkeys(path.parent.parent.name for path in files))
     print(f"{len(files)} stereo calls x {args.rounds} round(s), {machine()}")
-    print("| settings | wall s | CPU s | wall vs " + base + " | CPU vs " + base + " | turns decoded again | "
+    print("| calls | settings | wall s | CPU s | wall vs " + base + " | CPU vs " + base + " | turns decoded again | "
           "findings decided from the audio |")
-    print("|---|---|---|---|---|---|---|")
-    for label in processors:
-        print(f"| {label} | {wall[label]:.1f} | {cpu[label]:.1f} | {100 * (wall[label] / wall[base] - 1):+.1f} % | "
-              f"{100 * (cpu[label] / cpu[base] - 1):+.1f} % | {redecoded[label]} | {by_audio[label]} |")
+    print("|---|---|---|---|---|---|---|---|")
+    for condition in ([*conditions, "all calls"] if len(conditions) > 1 else ["all calls"]):
+        calls = sum(1 for path in files if condition in ("all calls", path.parent.parent.name))
+        for n, label in enumerate(processors):
+            wall, cpu, redecoded, by_audio = figures[(label, condition)]
+            base_wall, base_cpu = figures[(base, condition)][:2]
+            print(f"| {f'{condition} ({calls})' if n == 0 else ''} | {label} | {wall:.1f} | {cpu:.1f} | "
+                  f"{100 * (wall / base_wall - 1):+.1f} % | {100 * (cpu / base_cpu - 1):+.1f} % | {redecoded} | {by_audio} |")
 
 
 if __name__ == "__main__":
