@@ -136,6 +136,8 @@ def test_a_kept_chunk_places_a_recording_time_in_its_own_audio():
     assert chunk.seconds_in(12.0) == pytest.approx(2.0)
     assert chunk.seconds_in(41.0) == pytest.approx(6.4)
     assert chunk.holds(0, 41.0) and not chunk.holds(0, 30.0) and not chunk.holds(1, 41.0)
+    assert chunk.distance(0, 15.3) == pytest.approx(0.3) and chunk.distance(0, 39.0) == pytest.approx(1.0)
+    assert chunk.distance(1, 12.0) == float("inf")
 
 
 def test_once_a_group_is_missing_the_others_are_looked_for_in_the_text_only():

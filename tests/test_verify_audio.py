@@ -131,6 +131,18 @@ def test_verification_reads_the_encoder_output_asr_kept(verified):
     assert unsaid.margin < said.margin - 10
 
 
+def test_a_turn_decoded_in_two_chunks_is_scored_from_both(verified):
+    """The 33 s explanation of en_16 is longer than a chunk: ASR decoded it in two, and its words
+    are scored in each from the outputs kept, with no encoder pass of its own."""
+    with verified.transcriber.session(Path(__file__).parents[1] / "sample_audio" / "en_16_long_explanation.ogg") as (
+            transcript, scorer):
+        explanation = max(transcript.role_turns("agent"), key=lambda turn: turn.end - turn.start)
+        holding = {k for word in explanation.words for k, chunk in enumerate(scorer.chunks)
+                   if chunk.holds(explanation.channel, (word.start + word.end) / 2)}
+        assert len(holding) == 2
+        assert scorer.score([explanation], ["is my explanation clear"]) and scorer.encoder_passes == 0
+
+
 def test_without_a_kept_chunk_the_window_is_encoded_again_and_heard_alike(verified, monkeypatch):
     """Past the engine's memory bound nothing is kept: the turns are encoded again, with the same
     verdicts."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import functools
 import importlib.util
+import math
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,7 +50,13 @@ class EncodedChunk:
     output: np.ndarray  # [1, 1500, d_model]: 30 s, the chunk's audio then padding
 
     def holds(self, channel: int, time: float) -> bool:
-        return channel == self.channel and any(start <= time <= end for start, end in self.spans)
+        return self.distance(channel, time) == 0.0
+
+    def distance(self, channel: int, time: float) -> float:
+        """Seconds from a time on a channel to the nearest of the chunk's spans (inf: another channel)."""
+        if channel != self.channel:
+            return math.inf
+        return min(max(start - time, 0.0, time - end) for start, end in self.spans)
 
     def seconds_in(self, time: float) -> float:
         """Where a recording time (in one of the spans) falls in the chunk, in seconds."""

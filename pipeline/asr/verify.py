@@ -119,14 +119,23 @@ class AudioScorer:
 
     def _kept(self, turns: Sequence[Turn], spans: list[Span]) -> list[_Audio] | None:
         """The window's spans in the chunks ASR kept, each chunk's encoder output cut to them
-        (HEARD_AROUND either side); None unless every word of the window lies in a kept chunk."""
+        (HEARD_AROUND either side; a span ASR decoded in two chunks is two spans); None unless every
+        word of the window lies in a kept chunk."""
         channel = turns[0].channel or 0
         by_chunk: dict[int, list[Span]] = {}
         for start, end, words in spans:
-            held = {k for w in words for k, chunk in enumerate(self.chunks) if chunk.holds(channel, (w.start + w.end) / 2)}
-            if len(held) != 1:  # a span's words in no kept chunk, or across two
-                return None
-            by_chunk.setdefault(held.pop(), []).append((start, end, words))
+            parts: list[tuple[int, list[Word]]] = []  # the span's words, cut where the chunk changes
+            for word in words:
+                held = self._holding(channel, word)
+                if len(held) != 1:  # a word in no kept chunk, or in two
+                    return None
+                k = held.pop()
+                if not parts or parts[-1][0] != k:
+                    parts.append((k, []))
+                parts[-1][1].append(word)
+            for n, (k, part) in enumerate(parts):  # a part ends where the span does, or at its last word
+                by_chunk.setdefault(k, []).append((start if n == 0 else part[0].start,
+                                                   end if n == len(parts) - 1 else part[-1].end, part))
         audios = []
         for k, chunk_spans in by_chunk.items():
             chunk = self.chunks[k]
@@ -136,6 +145,18 @@ class AudioScorer:
             audios.append(_Audio(("chunk", k, first, last), lambda chunk=chunk, first=first, last=last: (
                 np.ascontiguousarray(chunk.output[:, first:last]), 2 * (last - first)), chunk_spans))
         return audios
+
+    def _holding(self, channel: int, word: Word) -> set[int]:
+        """The kept chunks holding a word: by its middle, else by either end (Whisper may stretch a
+        word over the gap between two pieces of a chunk), else the nearest within HEARD_AROUND (ASR
+        places a word timed just outside every piece in the nearest)."""
+        for times in ([(word.start + word.end) / 2], [word.start, word.end]):
+            held = {k for k, chunk in enumerate(self.chunks) for time in times if chunk.holds(channel, time)}
+            if held:
+                return held
+        distances = {k: chunk.distance(channel, (word.start + word.end) / 2) for k, chunk in enumerate(self.chunks)}
+        near = min(distances.values(), default=math.inf)
+        return {k for k, d in distances.items() if d == near} if near <= HEARD_AROUND else set()
 
     def _packed(self, turns: Sequence[Turn], spans: list[Span]) -> list[_Audio]:
         """The window's spans packed into pieces of at most PIECE_SECONDS, encoded anew."""
