@@ -6,8 +6,8 @@ by call in one process, so that a loaded machine slows each of them alike.
 
 The labels take turns going first (a call's first audit runs a few per cent slower: measured, the
 same settings twice, the second 2.5 % faster; with one order kept, a setting's cost moved by ten
-points with the order). Each label=YAML is a settings file laid over the defaults (empty: the defaults). The calls are the
-rendered stereo files of bench/accuracy.py's set (render them first with bench/accuracy.py
+points with the order). Each label=YAML is a settings file laid over the defaults (empty: the
+defaults). The calls are the rendered stereo files of bench/accuracy.py's set (render them first with bench/accuracy.py
 --render-only). Prints, per label, the wall time and the process CPU time of its audits
 (the model loaded once per label, before timing), and their ratio to the first label: per
 condition (when there are several) and for all the calls together.
@@ -88,7 +88,8 @@ def main() -> None:
             wall, cpu, redecoded, by_audio = figures[(label, condition)]
             base_wall, base_cpu = figures[(base, condition)][:2]
             print(f"| {f'{condition} ({calls})' if n == 0 else ''} | {label} | {wall:.1f} | {cpu:.1f} | "
-                  f"{100 * (wall / base_wall - 1):+.1f} % | {100 * (cpu / base_cpu - 1):+.1f} % | {redecoded} | {by_audio} |")
+                  f"{100 * (wall / base_wall - 1):+.1f} % | {100 * (cpu / base_cpu - 1):+.1f} % | "
+                  f"{redecoded} | {by_audio} |")
 
 
 if __name__ == "__main__":

@@ -71,8 +71,12 @@ def agent_lines() -> list[str]:
 def required_phrases(spec) -> list[str]:
     phrases = []
     for item in spec.items:
-        for group in (*getattr(item.options, "groups", ()), *getattr(item.options, "response", ())):
-            phrases += [p for p in group if p not in phrases]
+        for field in ("groups", "response"):
+            groups = getattr(item.options, field, ())
+            if not isinstance(groups, (list, tuple)):  # a rules item's response is a condition, not groups
+                continue
+            for group in groups:
+                phrases += [p for p in group if p not in phrases]
     return phrases
 
 

@@ -155,15 +155,7 @@ def test_without_a_kept_chunk_the_window_is_encoded_again_and_heard_alike(verifi
 def test_the_guard_decodes_a_suspect_chunk_again_the_same_way_every_time(tmp_path):
     """Every chunk made suspect (``asr.guard_log_prob: 0``: any reading is 'unlikely'), on a noisy
     line: each is decoded again and says so, and two runs give the same words (no sampling)."""
-    import numpy as np
-    from conftest import write_audio
-
-    from pipeline.audio.decode import SAMPLE_RATE, decode, to_float
-
-    with decode(Path(__file__).parents[1] / "sample_audio" / "en_01_compliant.ogg") as audio:
-        noise = np.random.default_rng(7)
-        legs = [to_float(c) + noise.normal(0, 0.03, len(c)).astype(np.float32) for c in audio.channels]
-    noisy = write_audio(tmp_path / "noisy.wav", [np.clip(leg, -1, 1) for leg in legs], SAMPLE_RATE)
+    noisy = _noisy_call(tmp_path, 0.03)
     settings = load_settings()
     settings["asr"] = {**settings["asr"], "guard_log_prob": 0.0}
     settings["verify"] = {**settings["verify"], "enabled": False}
@@ -181,6 +173,34 @@ def test_the_guard_decodes_a_suspect_chunk_again_the_same_way_every_time(tmp_pat
     # decoding a chunk again starts from the batch's encoding of it: no encoder pass before its first window
     guard_passes = [events for events in " ".join(decoder.events).split("again") if events.strip()][1:]
     assert guard_passes and all(events.split()[0] == "generate" for events in guard_passes)
+
+
+def test_decoding_window_by_window_never_samples(tmp_path):
+    """``asr.batch_size: 1`` decodes each channel window by window; on a line noisy enough for
+    faster-whisper's temperature fallback to sample, nothing is sampled and two runs read alike."""
+    settings = load_settings()
+    settings["asr"] = {**settings["asr"], "batch_size": 1}
+    settings["verify"] = {**settings["verify"], "enabled": False}
+    processor = CallProcessor(settings, load_spec("en"))
+    whisper = processor.transcriber.asr.model
+    decoder = whisper.model = _Sampling(whisper.model)
+    noisy = _noisy_call(tmp_path, 0.12)
+    runs = [processor.transcribe(noisy) for _ in range(2)]
+    assert decoder.decodings and not decoder.sampled
+    assert [t.text for t in runs[0].turns] == [t.text for t in runs[1].turns]
+
+
+def _noisy_call(folder: Path, level: float) -> Path:
+    """en_01_compliant with white noise of standard deviation ``level`` on both legs."""
+    import numpy as np
+    from conftest import write_audio
+
+    from pipeline.audio.decode import SAMPLE_RATE, decode, to_float
+
+    with decode(Path(__file__).parents[1] / "sample_audio" / "en_01_compliant.ogg") as audio:
+        noise = np.random.default_rng(7)
+        legs = [to_float(c) + noise.normal(0, level, len(c)).astype(np.float32) for c in audio.channels]
+    return write_audio(folder / f"noisy-{level}.wav", [np.clip(leg, -1, 1) for leg in legs], SAMPLE_RATE)
 
 
 class _Sampling:

@@ -159,7 +159,7 @@ class AsrEngine:
 
         With ``batch_size`` > 1 the speech of all channels is cut into chunks of at most 30 s and
         decoded ``batch_size`` chunks at a time; otherwise each channel is one packed stream
-        decoded window after window (with faster-whisper's temperature fallback). ``notes`` gets
+        decoded window after window, at temperature 0 (never sampled: see ``_guarded``). ``notes`` gets
         (channel, region index) -> why and how a region's chunk was decoded a second time.
         """
         self.encoded = []
@@ -176,7 +176,9 @@ class AsrEngine:
 
     def transcribe_regions(self, samples: Samples, regions: list[Region], language: str) -> list[list[Word]]:
         """Words per region (same order), each with times in the original recording: one channel
-        packed into one stream, decoded sequentially."""
+        packed into one stream, decoded sequentially, at temperature 0 only: faster-whisper's
+        temperature fallback samples, and CTranslate2's sampling cannot be seeded per call (see
+        ``_guarded``), so the same recording could read differently from run to run."""
         if not regions:
             return []
         packed, pieces = _pack(samples, regions, self.settings["region_padding"])
@@ -185,6 +187,7 @@ class AsrEngine:
             **self._options(language),
             vad_filter=False,  # regions are speech already
             condition_on_previous_text=False,  # regions are separate turns; stops one slip spreading
+            temperature=0.0,
         )
         words: list[list[Word]] = [[] for _ in regions]
         for segment in segments:
