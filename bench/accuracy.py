@@ -57,12 +57,13 @@ make_samples = sys.modules["make_samples"] = importlib.util.module_from_spec(_sp
 _spec.loader.exec_module(make_samples)
 impairments = sys.modules["impairments"]
 
-SPLITS = ("tuning", "heldout")
+SPLITS = ("tuning", "heldout", "dev")
 CONDITIONS = impairments.PRESETS  # clean, leak, noise, imbalance, g711, gsm, loss, clip, all
 ITEMS = make_samples.CHECKLIST_IDS
 # The default set: every impairment alone on the tuning split (where causes may be looked at),
 # clean and all-together on the held-out one; mono mixes of the five calls sample_audio mixes.
-DEFAULT_CONDITIONS = {"tuning": list(CONDITIONS), "heldout": ["clean", "all"]}
+DEFAULT_CONDITIONS = {"tuning": list(CONDITIONS), "heldout": ["clean", "all"], "dev": ["clean", "all"]}
+DEFAULT_SPLITS = ("tuning", "heldout")  # dev: on demand (--splits dev), to study an error class
 MONO_CALLS = ["en_01_compliant", "en_07_hold_permission", "en_10_silent_customer", "en_11_interrupt",
               "en_13_complaint_apology"]
 MONO_CONDITIONS = ["clean", "all"]
@@ -72,6 +73,14 @@ HELDOUT_AGENTS = [{"engine": "flite", "name": "awb"}, {"engine": "flite", "name"
                   {"engine": "espeak-ng", "name": "en-us+m3"}, {"engine": "espeak-ng", "name": "en-gb-x-rp+m1"}]
 HELDOUT_CUSTOMERS = [{"engine": "flite", "name": "kal"}, {"engine": "espeak-ng", "name": "en-us+f2"},
                      {"engine": "espeak-ng", "name": "en-gb+f4"}, {"engine": "espeak-ng", "name": "en-029+f3"}]
+# Dev voices: the phrase-verification calibration's (bench/verify_calibration.py), neither the
+# samples' nor the held-out split's. Free to look at: where a held-out figure moves, its cause is
+# studied here, never on the held-out calls.
+DEV_AGENTS = [{"engine": "espeak-ng", "name": "en-us+m5"}, {"engine": "espeak-ng", "name": "en+klatt"},
+              {"engine": "espeak-ng", "name": "en-sc+m4"}]
+DEV_CUSTOMERS = [{"engine": "espeak-ng", "name": "en-us+f5"}, {"engine": "espeak-ng", "name": "en+whisper"},
+                 {"engine": "espeak-ng", "name": "en-gb+m2"}]
+VOICES = {"heldout": (HELDOUT_AGENTS, HELDOUT_CUSTOMERS), "dev": (DEV_AGENTS, DEV_CUSTOMERS)}
 # Spoken words per minute (as the truth measures them, over trimmed turns), not the engines' nominal
 # speeds: each voice is calibrated (``nominal_speed``). The agent stays under the speech-rate limit's
 # pass margin (162) and near the sample agent (about 123) so the scripts' statuses still hold; a
@@ -104,13 +113,14 @@ def nominal_speed(voice: dict, wpm: float) -> int:
     return round(150 * wpm / spoken_wpm(voice["engine"], voice["name"]))
 
 
-def heldout_voices(call_id: str, attempt: int) -> dict:
-    """The held-out voices of a call (fixed for all its conditions), speeds in spoken words/min.
-    A later attempt moves the agent's speed towards 115 when the drawn one breaks the script's
-    expected statuses (the long explanation of en_16 must stay over 30.5 s)."""
-    rng = np.random.default_rng(seed_of("heldout-voices", call_id))
-    agent = dict(HELDOUT_AGENTS[rng.integers(len(HELDOUT_AGENTS))])
-    customer = dict(HELDOUT_CUSTOMERS[rng.integers(len(HELDOUT_CUSTOMERS))])
+def drawn_voices(split: str, call_id: str, attempt: int) -> dict:
+    """The held-out (or dev) voices of a call (fixed for all its conditions), speeds in spoken
+    words/min. A later attempt moves the agent's speed towards 115 when the drawn one breaks the
+    script's expected statuses (the long explanation of en_16 must stay over 30.5 s)."""
+    rng = np.random.default_rng(seed_of(f"{split}-voices", call_id))
+    agents, customers = VOICES[split]
+    agent = dict(agents[rng.integers(len(agents))])
+    customer = dict(customers[rng.integers(len(customers))])
     drawn = float(rng.uniform(*HELDOUT_AGENT_WPM))
     agent["speed"] = nominal_speed(agent, drawn + (115 - drawn) * min(attempt, 2) / 2)
     customer["speed"] = nominal_speed(customer, float(rng.uniform(*HELDOUT_CUSTOMER_WPM)))
@@ -136,12 +146,12 @@ def render(plan: dict[str, list[str]], calls: list[str], mono_calls: list[str], 
                         try:
                             if composed is None:
                                 composed = make_samples.compose(
-                                    script, heldout_voices(call_id, attempt) if split == "heldout" else None)
+                                    script, drawn_voices(split, call_id, attempt) if split in VOICES else None)
                             make_samples.write_call(composed, out, None if condition == "clean" else condition,
                                                     seed_of(split, condition, call_id), mono)
                             break
                         except make_samples.ScriptError as error:
-                            if split != "heldout" or attempt == 2:
+                            if split not in VOICES or attempt == 2:
                                 raise
                             print(f"  {call_id}: {error}; slower agent", file=sys.stderr)
                             composed = None
@@ -358,7 +368,8 @@ def report(rows: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS))
+    parser.add_argument("--splits", nargs="+", choices=SPLITS, default=list(DEFAULT_SPLITS),
+                        help="tuning and heldout by default; dev (other voices, free to look at) on demand")
     parser.add_argument("--conditions", nargs="+", choices=CONDITIONS,
                         help="stereo conditions for every split (default: tuning all nine, held-out clean and all)")
     parser.add_argument("--calls", nargs="+", help="script ids (default: the 18 English scripts)")
