@@ -156,12 +156,8 @@ def test_the_guard_decodes_a_suspect_chunk_again_the_same_way_every_time(tmp_pat
     """Every chunk made suspect (``asr.guard_log_prob: 0``: any reading is 'unlikely'), on a noisy
     line: each is decoded again and says so, and two runs give the same words (no sampling)."""
     noisy = _noisy_call(tmp_path, 0.03)
-    settings = load_settings()
-    settings["asr"] = {**settings["asr"], "guard_log_prob": 0.0}
-    settings["verify"] = {**settings["verify"], "enabled": False}
-    processor = CallProcessor(settings, load_spec("en"))
+    processor, decoder = _watched(guard_log_prob=0.0)
     whisper = processor.transcriber.asr.model
-    decoder = whisper.model = _Sampling(whisper.model)
     transcribe_again = whisper.transcribe  # what the guard calls: mark each call in the decoder's events
     whisper.transcribe = lambda *args, **kwargs: (decoder.events.append("again"), transcribe_again(*args, **kwargs))[1]
     runs = [processor.transcribe(noisy) for _ in range(2)]
@@ -178,16 +174,22 @@ def test_the_guard_decodes_a_suspect_chunk_again_the_same_way_every_time(tmp_pat
 def test_decoding_window_by_window_never_samples(tmp_path):
     """``asr.batch_size: 1`` decodes each channel window by window; on a line noisy enough for
     faster-whisper's temperature fallback to sample, nothing is sampled and two runs read alike."""
-    settings = load_settings()
-    settings["asr"] = {**settings["asr"], "batch_size": 1}
-    settings["verify"] = {**settings["verify"], "enabled": False}
-    processor = CallProcessor(settings, load_spec("en"))
-    whisper = processor.transcriber.asr.model
-    decoder = whisper.model = _Sampling(whisper.model)
+    processor, decoder = _watched(batch_size=1)
     noisy = _noisy_call(tmp_path, 0.12)
     runs = [processor.transcribe(noisy) for _ in range(2)]
     assert decoder.decodings and not decoder.sampled
     assert [t.text for t in runs[0].turns] == [t.text for t in runs[1].turns]
+
+
+def _watched(**asr) -> tuple[CallProcessor, _Sampling]:
+    """A processor with ``asr`` settings changed and verification off, its decoder watched."""
+    settings = load_settings()
+    settings["asr"] = {**settings["asr"], **asr}
+    settings["verify"] = {**settings["verify"], "enabled": False}
+    processor = CallProcessor(settings, load_spec("en"))
+    whisper = processor.transcriber.asr.model
+    decoder = whisper.model = _Sampling(whisper.model)
+    return processor, decoder
 
 
 def _noisy_call(folder: Path, level: float) -> Path:
