@@ -166,6 +166,18 @@ def test_once_a_group_is_missing_the_others_are_looked_for_in_the_text_only():
     assert "not checked against the audio" in greeting.reason
 
 
+def test_a_phrase_put_in_keeps_the_decoded_spelling_of_the_words_it_shares():
+    """Only the words that differ are put to the audio: spelled anew, a shared word would win the
+    phrase nats for the decoder's odd punctuation alone (".I." is unlikely, "I" is not), and a
+    forbidden phrase one word off what was said ("it" for "you") would be 'heard'."""
+    from pipeline.asr.verify import _readings
+
+    texts = ["Is", "merited", "in", "L", ".I.", "can't", "help", "you", "with."]
+    readings = _readings([Word(i, i + 0.4, text) for i, text in enumerate(texts)], "I can't help it")
+    assert "Is merited in L .I. can't help it with." in readings
+    assert all(".I. can't help" in reading for reading in readings)
+
+
 def test_a_phrase_is_put_in_at_a_turn_edge_only_where_the_audio_has_room_for_it():
     """Dropped words leave their time uncovered: an edge whose words cover the turn's audio gets
     no insertion; 0.15 s a word of the phrase is room enough."""
