@@ -42,7 +42,7 @@ CALLS = {
 def speak(text: str, voice: tuple[str, int], out: Path) -> None:
     raw = out.with_suffix(".raw.wav")
     subprocess.run(["espeak-ng", "-v", voice[0], "-s", str(voice[1]), "-w", str(raw), text], check=True)
-    subprocess.run(["sox", "-q", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(out)], check=True)
+    subprocess.run(["sox", "-q", "-R", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(out)], check=True)
 
 
 def make(name: str, turns: list[tuple[str, str]]) -> Path:
@@ -50,21 +50,21 @@ def make(name: str, turns: list[tuple[str, str]]) -> Path:
         tmp = Path(tmp)
         legs = {"agent": [], "customer": []}
         silence = tmp / "gap.wav"
-        subprocess.run(["sox", "-q", "-n", "-r", "8000", "-c", "1", "-b", "16", str(silence), "trim", "0", "0.8"],
+        subprocess.run(["sox", "-q", "-R", "-n", "-r", "8000", "-c", "1", "-b", "16", str(silence), "trim", "0", "0.8"],
                        check=True)
         for number, (role, text) in enumerate(turns):
             spoken = tmp / f"t{number}.wav"
             speak(text, AGENT if role == "agent" else CUSTOMER, spoken)
             quiet = tmp / f"q{number}.wav"  # the other leg stays silent meanwhile
-            subprocess.run(["sox", "-q", str(spoken), str(quiet), "vol", "0"], check=True)
+            subprocess.run(["sox", "-q", "-R", str(spoken), str(quiet), "vol", "0"], check=True)
             other = "customer" if role == "agent" else "agent"
             legs[role] += [str(silence), str(spoken)]
             legs[other] += [str(silence), str(quiet)]
         for role in legs:
             legs[role].append(str(silence))
-            subprocess.run(["sox", "-q", *legs[role], str(tmp / f"{role}.wav")], check=True)
+            subprocess.run(["sox", "-q", "-R", *legs[role], str(tmp / f"{role}.wav")], check=True)
         out = HERE / f"{name}.ogg"
-        subprocess.run(["sox", "-q", "-M", str(tmp / "agent.wav"), str(tmp / "customer.wav"), "-C", "3", str(out)],
+        subprocess.run(["sox", "-q", "-R", "-M", str(tmp / "agent.wav"), str(tmp / "customer.wav"), "-C", "3", str(out)],
                        check=True)
         return out
 
