@@ -55,8 +55,8 @@ def synth(text: str, engine: str, voice: str, speed: int, out: Path) -> None:
         subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text], check=True)
     # 0.3 s of silence either side, 8 kHz telephone band back up to 16 kHz, as a call leg is; -R:
     # sox dithers with a random seed otherwise, and the ASR text (so the figures) changed run to run
-    subprocess.run(["sox", "-q", "-R", str(raw), "-r", "8000", "-c", "1", str(out.with_suffix(".8k.wav")), "pad", "0.3", "0.3"],
-                   check=True)
+    subprocess.run(["sox", "-q", "-R", str(raw), "-r", "8000", "-c", "1", str(out.with_suffix(".8k.wav")),
+                    "pad", "0.3", "0.3"], check=True)
     subprocess.run(["sox", "-q", "-R", str(out.with_suffix(".8k.wav")), "-r", "16000", str(out)], check=True)
 
 

@@ -64,8 +64,8 @@ def make(name: str, turns: list[tuple[str, str]]) -> Path:
             legs[role].append(str(silence))
             subprocess.run(["sox", "-q", "-R", *legs[role], str(tmp / f"{role}.wav")], check=True)
         out = HERE / f"{name}.ogg"
-        subprocess.run(["sox", "-q", "-R", "-M", str(tmp / "agent.wav"), str(tmp / "customer.wav"), "-C", "3", str(out)],
-                       check=True)
+        subprocess.run(["sox", "-q", "-R", "-M", str(tmp / "agent.wav"), str(tmp / "customer.wav"), "-C", "3",
+                        str(out)], check=True)
         return out
 
 
