@@ -16,6 +16,7 @@ time of the batch and its workers, and their ratio to the first label.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -52,7 +53,7 @@ def main() -> None:
                 for truth in sorted((args.set / split / condition / "truth").glob("en_*.json")):
                     if truth.stem.endswith("_mono"):
                         continue
-                    audio = next(truth.parent.parent.glob(truth.stem + ".*"))
+                    audio = truth.parent.parent / json.loads(truth.read_text(encoding="utf-8"))["file"]
                     (calls / f"{split}_{condition}_{audio.name}").symlink_to(audio.resolve())
         count = sum(1 for _ in calls.iterdir())
         if not count:

@@ -381,7 +381,8 @@ class _EncodeInParts:
     time: the encoder's self-attention over a window's 1500 frames takes chunks x heads x 1500 x 1500
     floats (54 MB per chunk for tiny, more for larger models), and the batch's speed comes from
     decoding, not encoding, chunks together. While ``kept`` is a list, each chunk's output is
-    added to it (phrase verification reads it later instead of encoding the audio again)."""
+    added to it (the guard and phrase verification read it later instead of encoding the audio
+    again)."""
 
     def __init__(self, model, size: int):
         self._model = model
