@@ -258,7 +258,7 @@ class CallView:
             if hit.match.score >= 1.0 or self.verifier is None or not hit.turn.words:
                 kept.append(hit)
                 continue
-            checked = self.verifier.verify([hit.turn], [hit.match.phrase])
+            checked = self.verifier.verify([hit.turn], [hit.match.phrase], forbidden=True)
             if checked is None:
                 self.unverified.append(hit.match.phrase)
                 kept.append(hit)

@@ -4,8 +4,9 @@ The checks ask ``CallView`` for phrases in a window of turns. When the text lack
 phrase (or has a forbidden one only fuzzily), and a verifier is at hand, the turns are asked
 again: each phrase is scored against the turn's audio by the model that transcribed it (a
 ``PhraseScorer``, which ``pipeline.asr.verify`` implements; audits never imports the pipeline)
-and the reading with the phrase is compared with the reading decoded. The phrase counts as said
-when it is at most ``margin`` nats less likely than what was decoded.
+and the reading with the phrase is compared with the reading decoded. A required phrase counts as
+said when it is at most a margin (nats, growing with its words) less likely than what was decoded;
+a forbidden one only when the audio prefers it (``Verifier.allowed``): the doubt goes to the agent.
 
 Every score is kept with the transcript (``Transcript.phrase_scores``, keyed by the turn's span
 and the phrase): a later audit of the stored transcript (``callqa rescore``, a copy found in
@@ -70,10 +71,11 @@ class Verifier:
     turn gets no answer (None), and the check decides from the text."""
 
     def __init__(self, transcript: Transcript, margin: float, scorer: PhraseScorer | None = None,
-                 per_word: float = 0.0):
+                 per_word: float = 0.0, forbidden_margin: float = 0.0):
         self.transcript = transcript
         self.margin = margin
         self.per_word = per_word
+        self.forbidden_margin = forbidden_margin
         self.scorer = scorer
         self._stored = {s.key: s for s in transcript.phrase_scores}
 
@@ -81,9 +83,11 @@ class Verifier:
     def live(self) -> bool:
         return self.scorer is not None
 
-    def verify(self, turns: Sequence[Turn], phrases: Sequence[str]) -> list[Verification] | None:
-        """Each phrase checked against ``turns`` (one speaker's); None when some phrase can be
-        answered neither from the stored scores nor from the audio."""
+    def verify(self, turns: Sequence[Turn], phrases: Sequence[str], forbidden: bool = False
+               ) -> list[Verification] | None:
+        """Each phrase checked against ``turns`` (one speaker's), as a required phrase or, when
+        ``forbidden``, as one that must not be said; None when some phrase can be answered neither
+        from the stored scores nor from the audio."""
         found = {p: self._stored.get(score_key(turns[0].start, turns[-1].end, p)) for p in phrases}
         sources = {p: "stored" for p, s in found.items() if s is not None}
         asked = [p for p, s in found.items() if s is None]
@@ -97,11 +101,16 @@ class Verifier:
                 self.transcript.phrase_scores.append(score)
         if any(found[p] is None for p in phrases):
             return None
-        return [Verification(turns[0].role, found[p], self.allowed(p), sources[p]) for p in phrases]
+        return [Verification(turns[0].role, found[p], self.allowed(p, forbidden), sources[p]) for p in phrases]
 
-    def allowed(self, phrase: str) -> float:
+    def allowed(self, phrase: str, forbidden: bool = False) -> float:
         """The margin for ``phrase``: ``margin`` + ``per_word`` per word (a Chinese character counts
-        as a word)."""
+        as a word) for a required phrase, the benefit of the doubt going to the agent; for a
+        forbidden one found only fuzzily, ``forbidden_margin``: its words are near the decoded ones
+        by construction ("I can't help you with" / "I can't help it"), the audio barely tells them
+        apart, and the doubt again goes to the agent."""
+        if forbidden:
+            return self.forbidden_margin
         return round(self.margin + self.per_word * phrase_words(phrase), 3)
 
 

@@ -130,8 +130,8 @@ class CallProcessor:
         recording is open, else from the scores stored with the transcript (a rescore); a phrase
         never scored is judged from the text, and its finding says so."""
         verify = self.settings["verify"]
-        verifier = (Verifier(transcript, verify["margin"], scorer, verify["margin_per_word"]) if verify["enabled"]
-                    else None)
+        verifier = (Verifier(transcript, verify["margin"], scorer, verify["margin_per_word"], verify["forbidden_margin"])
+                    if verify["enabled"] else None)
         measurements = measure(
             transcript,
             self.timing,

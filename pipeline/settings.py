@@ -82,6 +82,10 @@ class Verify:
                                             "many nats (plus margin_per_word per word) less likely than the words "
                                             "decoded (calibrated: README, Verdicts that survive ASR errors)", 2.0)
     margin_per_word: float = param(Real(0.0, 20.0), "nats added to the margin per word of the phrase", 1.5)
+    forbidden_margin: float = param(Real(0.0, 100.0), "a forbidden phrase found in the text only fuzzily counts "
+                                                      "as said when the reading with it is at most this many nats "
+                                                      "less likely than the words decoded (0: the audio must "
+                                                      "prefer it)", 0.0)
 
 
 @dataclass(frozen=True, kw_only=True)

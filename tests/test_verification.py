@@ -210,3 +210,45 @@ def test_a_hold_announced_in_words_the_text_garbled_is_found_from_its_audio_scor
     assert [h.detected_by for h in with_score.measurements.holds] == ["announcement"]
     assert with_score.result.finding("silence.dead_air").status == "pass"
     assert not without.measurements.holds and without.result.finding("silence.dead_air").status == "fail"
+
+
+def test_a_forbidden_phrase_found_only_fuzzily_stands_only_where_the_audio_prefers_it():
+    """"…anything else I can help you with" written "I can't help you with" is one word off the
+    forbidden "I can't help it": the audio barely tells them apart, so the doubt goes to the agent.
+    7 nats less likely than what was decoded is within a required phrase's margin (2 + 1.5 x 4
+    words), not a forbidden one's (0); a reading the audio prefers stands."""
+    from audits.spec import load_spec
+    from pipeline.call import CallProcessor
+    from pipeline.config import load_settings
+
+    agent = _turn(1.0, 4.0, "Hello Apex service centre, glad to serve you.")
+    customer = Turn("customer", 4.3, 6.0, "My order please.", [Word(4.3, 6.0, "My")], channel=1)
+    near = _turn(7.0, 9.0, "It's already being held, I can't help you with")
+    call = [agent, customer, near]
+    processor = CallProcessor(load_settings(), load_spec("en"))
+
+    def forbidden(phrase_score: float):
+        score = PhraseScore(7.0, 9.0, "I can't help it", phrase_score, -10.4, "It's already being held, I can't help it",
+                            near.text)
+        return processor.audit_transcript(Transcript("c1", 10.0, "en", call, phrase_scores=[score])
+                                          ).result.finding("forbidden.phrases")
+
+    doubtful = forbidden(-17.5)
+    assert doubtful.status == "pass" and "'I can't help it' not heard" in doubtful.reason
+    assert doubtful.verification[0]["margin"] == 0.0
+    preferred = forbidden(-9.9)
+    assert preferred.status == "fail" and "'I can't help it' heard" in preferred.reason
+
+
+def test_a_phrase_is_also_put_in_over_the_decoded_word_either_side():
+    """ASR cuts a word it does not know into pieces that spell like nothing ("say pastor" for
+    "Apex"): the run spelled most like the phrase leaves one out, so each place is also tried
+    taking in the word before it and the word after it."""
+    from pipeline.asr.verify import _readings
+
+    texts = ["Hello,", "say", "pastor", "with", "center,", "land", "to", "serve", "you."]
+    readings = _readings([Word(i, i + 0.4, text) for i, text in enumerate(texts)], "service center")
+    assert "Hello, service center, land to serve you." in readings  # "say" taken in
+    assert "Hello, say pastor service center, to serve you." in readings  # "land" taken in
+    assert "Hello, say service center, land to serve you." in readings  # the run spelled most alike
+    assert len(readings) == len(set(readings))

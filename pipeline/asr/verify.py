@@ -246,10 +246,13 @@ def _roomy(edges: list[tuple[int, float]], phrase: str) -> list[int]:
 
 def _readings(words: list[Word], phrase: str, edges: Sequence[int] = ()) -> list[str]:
     """The decoded words with ``phrase`` put in: in place of the SPANS_TRIED runs of words spelled
-    most like it (up to two words more or fewer than the phrase has), and between two words at
-    each of ``edges`` (word indices where a turn starts or ends: the decoder drops words at a
-    turn's ends most); capitalised where a sentence starts. Put in place of words, the phrase's
-    words that equal decoded ones keep the decoder's spelling (``_spelled_as_decoded``)."""
+    most like it (up to two words more or fewer than the phrase has), each also taking in the
+    decoded word before it, and the one after it (ASR cuts a word it does not know into several
+    that spell like nothing: "say pastor with center" for "Apex service centre", and the run
+    spelled most like the phrase leaves "say" out); and between two words at each of ``edges``
+    (word indices where a turn starts or ends: the decoder drops words at a turn's ends most);
+    capitalised where a sentence starts. Put in place of words, the phrase's words that equal
+    decoded ones keep the decoder's spelling (``_spelled_as_decoded``)."""
     from rapidfuzz.distance import Levenshtein
 
     texts = [w.text.strip() for w in words]
@@ -262,7 +265,10 @@ def _readings(words: list[Word], phrase: str, edges: Sequence[int] = ()) -> list
             spelled = " ".join(p for p in plains[first:first + length] if p)
             spans.append((Levenshtein.distance(spelled, target), first, length))
     spans.sort()
-    places = [(first, length) for _, first, length in spans[:SPANS_TRIED]] + [(edge, 0) for edge in edges]
+    places = [place for _, first, length in spans[:SPANS_TRIED]
+              for place in ((first, length), (first - 1, length + 1), (first, length + 1))
+              if place[0] >= 0 and place[0] + place[1] <= len(texts)]
+    places += [(edge, 0) for edge in edges]
     readings: list[str] = []
     for first, length in places:
         replaced = texts[first:first + length]
