@@ -57,13 +57,14 @@ make_samples = sys.modules["make_samples"] = importlib.util.module_from_spec(_sp
 _spec.loader.exec_module(make_samples)
 impairments = sys.modules["impairments"]
 
-SPLITS = ("tuning", "heldout", "dev")
+SPLITS = ("tuning", "heldout", "dev", "dev2")
 CONDITIONS = impairments.PRESETS  # clean, leak, noise, imbalance, g711, gsm, loss, clip, all
 ITEMS = make_samples.CHECKLIST_IDS
 # The default set: every impairment alone on the tuning split (where causes may be looked at),
 # clean and all-together on the held-out one; mono mixes of the five calls sample_audio mixes.
-DEFAULT_CONDITIONS = {"tuning": list(CONDITIONS), "heldout": ["clean", "all"], "dev": ["clean", "all"]}
-DEFAULT_SPLITS = ("tuning", "heldout")  # dev: on demand (--splits dev), to study an error class
+DEFAULT_CONDITIONS = {"tuning": list(CONDITIONS), "heldout": ["clean", "all"], "dev": ["clean", "all"],
+                      "dev2": ["clean", "all"]}
+DEFAULT_SPLITS = ("tuning", "heldout")  # dev, dev2: on demand (--splits dev dev2), to study an error class
 MONO_CALLS = ["en_01_compliant", "en_07_hold_permission", "en_10_silent_customer", "en_11_interrupt",
               "en_13_complaint_apology"]
 MONO_CONDITIONS = ["clean", "all"]
@@ -80,7 +81,9 @@ DEV_AGENTS = [{"engine": "espeak-ng", "name": "en-us+m5"}, {"engine": "espeak-ng
               {"engine": "espeak-ng", "name": "en-sc+m4"}]
 DEV_CUSTOMERS = [{"engine": "espeak-ng", "name": "en-us+f5"}, {"engine": "espeak-ng", "name": "en+whisper"},
                  {"engine": "espeak-ng", "name": "en-gb+m2"}]
-VOICES = {"heldout": (HELDOUT_AGENTS, HELDOUT_CUSTOMERS), "dev": (DEV_AGENTS, DEV_CUSTOMERS)}
+# dev2: the same voices drawn again (other pairs and speeds per call), a second look at a class.
+VOICES = {"heldout": (HELDOUT_AGENTS, HELDOUT_CUSTOMERS), "dev": (DEV_AGENTS, DEV_CUSTOMERS),
+          "dev2": (DEV_AGENTS, DEV_CUSTOMERS)}
 # Spoken words per minute (as the truth measures them, over trimmed turns), not the engines' nominal
 # speeds: each voice is calibrated (``nominal_speed``). The agent stays under the speech-rate limit's
 # pass margin (162) and near the sample agent (about 123) so the scripts' statuses still hold; a
@@ -369,7 +372,7 @@ def report(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--splits", nargs="+", choices=SPLITS, default=list(DEFAULT_SPLITS),
-                        help="tuning and heldout by default; dev (other voices, free to look at) on demand")
+                        help="tuning and heldout by default; dev and dev2 (other voices, free to look at) on demand")
     parser.add_argument("--conditions", nargs="+", choices=CONDITIONS,
                         help="stereo conditions for every split (default: tuning all nine, held-out clean and all)")
     parser.add_argument("--calls", nargs="+", help="script ids (default: the 18 English scripts)")
