@@ -240,15 +240,24 @@ def test_a_forbidden_phrase_found_only_fuzzily_stands_only_where_the_audio_prefe
     assert preferred.status == "fail" and "'I can't help it' heard" in preferred.reason
 
 
-def test_a_phrase_is_also_put_in_over_the_decoded_word_either_side():
-    """ASR cuts a word it does not know into pieces that spell like nothing ("say pastor" for
-    "Apex"): the run spelled most like the phrase leaves one out, so each place is also tried
-    taking in the word before it and the word after it."""
-    from pipeline.asr.verify import _readings
+def test_a_phrase_is_also_put_in_over_a_neighbouring_word_the_decoder_was_unsure_of(monkeypatch):
+    """ASR cuts a word it does not know into pieces it is unsure of, which spell like nothing
+    ("say pastor" for "Apex"): the run spelled most like the phrase leaves one out, so that place
+    is also tried taking in the word before it, or after it, where the decoder gave that word less
+    than even odds; a word it was sure of stays."""
+    from pipeline.asr import verify
 
+    monkeypatch.setattr(verify, "SPANS_TRIED", 1)  # the run spelled most alike ("with center,") alone
     texts = ["Hello,", "say", "pastor", "with", "center,", "land", "to", "serve", "you."]
-    readings = _readings([Word(i, i + 0.4, text) for i, text in enumerate(texts)], "service center")
-    assert "Hello, service center, land to serve you." in readings  # "say" taken in
-    assert "Hello, say pastor service center, to serve you." in readings  # "land" taken in
-    assert "Hello, say service center, land to serve you." in readings  # the run spelled most alike
-    assert len(readings) == len(set(readings))
+
+    def readings(sure: list[float]) -> list[str]:
+        return verify._readings([Word(i, i + 0.4, t, p) for i, (t, p) in enumerate(zip(texts, sure))],
+                                "service center")
+
+    assert readings([0.9, 0.18, 0.09, 0.52, 0.8, 0.3, 0.9, 0.9, 0.9]) == [
+        "Hello, say pastor service center, land to serve you.",
+        "Hello, say service center, land to serve you.",  # "pastor" (0.09) taken in
+        "Hello, say pastor service center, to serve you.",  # "land" (0.3) taken in
+    ]
+    assert readings([0.9, 0.18, 0.9, 0.52, 0.8, 0.9, 0.9, 0.9, 0.9]) == [
+        "Hello, say pastor service center, land to serve you."]
