@@ -45,8 +45,9 @@ PAD_SECONDS = 0.2  # audio kept either side of a turn's speech (at most up to th
 GAP_SECONDS = 0.4  # silence between two turns packed into one piece (as ASR packs regions)
 SPANS_TRIED = 2  # places in the decoded words where a phrase is put in, the likeliest by spelling
 # A decoded word the decoder gave less than this probability may be a piece of a word it did not
-# know: the place spelled most like a phrase is also tried taking it in. (Dev and tuning calls: 90 %
-# of what taking in either neighbour always gains, for a quarter of its readings.)
+# know: the place spelled most like a phrase is also tried taking it in. (Dev and tuning calls: 25
+# of the 34 more phrases heard that taking in both neighbours of both places always finds, for 390
+# of its 1722 more readings.)
 UNSURE = 0.5
 # A phrase is put in at a turn's edge only where that much of the turn's audio per word of the
 # phrase is covered by no decoded word (words the decoder dropped leave their time uncovered): a
