@@ -261,3 +261,5 @@ def test_a_phrase_is_also_put_in_over_a_neighbouring_word_the_decoder_was_unsure
     ]
     assert readings([0.9, 0.18, 0.9, 0.52, 0.8, 0.9, 0.9, 0.9, 0.9]) == [
         "Hello, say pastor service center, land to serve you."]
+    # a window of fewer words than the phrase less two: put in at its edges only
+    assert verify._readings([Word(0, 0.4, "Hi.", 0.2)], "is there anything else", [1]) == ["Hi. Is there anything else"]

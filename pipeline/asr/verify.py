@@ -272,11 +272,12 @@ def _readings(words: list[Word], phrase: str, edges: Sequence[int] = ()) -> list
             spans.append((Levenshtein.distance(spelled, target), first, length))
     spans.sort()
     places = [(first, length) for _, first, length in spans[:SPANS_TRIED]]
-    first, length = places[0]
-    if first > 0 and words[first - 1].probability < UNSURE:
-        places.append((first - 1, length + 1))
-    if first + length < len(words) and words[first + length].probability < UNSURE:
-        places.append((first, length + 1))
+    if spans:  # none when the window has fewer words than the phrase less two
+        _, first, length = spans[0]
+        if first > 0 and words[first - 1].probability < UNSURE:
+            places.append((first - 1, length + 1))
+        if first + length < len(words) and words[first + length].probability < UNSURE:
+            places.append((first, length + 1))
     places += [(edge, 0) for edge in edges]
     readings: list[str] = []
     for first, length in places:
