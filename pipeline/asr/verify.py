@@ -253,12 +253,12 @@ def _readings(words: list[Word], phrase: str, edges: Sequence[int] = ()) -> list
     """The decoded words with ``phrase`` put in: in place of the SPANS_TRIED runs of words spelled
     most like it (up to two words more or fewer than the phrase has), the first also taking in the
     decoded word before it, or the one after it, where the decoder was UNSURE of that word (ASR
-    cuts a word it does not know into pieces it is unsure of, which spell like nothing: "say/0.18
-    pastor/0.09 with center" for "Apex service centre", and the run spelled most like the phrase
-    leaves "say" out); and between two words at each of ``edges``
-    (word indices where a turn starts or ends: the decoder drops words at a turn's ends most);
-    capitalised where a sentence starts. Put in place of words, the phrase's words that equal
-    decoded ones keep the decoder's spelling (``_spelled_as_decoded``)."""
+    cuts a word it does not know into pieces it is unsure of, which spell like nothing: in "say/0.18
+    pastor/0.09 with center" for "Apex service centre" the run spelled most like 'service center'
+    is "with center", and "pastor" holds the rest of it); and between two words at each of
+    ``edges`` (word indices where a turn starts or ends: the decoder drops words at a turn's ends
+    most); capitalised where a sentence starts. Put in place of words, the phrase's words that
+    equal decoded ones keep the decoder's spelling (``_spelled_as_decoded``)."""
     from rapidfuzz.distance import Levenshtein
 
     texts = [w.text.strip() for w in words]
