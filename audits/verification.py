@@ -44,6 +44,7 @@ class Verification:
     score: PhraseScore
     margin: float  # how much less likely (nats) the reading with the phrase may be, for this phrase
     source: str  # "audio": scored now; "stored": scored when the recording was transcribed
+    forbidden: bool = False  # checked as a phrase that must not be said (found only fuzzily)
 
     @property
     def said(self) -> bool:
@@ -55,14 +56,17 @@ class Verification:
 
     def describe(self) -> str:
         s = self.score
+        rule = "; forbidden, found only fuzzily: stands only if at most the margin less likely" if self.forbidden else ""
         return (f"'{s.phrase}' {'heard' if self.said else 'not heard'} in the audio "
-                f"(log-probability with it {s.phrase_score:.1f}, as decoded {s.heard_score:.1f}, margin {self.margin:g})")
+                f"(log-probability with it {s.phrase_score:.1f}, as decoded {s.heard_score:.1f}, margin {self.margin:g}"
+                f"{rule})")
 
     def to_dict(self) -> dict:
         s = self.score
         return {"phrase": s.phrase, "start": round(s.start, 2), "end": round(s.end, 2), "role": self.role,
                 "said": self.said, "phrase_score": s.phrase_score, "heard_score": s.heard_score,
-                "margin": self.margin, "reading": s.reading, "heard": s.heard, "source": self.source}
+                "margin": self.margin, "reading": s.reading, "heard": s.heard, "source": self.source,
+                "forbidden": self.forbidden}
 
 
 class Verifier:
@@ -101,7 +105,7 @@ class Verifier:
                 self.transcript.phrase_scores.append(score)
         if any(found[p] is None for p in phrases):
             return None
-        return [Verification(turns[0].role, found[p], self.allowed(p, forbidden), sources[p]) for p in phrases]
+        return [Verification(turns[0].role, found[p], self.allowed(p, forbidden), sources[p], forbidden) for p in phrases]
 
     def allowed(self, phrase: str, forbidden: bool = False) -> float:
         """The margin for ``phrase``: ``margin`` + ``per_word`` per word (a Chinese character counts

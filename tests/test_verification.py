@@ -235,7 +235,8 @@ def test_a_forbidden_phrase_found_only_fuzzily_stands_only_where_the_audio_prefe
 
     doubtful = forbidden(-17.5)
     assert doubtful.status == "pass" and "'I can't help it' not heard" in doubtful.reason
-    assert doubtful.verification[0]["margin"] == 0.0
+    assert doubtful.verification[0]["margin"] == 0.0 and doubtful.verification[0]["forbidden"]
+    assert "margin 0; forbidden, found only fuzzily: stands only if at most the margin less likely" in doubtful.reason
     preferred = forbidden(-9.9)
     assert preferred.status == "fail" and "'I can't help it' heard" in preferred.reason
 
