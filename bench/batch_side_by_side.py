@@ -48,16 +48,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="callqa-batch-bench-") as scratch:
         calls = Path(scratch) / "calls"
         calls.mkdir()
-        for split in args.splits:
-            for condition in args.conditions:
-                for truth in sorted((args.set / split / condition / "truth").glob("en_*.json")):
-                    if truth.stem.endswith("_mono"):
-                        continue
-                    audio = truth.parent.parent / json.loads(truth.read_text(encoding="utf-8"))["file"]
-                    (calls / f"{split}_{condition}_{audio.name}").symlink_to(audio.resolve())
+        for truth in accuracy.rendered_stereo(args.set, args.splits, args.conditions):
+            audio = truth.parent.parent / json.loads(truth.read_text(encoding="utf-8"))["file"]
+            condition, split = truth.parent.parent.name, truth.parent.parent.parent.name
+            (calls / f"{split}_{condition}_{audio.name}").symlink_to(audio.resolve())
         count = sum(1 for _ in calls.iterdir())
-        if not count:
-            sys.exit(f"no rendered calls under {args.set}: run bench/accuracy.py --render-only first")
         wall = {label: [] for label in labels}
         cpu = {label: [] for label in labels}
         order = list(labels)

@@ -7,10 +7,10 @@ by call in one process, so that a loaded machine slows each of them alike.
 The labels take turns going first (a call's first audit runs a few per cent slower: measured, the
 same settings twice, the second 2.5 % faster; with one order kept, a setting's cost moved by ten
 points with the order). Each label=YAML is a settings file laid over the defaults (empty: the
-defaults). The calls are the rendered stereo files of bench/accuracy.py's set (render them first with bench/accuracy.py
---render-only). Prints, per label, the wall time and the process CPU time of its audits
-(the model loaded once per label, before timing), and their ratio to the first label: per
-condition (when there are several) and for all the calls together.
+defaults). The calls are the rendered stereo files of bench/accuracy.py's set (render them first
+with bench/accuracy.py --render-only). Prints, per label, the wall time and the process CPU time
+of its audits (the model loaded once per label, before timing), and their ratio to the first
+label: per condition (when there are several) and for all the calls together.
 """
 
 from __future__ import annotations
@@ -39,11 +39,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="audit every call this many times per label")
     parser.add_argument("--set", type=Path, default=accuracy.SET)
     args = parser.parse_args()
-    files = sorted(path for split in args.splits for condition in args.conditions
-                   for path in (args.set / split / condition / "truth").glob("en_*.json")
-                   if not path.stem.endswith("_mono"))
-    if not files:
-        sys.exit(f"no rendered calls under {args.set}: run bench/accuracy.py --render-only first")
+    files = accuracy.rendered_stereo(args.set, args.splits, args.conditions)
     processors = {}
     for run in args.runs:
         label, _, config = run.partition("=")
