@@ -224,8 +224,7 @@ def compare(truth: dict, audited, settings: dict) -> dict:
     timing["hold_edges"], timing["holds_count_ok"] = intervals_error(
         [s for s in truth["silences"] if s["kind"] == "hold"], m.holds)
     wanted = [o for o in truth["overlaps"] if o["seconds"] >= settings["timing"]["interruption_min_overlap"]]
-    timing["interruptions_count_ok"] = len(wanted) == len(m.interruptions)
-    timing["interruption_seconds"] = [abs(g.seconds - w["seconds"]) for g, w in zip(m.interruptions, wanted)]
+    timing["interruption_edges"], timing["interruptions_count_ok"] = intervals_error(wanted, m.interruptions)
     rate = (m.speech_rate or {}).get("agent")
     timing["agent_wpm_rel"] = abs(rate - truth["speech_rate"]["agent"]) / truth["speech_rate"]["agent"] if rate else None
     return {"expected": truth["expected"], "got": {item: got.get(item) for item in ITEMS}, "timing": timing}
@@ -342,7 +341,7 @@ def stats(values: list[float | None]) -> str:
 
 def table_timing(rows: list[dict]) -> str:
     lines = ["| split | channels | condition | ring s | answer delay s | silence edges s | silence count wrong | "
-             "hold edges s | hold count wrong | interruption s | interruption count wrong | agent wpm rel. |",
+             "hold edges s | hold count wrong | interruption edges s | interruption count wrong | agent wpm rel. |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for (split, channels, condition), subset in sorted(group(rows, "split", "channels", "condition").items(),
                                                        key=lambda kv: (SPLITS.index(kv[0][0]), -kv[0][1],
@@ -353,7 +352,7 @@ def table_timing(rows: list[dict]) -> str:
             f"{stats([x['ring'] for x in t if 'ring' in x])} | {stats([x['answer_delay'] for x in t if 'answer_delay' in x])} | "
             f"{stats([e for x in t for e in x['silence_edges']])} | {sum(not x['silences_count_ok'] for x in t)}/{len(t)} | "
             f"{stats([e for x in t for e in x['hold_edges']])} | {sum(not x['holds_count_ok'] for x in t)}/{len(t)} | "
-            f"{stats([e for x in t for e in x['interruption_seconds']])} | "
+            f"{stats([e for x in t for e in x['interruption_edges']])} | "
             f"{sum(not x['interruptions_count_ok'] for x in t)}/{len(t)} | "
             f"{stats([x['agent_wpm_rel'] for x in t])} |")
     return "\n".join(lines)

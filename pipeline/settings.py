@@ -94,7 +94,8 @@ class Vad:
 
     threshold: float = param(Real(0.0, 1.0), "speech probability above which a 32 ms window is speech "
                                              "(0.35 suits 8 kHz telephone speech)", 0.35)
-    min_speech_duration_ms: int = param(Int(0), "shorter speech is dropped, ms", 250)
+    min_speech_duration_ms: int = param(Int(0), "shorter speech is not transcribed (counted for timing when it "
+                                                "rose earlier: a brief reply), ms", 250)
     min_silence_duration_ms: int = param(Int(0), "gaps shorter than this stay inside one turn, ms", 500)
     speech_pad_ms: int = param(Int(0), "padding VAD adds around each speech region, ms", 100)
 

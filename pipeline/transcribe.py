@@ -18,13 +18,14 @@ from audits.spec import Spec
 from pipeline.asr import numerics
 from pipeline.asr.engine import AsrEngine
 from pipeline.asr.verify import AudioScorer
-from pipeline.audio.activity import Region, speech_regions
+from pipeline.audio.activity import Region, voice_activity
 from pipeline.audio.decode import SAMPLE_RATE, Audio, Pcm, decode, to_float
-from pipeline.audio.leakage import drop_leakage
+from pipeline.audio.leakage import keep_own, own_voice
 from pipeline.audio.ringback import detect_ringback
+from pipeline.measure import union
 from pipeline.speakers.diarize import DiarizationUnavailable, Diarizer
 from pipeline.speakers.roles import assign_speakers, assign_stereo, role_of_channel, role_of_speaker
-from pipeline.speakers.turns import activity_by_role, smooth, talk_seconds, words_to_turns
+from pipeline.speakers.turns import activity_by_role, heard, smooth, talk_seconds, words_to_turns
 
 
 class Transcriber:
@@ -95,9 +96,10 @@ class Transcriber:
 
     def _stereo(self, audio: Audio, answer_at: float):
         language = self.spec.language
-        regions = self._speech_regions(audio.channels, answer_at)
+        regions, brief = self._voice_activity(audio.channels, answer_at)
         if self.settings["leakage"]["enabled"]:  # the other leg's echo is not speech: never transcribed
-            regions = drop_leakage(audio.channels, regions, self.settings["leakage"])
+            own = own_voice(audio.channels, regions, self.settings["leakage"])
+            regions, brief = (keep_own(found, own, self.settings["leakage"]) for found in (regions, brief))
         notes: dict[tuple[int, int], str] = {}
         words = self.asr.transcribe_channels(audio.channels, regions, language, notes)
         turns = [
@@ -109,7 +111,7 @@ class Transcriber:
         roles = self._stereo_roles(turns)
         for turn in turns:
             turn.role = role_of_channel(roles, turn.channel)
-        return turns, {role_of_channel(roles, c): regions[c] for c in (0, 1)}, roles
+        return turns, {role_of_channel(roles, c): sorted(regions[c] + brief[c]) for c in (0, 1)}, roles
 
     def _mono(self, audio: Audio, answer_at: float, path: Path):
         """Diarize, transcribe the speech regions, give each word its speaker, then tell the agent."""
@@ -120,7 +122,7 @@ class Transcriber:
         samples, language, vad = audio.channels[0], self.spec.language, self.settings["vad"]
         found = diarizer.diarize(samples, Path(path).stem, start_at=answer_at)
         speech = smooth(found.turns, vad["min_silence_duration_ms"] / 1000, vad["min_speech_duration_ms"] / 1000)
-        regions = speech_regions(samples, vad, start_at=answer_at)
+        regions, brief = voice_activity(samples, vad, start_at=answer_at)
         notes: dict[tuple[int, int], str] = {}
         [per_region] = self.asr.transcribe_channels([samples], [regions], language, notes)
         words = [word for region_words in per_region for word in region_words]
@@ -134,17 +136,24 @@ class Transcriber:
                                 self.spec.phrases_for(CLOSING_QUESTION).score, self.settings["roles"])
         for turn in turns:
             turn.role = role_of_speaker(roles, turn.speaker)
-        return turns, activity_by_role(speech, lambda speaker: role_of_speaker(roles, speaker)), roles
+        timed = heard(speech, union(regions + brief))  # Silero's timing, pyannote's speakers
+        return turns, activity_by_role(timed, lambda speaker: role_of_speaker(roles, speaker)), roles
 
-    def _speech_regions(self, channels: list[Pcm], answer_at: float) -> list[list[Region]]:
-        """VAD per channel; the channels side by side on this worker's cores (Silero runs on one
-        thread, and the ONNX session releases the GIL)."""
+    def _voice_activity(self, channels: list[Pcm], answer_at: float) -> tuple[list[list[Region]], list[list[Region]]]:
+        """Speech and brief regions per channel (``voice_activity``); the channels side by side on
+        this worker's cores (Silero runs on one thread, and the ONNX session releases the GIL)."""
         settings = self.settings["vad"]
         threads = min(len(channels), self.threads)
+
+        def one(channel: Pcm) -> tuple[list[Region], list[Region]]:
+            return voice_activity(channel, settings, start_at=answer_at)
+
         if threads <= 1:
-            return [speech_regions(channel, settings, start_at=answer_at) for channel in channels]
-        with ThreadPoolExecutor(threads) as pool:
-            return list(pool.map(lambda channel: speech_regions(channel, settings, start_at=answer_at), channels))
+            found = [one(channel) for channel in channels]
+        else:
+            with ThreadPoolExecutor(threads) as pool:
+                found = list(pool.map(one, channels))
+        return [speech for speech, _ in found], [brief for _, brief in found]
 
     def _ring_phase(self, audio: Audio) -> tuple[float, RingBack]:
         """When the call was answered and how long it rang, from the ring-back tone. (Call metadata,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from audits.calldata.transcript import Word
-from pipeline.speakers.turns import SpeakerTurn, activity_by_role, smooth, speaker_of, talk_seconds, words_to_turns
+from pipeline.speakers.turns import (SpeakerTurn, activity_by_role, heard, smooth, speaker_of, talk_seconds,
+                                     words_to_turns)
 
 A, B = "SPEAKER_00", "SPEAKER_01"
 # A greets, B asks a long question, A talks over its last 3 s, B answers.
@@ -58,3 +59,14 @@ def test_activity_by_role_keeps_the_overlap_that_becomes_an_interruption():
     assert regions == {"agent": [(0.8, 7.6), (16.0, 21.4)], "customer": [(8.3, 19.1), (22.0, 25.0)]}
     assert activity_by_role([], lambda speaker: "agent") == {"agent": [], "customer": []}
     assert talk_seconds(TURNS) == {A: pytest.approx(12.2), B: pytest.approx(13.8)}
+
+
+def test_activity_is_the_speakers_turns_where_the_voice_activity_hears_someone():
+    # the VAD hears nothing in 10.0-14.0 (a hold's noise pyannote took for B) nor after 24.0
+    voice = [(0.7, 7.7), (8.2, 10.0), (14.0, 21.5), (22.1, 24.0)]
+    assert heard(TURNS, voice) == [
+        SpeakerTurn(0.8, 7.6, A), SpeakerTurn(8.3, 10.0, B), SpeakerTurn(14.0, 19.1, B),
+        SpeakerTurn(16.0, 21.4, A), SpeakerTurn(22.1, 24.0, B)]
+    assert heard(TURNS, []) == []
+    regions = activity_by_role(heard(TURNS, voice), lambda speaker: "agent" if speaker == A else "customer")
+    assert regions["customer"] == [(8.3, 10.0), (14.0, 19.1), (22.1, 24.0)]

@@ -3,6 +3,14 @@
 These regions are the timing truth of a call: turns, silences, holds, overlaps and the answer
 delay are measured on them, never on ASR segment boundaries.
 
+Besides the speech regions that are transcribed, a channel has **brief** ones: a short reply
+("Sure.", "Yes.") that Silero holds above its threshold for less than ``min_speech_duration_ms``
+under line noise, whose probability had risen above the lower threshold earlier. Its start is
+moved back to where it rose, as a region's end is where it falls below, and when it is then long
+enough it counts as talk for timing (a hold measured from the customer's "Sure.", not from the
+agent's question before it). Brief regions are never transcribed: Whisper on a fraction of a
+second reads whatever it likes ("Thank you very much." on the tail of someone else's echo).
+
 The speech probabilities are faster-whisper's own (its Silero model and its way of feeding it
 512-sample windows with 64 samples of context), computed block by block straight from the channel:
 ``faster_whisper.vad.get_speech_timestamps`` pads a copy of the whole channel and runs the model on
@@ -37,12 +45,17 @@ def vad_options(settings: dict) -> VadOptions:
 def speech_regions(samples: Samples, settings: dict, start_at: float = 0.0) -> list[Region]:
     """Speech regions (start, end) in seconds of one channel, ignoring everything before ``start_at``
     (the ring-back phase, whose tone Silero may take for voice)."""
+    return voice_activity(samples, settings, start_at)[0]
+
+
+def voice_activity(samples: Samples, settings: dict, start_at: float = 0.0) -> tuple[list[Region], list[Region]]:
+    """The speech regions of ``speech_regions`` and the brief ones (module docstring), in seconds."""
     offset = int(start_at * SAMPLE_RATE)
     audio = samples[offset:]
-    stamps = speech_timestamps(speech_probabilities(audio), len(audio), vad_options(settings))
+    speech, brief = speech_timestamps(speech_probabilities(audio), len(audio), vad_options(settings))
     return [
-        (round((offset + s["start"]) / SAMPLE_RATE, 3), round((offset + s["end"]) / SAMPLE_RATE, 3))
-        for s in stamps
+        [(round((offset + s["start"]) / SAMPLE_RATE, 3), round((offset + s["end"]) / SAMPLE_RATE, 3)) for s in found]
+        for found in (speech, brief)
     ]
 
 
@@ -76,9 +89,11 @@ def speech_probabilities(audio: Samples, block: int = BLOCK_WINDOWS) -> np.ndarr
     return np.concatenate(outputs, axis=0)
 
 
-def speech_timestamps(speech_probs: np.ndarray, audio_length_samples: int, vad_options: VadOptions) -> list[dict]:
+def speech_timestamps(speech_probs: np.ndarray, audio_length_samples: int,
+                      vad_options: VadOptions) -> tuple[list[dict], list[dict]]:
     """Speech chunks {start, end} in samples from the window probabilities: faster-whisper 1.2.1's
-    ``get_speech_timestamps`` (MIT licence; adapted from silero-vad) after its model call, unchanged."""
+    ``get_speech_timestamps`` (MIT licence; adapted from silero-vad) after its model call, unchanged;
+    and the brief chunks it drops as too short, kept apart (module docstring)."""
     threshold = vad_options.threshold
     neg_threshold = vad_options.neg_threshold
     min_speech_duration_ms = vad_options.min_speech_duration_ms
@@ -95,6 +110,7 @@ def speech_timestamps(speech_probs: np.ndarray, audio_length_samples: int, vad_o
 
     triggered = False
     speeches = []
+    brief = []
     current_speech = {}
     if neg_threshold is None:
         neg_threshold = max(threshold - 0.15, 0.01)
@@ -146,6 +162,8 @@ def speech_timestamps(speech_probs: np.ndarray, audio_length_samples: int, vad_o
                 current_speech["end"] = temp_end
                 if (current_speech["end"] - current_speech["start"]) > min_speech_samples:
                     speeches.append(current_speech)
+                else:
+                    _keep_brief(current_speech, speech_probs, neg_threshold, min_speech_samples, speeches, brief)
                 current_speech = {}
                 prev_end = next_start = temp_end = 0
                 triggered = False
@@ -169,4 +187,19 @@ def speech_timestamps(speech_probs: np.ndarray, audio_length_samples: int, vad_o
         else:
             speech["end"] = int(min(audio_length_samples, speech["end"] + speech_pad_samples))
 
-    return speeches
+    for chunk in brief:
+        chunk["start"] = int(max(0, chunk["start"] - speech_pad_samples))
+        chunk["end"] = int(min(audio_length_samples, chunk["end"] + speech_pad_samples))
+    return speeches, brief
+
+
+def _keep_brief(chunk: dict, speech_probs: np.ndarray, neg_threshold: float, min_speech_samples: float,
+                speeches: list[dict], brief: list[dict]) -> None:
+    """A chunk too short for speech, started back where its probability rose above ``neg_threshold``
+    (never before the last chunk's end), goes to ``brief`` if it is then long enough."""
+    onset = chunk["start"] // WINDOW
+    floor = max((c["end"] for c in speeches[-1:] + brief[-1:]), default=0) // WINDOW
+    while onset > floor and speech_probs[onset - 1] >= neg_threshold:
+        onset -= 1
+    if chunk["end"] - WINDOW * onset > min_speech_samples:
+        brief.append({"start": WINDOW * onset, "end": chunk["end"]})

@@ -84,7 +84,13 @@ def estimate_leak(speaking: np.ndarray, hearing: np.ndarray, speaking_regions: l
 
 
 def drop_leakage(channels: list[Samples], regions: list[list[Region]], settings: dict) -> list[list[Region]]:
-    """The speech regions of both legs, less what is the other leg's echo (see the module docstring).
+    """The speech regions of both legs, less what is the other leg's echo (see the module docstring)."""
+    return keep_own(regions, own_voice(channels, regions, settings), settings)
+
+
+def own_voice(channels: list[Samples], regions: list[list[Region]], settings: dict) -> list[np.ndarray | None]:
+    """Per leg, which 10 ms frames are its own voice (louder than the other leg's echo predicts
+    by ``margin_db``), or None where no leak into it was found.
 
     The steadier leak is taken out first, and the other direction is then estimated from the
     cleaned regions: a leg whose regions still hold the other's echo would otherwise make that
@@ -92,6 +98,7 @@ def drop_leakage(channels: list[Samples], regions: list[list[Region]], settings:
     energies = [frame_energies(channel) for channel in channels]
     max_delay = round(settings["max_delay_ms"] / 10)
     regions = [list(r) for r in regions]
+    own: list[np.ndarray | None] = [None, None]
 
     def leak_into(hearing: int) -> Leak | None:
         speaking = 1 - hearing
@@ -105,9 +112,14 @@ def drop_leakage(channels: list[Samples], regions: list[list[Region]], settings:
             continue
         predicted = _shifted(energies[1 - hearing], leak.delay_frames) * leak.gain
         predicted += np.percentile(energies[hearing], NOISE_PERCENTILE)
-        own = _sustained(energies[hearing] > predicted * 10 ** (settings["margin_db"] / 10), MIN_RUN_FRAMES)
-        regions[hearing] = _own_speech(regions[hearing], own, settings)
-    return regions
+        own[hearing] = _sustained(energies[hearing] > predicted * 10 ** (settings["margin_db"] / 10), MIN_RUN_FRAMES)
+        regions[hearing] = _own_speech(regions[hearing], own[hearing], settings)
+    return own
+
+
+def keep_own(regions: list[list[Region]], own: list[np.ndarray | None], settings: dict) -> list[list[Region]]:
+    """Each leg's regions trimmed to its own voice (``own_voice``), those with too little dropped."""
+    return [list(leg) if frames is None else _own_speech(leg, frames, settings) for leg, frames in zip(regions, own)]
 
 
 def _loud_frames(energies: np.ndarray, regions: list[Region]) -> np.ndarray:
