@@ -111,7 +111,7 @@ class Transcriber:
         roles = self._stereo_roles(turns)
         for turn in turns:
             turn.role = role_of_channel(roles, turn.channel)
-        return turns, {role_of_channel(roles, c): sorted(regions[c] + brief[c]) for c in (0, 1)}, roles
+        return turns, {role_of_channel(roles, c): union(regions[c] + brief[c]) for c in (0, 1)}, roles
 
     def _mono(self, audio: Audio, answer_at: float, path: Path):
         """Diarize, transcribe the speech regions, give each word its speaker, then tell the agent."""
