@@ -65,6 +65,11 @@ class CuePhrases:
             scores.append(best.score if best else 0.0)
         return sum(scores) / len(scores)
 
+    def all_said(self, text: str) -> bool:
+        """Does ``text`` say a phrase of every group?"""
+        return bool(self.groups) and all(self._matchers.matcher(group, self._threshold).best(text)
+                                         for group in self.groups)
+
     def said(self, text: str) -> bool:
         """Does ``text`` say any of the phrases (of any group)?"""
         phrases = tuple(phrase for group in self.groups for phrase in group)

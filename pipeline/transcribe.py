@@ -12,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-from audits.calldata.transcript import RingBack, RoleAssignment, Transcript, Turn, Word
+from audits.calldata.transcript import RingBack, RoleAssignment, Transcript, Turn, Word, joined
 from audits.cues import CLOSING_QUESTION, GREETING
 from audits.spec import Spec
 from pipeline.asr import numerics
-from pipeline.asr.engine import AsrEngine
+from pipeline.asr.engine import AsrEngine, OpeningHint
 from pipeline.asr.verify import AudioScorer
 from pipeline.audio.activity import Region, voice_activity
 from pipeline.audio.decode import SAMPLE_RATE, Audio, Pcm, decode, to_float
@@ -45,6 +45,9 @@ class Transcriber:
             self._asr = AsrEngine(self.settings["asr"], self.threads)
             self._asr.check_language(self.spec.language)
             self._asr.prompt = spec_prompt(self.spec)
+            if self.settings["asr"]["spec_prompt"] == "opening":
+                greeting = self.spec.phrases_for(GREETING)
+                self._asr.opening = OpeningHint(spec_prompt(self.spec, (GREETING,)), greeting.all_said)
             self._asr.keep_encoded = self.settings["verify"]["enabled"]
         return self._asr
 
@@ -177,22 +180,21 @@ class Transcriber:
             settings=settings,
         )
 
-def spec_prompt(spec: Spec) -> str:
-    """The first phrase of each group of the spec's greeting and closing question, as a decoder
-    prompt ("hello Apex service centre glad to serve you. is there anything else I can help you with?")."""
-    sentences = [" ".join(group[0] for group in spec.phrases_for(cue).groups if group)
-                 for cue in (GREETING, CLOSING_QUESTION)]
+def spec_prompt(spec: Spec, cues: tuple[str, ...] = (GREETING, CLOSING_QUESTION)) -> str:
+    """The first phrase of each group of the spec's phrases for ``cues`` (greeting and closing
+    question), as a decoder prompt ("hello Apex service centre glad to serve you. is there anything
+    else I can help you with.")."""
+    sentences = [" ".join(group[0] for group in spec.phrases_for(cue).groups if group) for cue in cues]
     return " ".join(f"{s}." for s in sentences if s)
 
 
 def _turn(channel: int, region: tuple[float, float], words: list[Word], language: str,
           redecoded: str | None = None) -> Turn:
-    separator = "" if language.startswith(("zh", "ja")) else " "
     return Turn(
         role="unknown",
         start=region[0],
         end=region[1],
-        text=separator.join(word.text for word in words),
+        text=joined(words, language),
         words=words,
         confidence=round(sum(word.probability for word in words) / len(words), 4),
         channel=channel,

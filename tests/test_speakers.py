@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 
 from audits.calldata.transcript import Word
-from pipeline.speakers.turns import (SpeakerTurn, activity_by_role, heard, smooth, speaker_of, talk_seconds,
-                                     words_to_turns)
+from pipeline.speakers.turns import (
+    SpeakerTurn,
+    activity_by_role,
+    heard,
+    smooth,
+    speaker_of,
+    talk_seconds,
+    words_to_turns,
+)
 
 A, B = "SPEAKER_00", "SPEAKER_01"
 # A greets, B asks a long question, A talks over its last 3 s, B answers.

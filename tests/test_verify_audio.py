@@ -5,6 +5,8 @@ speed where tiny.en misreads) have text that misses what the audio holds: the ag
 serve you", the text does not. Phrase verification must pass that greeting and still fail the
 same voice's greeting without the offer of help; a stored transcript must be re-audited from its
 stored scores; the batched decoder's repeated greeting (in place of the farewell) is decoded again.
+The opening hint (asr.spec_prompt: opening) reads the misheard greeting right, and writes no offer of
+help into the greeting that lacks one.
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ pytestmark = pytest.mark.slow
 DATA = Path(__file__).parent / "data" / "verify"
 
 
-def _processor(**verify) -> CallProcessor:
+def _processor(spec_prompt: str = "off", **verify) -> CallProcessor:
+    """Verification alone by default: the opening hint (asr.spec_prompt: opening) would mend the
+    greeting's text before verification sees it."""
     settings = load_settings()
+    settings["asr"]["spec_prompt"] = spec_prompt
     settings["verify"] = {**settings["verify"], **verify}
     return CallProcessor(settings, load_spec("en"))
 
@@ -224,3 +229,39 @@ class _Sampling:
         self.events.append("generate")
         self.sampled += kwargs.get("sampling_temperature", 0) > 0 and kwargs.get("sampling_topk", 1) != 1
         return self.model.generate(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def hinted():
+    """The default settings: the greeting as a decoder hint for the opening."""
+    processor = _processor(spec_prompt="opening", enabled=False)  # the text alone decides
+    return {name: processor.audit(DATA / f"{name}.ogg") for name in ("greeting_misheard", "greeting_no_offer")}
+
+
+def test_the_opening_read_again_with_the_greeting_as_a_hint_says_what_the_audio_has(calls, hinted):
+    before = calls["greeting_misheard"].transcript.role_turns("agent")[0]
+    assert "serve you" not in before.text.lower()  # the first reading: the test can fail
+    first = hinted["greeting_misheard"].transcript.role_turns("agent")[0]
+    assert "glad to serve you" in first.text.lower()
+    assert first.redecoded.startswith("opening: the greeting was not in its first reading")
+    assert hinted["greeting_misheard"].result.finding("opening.greeting").status == "pass"
+    later = hinted["greeting_misheard"].transcript.role_turns("agent")[1:]
+    assert [t.text for t in later] == [t.text for t in calls["greeting_misheard"].transcript.role_turns("agent")[1:]]
+
+
+def test_the_hint_invents_no_offer_of_help_the_agent_never_made(hinted):
+    call = hinted["greeting_no_offer"]
+    assert "serve you" not in call.transcript.role_turns("agent")[0].text.lower()
+    assert call.result.finding("opening.greeting").status == "fail"
+
+
+def test_decoding_window_by_window_reads_the_opening_again_too():
+    settings = load_settings()
+    settings["asr"]["batch_size"] = 0  # one stream per channel, no batched chunks
+    settings["verify"]["enabled"] = False
+    for prompt, said in (("off", False), ("opening", True)):
+        settings["asr"]["spec_prompt"] = prompt
+        call = CallProcessor(settings, load_spec("en")).audit(DATA / "greeting_misheard.ogg")
+        first = call.transcript.role_turns("agent")[0]
+        assert ("glad to serve you" in first.text.lower()) is said
+        assert (first.redecoded or "").startswith("opening") is said

@@ -35,6 +35,11 @@ class Word:
     probability: float = 1.0
 
 
+def joined(words: list[Word], language: str) -> str:
+    """The words as text: spaced, but run together for Chinese and Japanese."""
+    return ("" if language.startswith(("zh", "ja")) else " ").join(word.text for word in words)
+
+
 @dataclass
 class Turn:
     """One stretch of speech by one speaker (one VAD region of one channel, for stereo)."""

@@ -12,6 +12,7 @@ import functools
 import importlib.util
 import math
 import re
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Iterator
 
 import numpy as np
 
-from audits.calldata.transcript import Word
+from audits.calldata.transcript import Word, joined
 from pipeline.asr.guard import Reading, better, echoes, suspect
 from pipeline.asr.malloc import limit_arenas
 from pipeline.audio.activity import Region
@@ -116,6 +117,21 @@ def resolve_model(name: str) -> ResolvedModel:
     )
 
 
+@dataclass(frozen=True)
+class OpeningHint:
+    """The spec's greeting as a decoder hint for the call's opening (``asr.spec_prompt: opening``).
+
+    tiny.en cannot spell a name it never saw ("Apex service centre" comes back as "say pastor with
+    center"), so the greeting reads as missing. When the first reading of the call's first speech
+    region (on the channel that speaks first: the agent's greeting) lacks the greeting, that region
+    is read again with the greeting as faster-whisper hotwords, and the second reading is kept only
+    when it says the greeting. Only the opening is hinted: a hint on every window made a dev call
+    say "anything else" its agent never said."""
+
+    prompt: str  # "Hello Apex service centre glad to serve you."
+    said: Callable[[str], bool]  # does a reading say the greeting (a phrase of every group)?
+
+
 class AsrEngine:
     """One faster-whisper model; create once per worker process and reuse for every call."""
 
@@ -132,7 +148,8 @@ class AsrEngine:
             cpu_threads=threads,
         )
         self.batch_size = int(settings.get("batch_size") or 0)
-        self.prompt = ""  # the spec's phrases for asr.spec_prompt (Transcriber sets them)
+        self.prompt = ""  # the spec's phrases for asr.spec_prompt hotwords | initial_prompt (Transcriber sets them)
+        self.opening: OpeningHint | None = None  # asr.spec_prompt: opening (Transcriber sets it)
         self.encoder = _EncodeInParts(self.model, ENCODE_BATCH)
         self.batched = BatchedInferencePipeline(self.encoder) if self.batch_size > 1 else None
         self.keep_encoded = False  # keep the chunks' encoder outputs (phrase verification reads them)
@@ -164,7 +181,10 @@ class AsrEngine:
         """
         self.encoded = []
         if self.batched is None:
-            return [self.transcribe_regions(samples, rs, language) for samples, rs in zip(channels, regions)]
+            words = [self.transcribe_regions(samples, rs, language) for samples, rs in zip(channels, regions)]
+            self._read_opening_again(regions, language, words, notes, lambda c, prompt: self.transcribe_regions(
+                channels[c], regions[c][:1], language, prompt)[0])
+            return words
         return self._transcribe_batched(channels, regions, language, notes)
 
     def take_encoded(self) -> list[EncodedChunk]:
@@ -174,7 +194,8 @@ class AsrEngine:
         encoded, self.encoded = self.encoded, []
         return encoded
 
-    def transcribe_regions(self, samples: Samples, regions: list[Region], language: str) -> list[list[Word]]:
+    def transcribe_regions(self, samples: Samples, regions: list[Region], language: str,
+                           hotwords: str = "") -> list[list[Word]]:
         """Words per region (same order), each with times in the original recording: one channel
         packed into one stream, decoded sequentially, at temperature 0 only: faster-whisper's
         temperature fallback samples, and CTranslate2's sampling cannot be seeded per call (see
@@ -184,7 +205,7 @@ class AsrEngine:
         packed, pieces = _pack(samples, regions, self.settings["region_padding"])
         segments, _ = self.model.transcribe(
             packed,
-            **self._options(language),
+            **self._options(language, hotwords),
             vad_filter=False,  # regions are speech already
             condition_on_previous_text=False,  # regions are separate turns; stops one slip spreading
             temperature=0.0,
@@ -232,10 +253,37 @@ class AsrEngine:
                                          "alone, the second reading kept")
                 if echo or len(second) > len(first):
                     words[c][index] = second
+
+        def read_with(c: int, prompt: str) -> list[Word]:
+            found: list[list[list[Word]]] = [[[] for _ in rs] for rs in regions]
+            chunks = [[(c, 0, first, last)] for first, last in _split_long(channels[c], *bounds[c][0])]
+            self._decode_chunks(channels, chunks, language, found, hotwords=prompt)  # its notes: only if kept
+            return found[c][0]
+
+        self._read_opening_again(regions, language, words, notes, read_with)
         return words
 
+    def _read_opening_again(self, regions: list[list[Region]], language: str, words: list[list[list[Word]]],
+                            notes: dict | None, read_with: Callable[[int, str], list[Word]]) -> None:
+        """The ``OpeningHint``: the first region of the channel that speaks first read again by
+        ``read_with(channel, hotwords)`` when its words lack the greeting; kept when the second
+        reading says it (``notes`` records it)."""
+        spoken = [c for c, rs in enumerate(regions) if rs]
+        if self.opening is None or not spoken:
+            return
+        c = min(spoken, key=lambda channel: regions[channel][0][0])
+        if self.opening.said(joined(words[c][0], language)):
+            return
+        second = read_with(c, self.opening.prompt)
+        if self.opening.said(joined(second, language)):
+            words[c][0] = second
+            if notes is not None:
+                notes[(c, 0)] = ("opening: the greeting was not in its first reading; read again with the spec's "
+                                 "greeting as decoder hotwords (asr.spec_prompt: opening), that reading says it")
+
     def _decode_chunks(self, channels: list[Samples], chunks: list, language: str,
-                       words: list[list[list[Word]]], notes: dict | None = None, keep: bool = False) -> None:
+                       words: list[list[list[Word]]], notes: dict | None = None, keep: bool = False,
+                       hotwords: str = "") -> None:
         """Decode ``chunks`` (lists of pieces) ``batch_size`` at a time; add their words to ``words``.
         A chunk whose reading loops or is unlikely (``pipeline.asr.guard``) is decoded again alone
         (``_guarded``, from the batch's encoding of it); ``notes`` gets (channel, region index) ->
@@ -251,7 +299,7 @@ class AsrEngine:
             self.encoder.kept = [] if keep or guard else None
             segments, _ = self.batched.transcribe(
                 packed,
-                **self._options(language),
+                **self._options(language, hotwords),
                 clip_timestamps=clips,
                 batch_size=_balanced(len(part), self.batch_size),
                 without_timestamps=True,  # one pass per window: timestamp tokens only cost time here
@@ -286,11 +334,13 @@ class AsrEngine:
                                                             for start, end, _, _, offset in pieces],
                                              [start - clip["start"] for start, _, _, _, _ in pieces], output))
 
-    def _options(self, language: str) -> dict:
+    def _options(self, language: str, hotwords: str = "") -> dict:
         options = {"language": language.split("-")[0], "beam_size": self.settings["beam_size"], "word_timestamps": True}
         how = self.settings.get("spec_prompt", "off")
-        if how != "off" and self.prompt:
+        if how in ("hotwords", "initial_prompt") and self.prompt:
             options[how] = self.prompt
+        if hotwords:
+            options["hotwords"] = hotwords
         return options
 
     def _guarded(self, channels: list[Samples], chunk: list, first: Reading, found: list, language: str,

@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from audits.calldata.transcript import ROLES, Turn, Word
+from audits.calldata.transcript import ROLES, Turn, Word, joined
 from pipeline.audio.activity import Region
 from pipeline.measure import total, union
 
@@ -77,13 +77,12 @@ def words_to_turns(words: list[Word], turns: list[SpeakerTurn], exclusive: list[
         if speaker is None or speaker not in own_turns:
             continue
         grouped[min(own_turns[speaker], key=lambda turn: _distance(word, turn))].append(word)
-    separator = "" if language.startswith(("zh", "ja")) else " "
     result = [
         Turn(
             role="unknown",
             start=turn.start,
             end=turn.end,
-            text=separator.join(word.text for word in own),
+            text=joined(own, language),
             words=own,
             confidence=round(sum(word.probability for word in own) / len(own), 4),
             speaker=turn.speaker,
