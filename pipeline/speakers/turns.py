@@ -101,7 +101,9 @@ def heard(turns: list[SpeakerTurn], voice: list[Region]) -> list[SpeakerTurn]:
     starts = [start for start, _ in voice]
     parts = []
     for turn in turns:
-        for start, end in voice[max(0, bisect.bisect_right(starts, turn.start) - 1):]:
+        # indexing, not a slice: a slice would copy the rest of the call for every turn
+        for index in range(max(0, bisect.bisect_right(starts, turn.start) - 1), len(voice)):
+            start, end = voice[index]
             if start >= turn.end:
                 break
             if end > turn.start:
