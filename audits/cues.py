@@ -15,11 +15,13 @@ from __future__ import annotations
 GREETING = "greeting"
 CLOSING_QUESTION = "closing_question"
 HOLD_ANNOUNCEMENT = "hold_announcement"
+HOLD_THANKS = "hold_thanks"
 
 # Each cue, what it is, and whether every spec must provide it (the pipeline cannot do without).
 CUES = {
     GREETING: "the opening greeting's phrases: they tell which channel or speaker is the agent",
     CLOSING_QUESTION: "the closing question's phrases: they help tell which diarized speaker is the agent",
     HOLD_ANNOUNCEMENT: "phrases announcing a wait: they tell an announced hold from a silence",
+    HOLD_THANKS: "thanks for waiting after a hold: a decoder hint for the turn after a pause (asr.spec_prompt)",
 }
 REQUIRED_CUES = (GREETING, HOLD_ANNOUNCEMENT)

@@ -72,5 +72,10 @@ class CuePhrases:
 
     def said(self, text: str) -> bool:
         """Does ``text`` say any of the phrases (of any group)?"""
+        return self.phrase_said(text) is not None
+
+    def phrase_said(self, text: str) -> str | None:
+        """The phrase (of any group) ``text`` says best, or None."""
         phrases = tuple(phrase for group in self.groups for phrase in group)
-        return bool(phrases) and bool(self._matchers.matcher(phrases, self._threshold).find(text))
+        best = self._matchers.matcher(phrases, self._threshold).best(text) if phrases else None
+        return best.phrase if best else None

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from audits.checks import KINDS, Check
-from audits.cues import CLOSING_QUESTION, CUES, GREETING, HOLD_ANNOUNCEMENT, REQUIRED_CUES
+from audits.cues import CLOSING_QUESTION, CUES, GREETING, HOLD_ANNOUNCEMENT, HOLD_THANKS, REQUIRED_CUES
 from audits.matchers import CuePhrases, Matching, SpecMatchers
 from audits.params import (
     REQUIRED,
@@ -63,7 +63,7 @@ MAX_ITEMS = 1000  # a spec beyond this is refused before any item is read (each 
 DEFAULT_CUES = {
     "opening.greeting": (GREETING,),
     "closing.anything_else": (CLOSING_QUESTION,),
-    "hold.etiquette": (HOLD_ANNOUNCEMENT,),
+    "hold.etiquette": (HOLD_ANNOUNCEMENT, HOLD_THANKS),
 }
 
 _TOP_FIELDS: dict[str, tuple[ParamType, Any]] = {  # besides extends, remove, matching, items

@@ -59,11 +59,13 @@ class Asr:
                                     "window by window (configs/default.yaml: speed and memory)", 3)
     region_padding: float = param(Real(0.0), "seconds of audio added around each speech region before it is "
                                              "transcribed (at most half the gap to the next)", 0.5)
-    spec_prompt: str = param(OneOf("off", "opening", "hotwords", "initial_prompt"),
+    spec_prompt: str = param(OneOf("off", "opening", "key_turns", "hotwords", "initial_prompt"),
                              "the spec's phrases as decoder hints. opening: the call's first speech region is read "
                              "again with the greeting as faster-whisper hotwords when its reading lacks the greeting "
-                             "(kept when the second says it); hotwords / initial_prompt: the greeting and closing "
-                             "question on every window (README, Verdicts that survive ASR errors)", "opening")
+                             "(kept when the second says it); key_turns: that, and the regions around each pause of "
+                             "timing.hold_min_seconds with the hold's phrases (kept when the audio alone agrees); "
+                             "hotwords / initial_prompt: the greeting and closing question on every window (README, "
+                             "Verdicts that survive ASR errors)", "key_turns")
     guard: bool = param(Flag(), "decode again, one window at a time at temperature 0 (then with repeated runs "
                                 "blocked), a batched chunk that loops or reads unlikely (pipeline/asr/guard.py)",
                         True)

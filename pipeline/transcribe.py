@@ -13,10 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from audits.calldata.transcript import RingBack, RoleAssignment, Transcript, Turn, Word, joined
-from audits.cues import CLOSING_QUESTION, GREETING
+from audits.cues import CLOSING_QUESTION, GREETING, HOLD_ANNOUNCEMENT, HOLD_THANKS
 from audits.spec import Spec
 from pipeline.asr import numerics
-from pipeline.asr.engine import AsrEngine, OpeningHint
+from pipeline.asr.engine import AsrEngine
+from pipeline.asr.hints import Hint, TurnHints
 from pipeline.asr.verify import AudioScorer
 from pipeline.audio.activity import Region, voice_activity
 from pipeline.audio.decode import SAMPLE_RATE, Audio, Pcm, decode, to_float
@@ -45,9 +46,7 @@ class Transcriber:
             self._asr = AsrEngine(self.settings["asr"], self.threads)
             self._asr.check_language(self.spec.language)
             self._asr.prompt = spec_prompt(self.spec)
-            if self.settings["asr"]["spec_prompt"] == "opening":
-                greeting = self.spec.phrases_for(GREETING)
-                self._asr.opening = OpeningHint(spec_prompt(self.spec, (GREETING,)), greeting.all_said)
+            self._asr.hints = turn_hints(self.spec, self.settings)
             self._asr.keep_encoded = self.settings["verify"]["enabled"]
         return self._asr
 
@@ -180,12 +179,34 @@ class Transcriber:
             settings=settings,
         )
 
-def spec_prompt(spec: Spec, cues: tuple[str, ...] = (GREETING, CLOSING_QUESTION)) -> str:
+def spec_prompt(spec: Spec, cues: tuple[str, ...] = (GREETING, CLOSING_QUESTION), every: bool = False) -> str:
     """The first phrase of each group of the spec's phrases for ``cues`` (greeting and closing
     question), as a decoder prompt ("hello Apex service centre glad to serve you. is there anything
-    else I can help you with.")."""
+    else I can help you with."); ``every``: each phrase of each group, a sentence each."""
+    if every:
+        return " ".join(f"{phrase}." for cue in cues for group in spec.phrases_for(cue).groups for phrase in group)
     sentences = [" ".join(group[0] for group in spec.phrases_for(cue).groups if group) for cue in cues]
     return " ".join(f"{s}." for s in sentences if s)
+
+
+def turn_hints(spec: Spec, settings: dict) -> TurnHints | None:
+    """The turns ``asr.spec_prompt`` hints (``pipeline.asr.hints``) and with what; None: no turn."""
+    how, timing, verify = settings["asr"]["spec_prompt"], settings["timing"], settings["verify"]
+    if how not in ("opening", "key_turns"):
+        return None
+    greeting = Hint(spec_prompt(spec, (GREETING,)), spec.phrases_for(GREETING).all_said)
+    margins = {"margin": verify["margin"], "margin_per_word": verify["margin_per_word"]}
+    if how == "opening":
+        return TurnHints(greeting, **margins)
+    hold, thanks = spec.phrases_for(HOLD_ANNOUNCEMENT), spec.phrases_for(HOLD_THANKS)
+    return TurnHints(
+        greeting,
+        Hint(spec_prompt(spec, (HOLD_ANNOUNCEMENT,), every=True), hold.said, hold.phrase_said) if hold.groups else None,
+        Hint(spec_prompt(spec, (HOLD_THANKS,), every=True), thanks.said, thanks.phrase_said) if thanks.groups else None,
+        pause=timing["hold_min_seconds"],
+        within=timing["hold_announcement_within"] + timing["hold_consent_max_seconds"],
+        **margins,
+    )
 
 
 def _turn(channel: int, region: tuple[float, float], words: list[Word], language: str,

@@ -13,7 +13,7 @@ import yaml
 
 from audits import CHECKLIST, SpecError, load_spec
 from audits.checks import KINDS
-from audits.cues import CLOSING_QUESTION, GREETING, HOLD_ANNOUNCEMENT
+from audits.cues import CLOSING_QUESTION, GREETING, HOLD_ANNOUNCEMENT, HOLD_THANKS
 from audits.spec import bundled_specs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -84,6 +84,8 @@ def test_hold_announcements():
     assert en.phrases_for(HOLD_ANNOUNCEMENT).said("May I put you on hold for a moment?")
     assert en.phrases_for(HOLD_ANNOUNCEMENT).said("one moment please")
     assert not en.phrases_for(HOLD_ANNOUNCEMENT).said("Thank you for calling.")
+    assert en.phrases_for(HOLD_THANKS).said("Thank you for your patience, the jacket is in stock.")
+    assert zh.phrases_for(HOLD_THANKS).said("感谢您的耐心等待")
 
 
 def test_an_item_declared_to_provide_a_cue_serves_it_instead_of_the_default(tmp_path):
@@ -96,7 +98,7 @@ def test_an_item_declared_to_provide_a_cue_serves_it_instead_of_the_default(tmp_
     default = load_spec(SPECS["en"])
     assert spec.cue_items()[CLOSING_QUESTION] == "closing.farewell"
     assert default.cue_items() == {GREETING: "opening.greeting", CLOSING_QUESTION: "closing.anything_else",
-                                   HOLD_ANNOUNCEMENT: "hold.etiquette"}
+                                   HOLD_ANNOUNCEMENT: "hold.etiquette", HOLD_THANKS: "hold.etiquette"}
     farewell = spec.item("closing.farewell").options.groups
     assert spec.phrases_for(CLOSING_QUESTION).groups == farewell
     data["items"] = [i for i in data["items"] if i["id"] != "closing.farewell"] + [

@@ -11,7 +11,7 @@ import pytest
 
 from audits.calldata.transcript import PhraseScore, Transcript, TranscriptError, Turn, Word
 from audits.verification import Verifier, closest
-from pipeline.asr.guard import Reading, better, echoes, suspect
+from pipeline.asr.guard import Reading, better, echoes, loops, suspect
 
 GUARD = {"guard_compression_ratio": 2.4, "guard_log_prob": -1.0, "guard_repeats": 4}
 
@@ -108,6 +108,12 @@ def test_the_guard_finds_loops_and_unlikely_readings_and_leaves_plain_speech():
     assert suspect(Reading("Hello, Apex service centre, glad to serve you. What can I do for you?", -0.4), GUARD) is None
     greeting = "Hello, thank you for calling us at the customer service center."
     assert suspect(Reading(f"{greeting} {greeting}", -0.4), GUARD).startswith("loop")
+
+
+def test_a_hinted_reading_that_loops_on_the_hint_is_a_loop():  # what the turn hints refuse to keep
+    assert loops("thank you for waiting. " * 12, GUARD)
+    assert loops(LOOP, GUARD)
+    assert not loops("Thank you for waiting. Thank you for waiting. The jacket is in stock.", GUARD)
 
 
 def test_the_guard_keeps_the_reading_that_loops_less_then_the_likelier():

@@ -6,7 +6,8 @@ serve you", the text does not. Phrase verification must pass that greeting and s
 same voice's greeting without the offer of help; a stored transcript must be re-audited from its
 stored scores; the batched decoder's repeated greeting (in place of the farewell) is decoded again.
 The opening hint (asr.spec_prompt: opening) reads the misheard greeting right, and writes no offer of
-help into the greeting that lacks one.
+help into the greeting that lacks one; the hold hint (key_turns) reads a misheard request to hold
+right, and writes no announcement into dead air.
 """
 
 from __future__ import annotations
@@ -243,7 +244,7 @@ def test_the_opening_read_again_with_the_greeting_as_a_hint_says_what_the_audio_
     assert "serve you" not in before.text.lower()  # the first reading: the test can fail
     first = hinted["greeting_misheard"].transcript.role_turns("agent")[0]
     assert "glad to serve you" in first.text.lower()
-    assert first.redecoded.startswith("opening: the greeting was not in its first reading")
+    assert first.redecoded.startswith("greeting: not in its first reading")
     assert hinted["greeting_misheard"].result.finding("opening.greeting").status == "pass"
     later = hinted["greeting_misheard"].transcript.role_turns("agent")[1:]
     assert [t.text for t in later] == [t.text for t in calls["greeting_misheard"].transcript.role_turns("agent")[1:]]
@@ -264,4 +265,54 @@ def test_decoding_window_by_window_reads_the_opening_again_too():
         call = CallProcessor(settings, load_spec("en")).audit(DATA / "greeting_misheard.ogg")
         first = call.transcript.role_turns("agent")[0]
         assert ("glad to serve you" in first.text.lower()) is said
-        assert (first.redecoded or "").startswith("opening") is said
+        assert (first.redecoded or "").startswith("greeting") is said
+
+
+@pytest.fixture(scope="module")
+def held():
+    """The hold calls with the opening hinted only, and with the hold's turns hinted too (key_turns)."""
+    found = {}
+    for how in ("opening", "key_turns"):
+        processor = _processor(spec_prompt=how, enabled=False)  # the text alone decides
+        hotwords = []
+        engine = processor.transcriber.asr
+        decode = engine._decode_chunks
+
+        def recording(*args, _decode=decode, _seen=hotwords, **kwargs):
+            _seen.append(kwargs.get("hotwords", ""))
+            return _decode(*args, **kwargs)
+
+        engine._decode_chunks = recording
+        for name in ("hold_misheard", "dead_air"):
+            hotwords.clear()
+            found[how, name] = processor.audit(DATA / f"{name}.ogg"), list(hotwords)
+    return found
+
+
+def test_a_hold_request_misread_is_read_again_with_the_hold_phrases_as_a_hint(held):
+    before, _ = held["opening", "hold_misheard"]
+    asked = [t for t in before.transcript.role_turns("agent") if 8.0 < t.start < 11.0]
+    assert asked and "put you on hold" not in asked[0].text.lower()  # "I hope you want to hold a moment."
+    assert not before.measurements.holds
+    assert before.result.finding("silence.dead_air").status == "fail"  # the wrong verdict the hint mends
+    after, hotwords = held["key_turns", "hold_misheard"]
+    asked = [t for t in after.transcript.role_turns("agent") if 8.0 < t.start < 11.0][0]
+    assert "put you on hold" in asked.text.lower()
+    assert asked.redecoded.startswith("hold announcement: not in its first reading")
+    assert "asr.spec_prompt: key_turns" in asked.redecoded and "without the hint the audio scores it" in asked.redecoded
+    assert any("may I put you on hold" in h for h in hotwords)
+    [hold] = after.measurements.holds
+    assert hold.detected_by == "announcement" and 12.0 < hold.start < 13.5 and 27.0 < hold.end < 28.0
+    assert after.result.finding("silence.dead_air").status == "pass"
+    assert after.result.finding("hold.etiquette").status == "pass"
+    others = [t.text for t in after.transcript.turns if t is not asked]
+    assert others == [t.text for t in before.transcript.turns if not (8.0 < t.start < 11.0 and t.role == "agent")]
+
+
+def test_the_hold_hint_writes_no_announcement_into_dead_air(held):
+    call, hotwords = held["key_turns", "dead_air"]
+    assert any("may I put you on hold" in h for h in hotwords)  # the turns before the pause were read again
+    assert not any((t.redecoded or "").startswith("hold") for t in call.transcript.turns)
+    assert not call.measurements.holds
+    assert call.result.finding("silence.dead_air").status == "fail"
+    assert call.result.finding("hold.etiquette").status == "na"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from audits.call_view import CallView, turn_evidence
 from audits.checks.base import Check, CommonOptions, listing
-from audits.cues import HOLD_ANNOUNCEMENT
+from audits.cues import HOLD_ANNOUNCEMENT, HOLD_THANKS
 from audits.findings import Evidence, Finding
 from audits.params import Integer, Number, Optional, Phrases, param
 
@@ -31,9 +31,11 @@ class HoldEtiquetteCheck(Check):
 
     kind = "hold_etiquette"
     Options = HoldEtiquetteOptions
-    provides = (HOLD_ANNOUNCEMENT,)
+    provides = (HOLD_ANNOUNCEMENT, HOLD_THANKS)
 
     def cue_phrases(self, cue: str) -> tuple[tuple[str, ...], ...]:
+        if cue == HOLD_THANKS:
+            return (self.options.thank,)
         return (self.options.announce + self.options.ask,)  # one group: any of them announces a hold
 
     def evaluate(self, ctx: CallView) -> Finding:

@@ -21,8 +21,10 @@ from typing import Iterator
 import numpy as np
 
 from audits.calldata.transcript import Word, joined
-from pipeline.asr.guard import Reading, better, echoes, suspect
+from pipeline.asr.guard import Reading, better, echoes, loops, suspect
+from pipeline.asr.hints import Hint, RegionAt, TurnHints, after_pause, before_pauses
 from pipeline.asr.malloc import limit_arenas
+from pipeline.asr.verify import PIECE_SECONDS, AudioScorer
 from pipeline.audio.activity import Region
 from pipeline.audio.decode import SAMPLE_RATE, Samples, to_float
 
@@ -117,21 +119,6 @@ def resolve_model(name: str) -> ResolvedModel:
     )
 
 
-@dataclass(frozen=True)
-class OpeningHint:
-    """The spec's greeting as a decoder hint for the call's opening (``asr.spec_prompt: opening``).
-
-    tiny.en cannot spell a name it never saw ("Apex service centre" comes back as "say pastor with
-    center"), so the greeting reads as missing. When the first reading of the call's first speech
-    region (on the channel that speaks first: the agent's greeting) lacks the greeting, that region
-    is read again with the greeting as faster-whisper hotwords, and the second reading is kept only
-    when it says the greeting. Only the opening is hinted: a hint on every window made a dev call
-    say "anything else" its agent never said."""
-
-    prompt: str  # "Hello Apex service centre glad to serve you."
-    said: Callable[[str], bool]  # does a reading say the greeting (a phrase of every group)?
-
-
 class AsrEngine:
     """One faster-whisper model; create once per worker process and reuse for every call."""
 
@@ -149,7 +136,7 @@ class AsrEngine:
         )
         self.batch_size = int(settings.get("batch_size") or 0)
         self.prompt = ""  # the spec's phrases for asr.spec_prompt hotwords | initial_prompt (Transcriber sets them)
-        self.opening: OpeningHint | None = None  # asr.spec_prompt: opening (Transcriber sets it)
+        self.hints: TurnHints | None = None  # asr.spec_prompt: opening | key_turns (Transcriber sets them)
         self.encoder = _EncodeInParts(self.model, ENCODE_BATCH)
         self.batched = BatchedInferencePipeline(self.encoder) if self.batch_size > 1 else None
         self.keep_encoded = False  # keep the chunks' encoder outputs (phrase verification reads them)
@@ -182,8 +169,9 @@ class AsrEngine:
         self.encoded = []
         if self.batched is None:
             words = [self.transcribe_regions(samples, rs, language) for samples, rs in zip(channels, regions)]
-            self._read_opening_again(regions, language, words, notes, lambda c, prompt: self.transcribe_regions(
-                channels[c], regions[c][:1], language, prompt)[0])
+            self._read_hinted_again(channels, regions, language, words, notes, lambda targets, prompt: {
+                (c, i): self.transcribe_regions(channels[c], regions[c][i:i + 1], language, prompt)[0]
+                for c, i in targets})
             return words
         return self._transcribe_batched(channels, regions, language, notes)
 
@@ -254,32 +242,68 @@ class AsrEngine:
                 if echo or len(second) > len(first):
                     words[c][index] = second
 
-        def read_with(c: int, prompt: str) -> list[Word]:
+        def read_with(targets: list[RegionAt], prompt: str) -> dict[RegionAt, list[Word]]:
             found: list[list[list[Word]]] = [[[] for _ in rs] for rs in regions]
-            chunks = [[(c, 0, first, last)] for first, last in _split_long(channels[c], *bounds[c][0])]
+            chunks = [[(c, i, first, last)] for c, i in targets for first, last in _split_long(channels[c], *bounds[c][i])]
             self._decode_chunks(channels, chunks, language, found, hotwords=prompt)  # its notes: only if kept
-            return found[c][0]
+            return {(c, i): found[c][i] for c, i in targets}
 
-        self._read_opening_again(regions, language, words, notes, read_with)
+        self._read_hinted_again(channels, regions, language, words, notes, read_with)
         return words
 
-    def _read_opening_again(self, regions: list[list[Region]], language: str, words: list[list[list[Word]]],
-                            notes: dict | None, read_with: Callable[[int, str], list[Word]]) -> None:
-        """The ``OpeningHint``: the first region of the channel that speaks first read again by
-        ``read_with(channel, hotwords)`` when its words lack the greeting; kept when the second
-        reading says it (``notes`` records it)."""
+    def _read_hinted_again(self, channels: list[Samples], regions: list[list[Region]], language: str,
+                           words: list[list[list[Word]]], notes: dict | None,
+                           read_with: Callable[[list[RegionAt], str], dict[RegionAt, list[Word]]]) -> None:
+        """The ``TurnHints`` (``pipeline.asr.hints``): the call's first region, and with hold hints the
+        regions just before and after each hold-length pause, read again by ``read_with(regions,
+        hotwords)`` when their words lack the hint's phrases. A second reading is kept when it says
+        them, does not loop, and the audio without the hint finds it about as likely as the first
+        (``notes`` records it)."""
+        hints = self.hints
         spoken = [c for c, rs in enumerate(regions) if rs]
-        if self.opening is None or not spoken:
+        if hints is None or not spoken:
             return
-        c = min(spoken, key=lambda channel: regions[channel][0][0])
-        if self.opening.said(joined(words[c][0], language)):
+        scorer = None
+
+        def again(targets: list[RegionAt], hint: Hint, what: str) -> None:
+            nonlocal scorer
+            targets = [(c, i) for c, i in dict.fromkeys(targets) if not hint.said(joined(words[c][i], language))
+                       and regions[c][i][1] - regions[c][i][0] <= PIECE_SECONDS]
+            if not targets:
+                return
+            for (c, i), second in read_with(targets, hint.prompt).items():
+                first, text = joined(words[c][i], language), joined(second, language)
+                # A hint can make the decoder loop on its phrases ("thank you for waiting. thank you for …").
+                if not hint.said(text) or loops(text, self.settings):
+                    continue
+                checked = ""
+                if hint.phrase is not None:
+                    scorer = scorer or AudioScorer(self, channels, language)
+                    scores = scorer.readings(c, *regions[c][i], [first, text])
+                    gained, allowed = scores[text] - scores[first], hints.allowed(hint.phrase(text) or "")
+                    if gained < -allowed:
+                        continue
+                    checked = f"; without the hint the audio scores it {gained:+.1f} nats against the first (kept: " \
+                              f"at most {allowed:g} less)"
+                words[c][i] = second
+                if notes is not None:
+                    notes[(c, i)] = (f"{what}: not in its first reading; read again with the spec's {what} as decoder "
+                                     f"hotwords (asr.spec_prompt: {self.settings['spec_prompt']}), that reading says "
+                                     f"it{checked}")
+
+        opener = min(spoken, key=lambda c: regions[c][0][0])  # where the agent greets (a mono call: its one channel)
+        again([(opener, 0)], hints.greeting, "greeting")
+        if hints.hold is None:
             return
-        second = read_with(c, self.opening.prompt)
-        if self.opening.said(joined(second, language)):
-            words[c][0] = second
-            if notes is not None:
-                notes[(c, 0)] = ("opening: the greeting was not in its first reading; read again with the spec's "
-                                 "greeting as decoder hotwords (asr.spec_prompt: opening), that reading says it")
+        # The agent's channel only: the customer's reply before a pause is no hold announcement, and a
+        # garbled one ("1, 2, 2, 1, 2, 4 …") is so unlikely that a hinted reading beats it on the audio.
+        found = [(pause, [at for at in before if at[0] == opener]) for pause, before in before_pauses(regions, hints)]
+        again([at for _, before in found for at in before], hints.hold, "hold announcement")
+        if hints.thanks is None:
+            return
+        announced = [after_pause(regions, c, pause, hints.within) for pause, before in found for c, i in before
+                     if hints.hold.said(joined(words[c][i], language))]
+        again([at for at in announced if at is not None], hints.thanks, "thanks for waiting")
 
     def _decode_chunks(self, channels: list[Samples], chunks: list, language: str,
                        words: list[list[list[Word]]], notes: dict | None = None, keep: bool = False,

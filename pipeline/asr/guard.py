@@ -69,6 +69,12 @@ def suspect(reading: Reading, settings: dict) -> str | None:
     return None
 
 
+def loops(text: str, settings: dict) -> bool:
+    """A reading that repeats a run of words (``suspect``'s loop tests, on the text alone)."""
+    reading = Reading(text, 0.0)
+    return reading.repeats >= settings["guard_repeats"] or reading.long_run_repeated
+
+
 def better(second: Reading, first: Reading, settings: dict) -> bool:
     """Keep the second reading? When it loops less (fewer repeats, then a lower compression ratio
     when the first was over the limit), else when it is likelier; never an empty one for words."""

@@ -123,6 +123,13 @@ class AudioScorer:
         self.seconds += time.perf_counter() - started
         return [best[phrase] for phrase in phrases if phrase in best]
 
+    def readings(self, channel: int, start: float, end: float, texts: list[str]) -> dict[str, float]:
+        """The summed log-probability of each text as the reading of one channel's stretch of
+        speech (at most PIECE_SECONDS), encoded anew as ASR heard it, with no prompt."""
+        samples, spans = self.channels[channel], [(start, end, [])]
+        return self._scores(_Audio(("packed", id(samples), start, end),
+                                   lambda: self._encode(_packed(samples, spans)), spans), texts)
+
     def _kept(self, turns: Sequence[Turn], spans: list[Span]) -> list[_Audio] | None:
         """The window's spans in the chunks ASR kept, each chunk's encoder output cut to them
         (HEARD_AROUND either side; a span ASR decoded in two chunks is two spans); None unless every
