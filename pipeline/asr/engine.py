@@ -267,8 +267,9 @@ class AsrEngine:
 
         def again(targets: list[RegionAt], hint: Hint, what: str) -> None:
             nonlocal scorer
+            # A checked reading is scored in one window of audio: a longer region is not hinted.
             targets = [(c, i) for c, i in dict.fromkeys(targets) if not hint.said(joined(words[c][i], language))
-                       and regions[c][i][1] - regions[c][i][0] <= PIECE_SECONDS]
+                       and (hint.phrase is None or regions[c][i][1] - regions[c][i][0] <= PIECE_SECONDS)]
             if not targets:
                 return
             for (c, i), second in read_with(targets, hint.prompt).items():
