@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import CALLQA, SAMPLES, write_audio
 
-from pipeline.audio.activity import WINDOW, speech_timestamps, vad_options, voice_activity
+from pipeline.audio.activity import LOUD_DB, WINDOW, _loud, speech_timestamps, vad_options, voice_activity
 from pipeline.audio.decode import SAMPLE_RATE, decode, to_float
 from pipeline.config import load_settings
 
@@ -43,6 +43,29 @@ def test_a_short_burst_that_rose_earlier_is_brief_from_where_it_rose():
 def test_a_short_burst_out_of_nothing_is_dropped():
     speech, brief = timestamps(probabilities((4, 0.5)))
     assert (speech, brief) == ([], [])
+
+
+def noisy(burst_db: float, windows: int = 400) -> np.ndarray:
+    """Steady noise with a 0.48 s burst (15 windows from window 100) ``burst_db`` louder, as int16."""
+    rng = np.random.default_rng(7)
+    audio = rng.normal(0.0, 0.003, windows * WINDOW)
+    audio[100 * WINDOW:115 * WINDOW] *= 10 ** (burst_db / 20)
+    return (audio * 32767).astype(np.int16)
+
+
+def test_a_loud_reply_silero_never_holds_is_brief_activity():
+    """A caller's "Sure." under noise and a codec: 15 dB over the floor, Silero 0.2 to 0.3 and never its threshold."""
+    probs = probabilities((15, 0.28))
+    assert timestamps(probs) == ([], [])  # Silero alone finds nothing: the test can fail
+    [loud] = _loud(noisy(15.0), probs, [], vad_options(VAD))
+    assert abs(loud["start"] - 100 * WINDOW) <= 4 * WINDOW and abs(loud["end"] - 115 * WINDOW) <= 4 * WINDOW
+
+
+def test_noise_that_is_not_loud_enough_or_never_speech_like_is_not_activity():
+    assert _loud(noisy(LOUD_DB - 4), probabilities((15, 0.28)), [], vad_options(VAD)) == []  # babble swells: +3 dB
+    assert _loud(noisy(15.0), probabilities((15, 0.1)), [], vad_options(VAD)) == []  # a door, a cough: Silero ~0
+    found = [{"start": 98 * WINDOW, "end": 118 * WINDOW}]
+    assert _loud(noisy(15.0), probabilities((15, 0.28)), found, vad_options(VAD)) == []  # Silero's own already
 
 
 def test_speech_regions_are_what_they_were_without_brief_ones():
