@@ -13,9 +13,9 @@ second reads whatever it likes ("Thank you very much." on the tail of someone el
 A reply Silero never holds above its threshold at all is brief too when it is **loud**: at least
 ``LOUD_DB`` over the channel's noise floor for ``min_speech_duration_ms`` (energy averaged over
 ``LOUD_WINDOWS``) with its probability reaching the lower threshold there. Under pink noise at 14 dB
-SNR after GSM a caller's "Sure." stands 15 dB over the floor and reaches 0.39; on the hold draws
-(bench/hold_draws.py) consents stand 14 to 24 dB over it, while inside holds no 256 ms on either leg
-rose more than 3.1 dB over it, babble included.
+SNR after GSM a caller's "Sure." reaches 0.39 only; on the hold draws (bench/hold_draws.py)
+consents stand 14 to 24 dB over the noise of the hold that follows (its median energy), while inside
+holds no 256 ms on either leg rose more than 3.1 dB over it, babble included.
 
 The speech probabilities are faster-whisper's own (its Silero model and its way of feeding it
 512-sample windows with 64 samples of context), computed block by block straight from the channel:
