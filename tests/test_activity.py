@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from conftest import CALLQA, SAMPLES, write_audio
 
-from pipeline.audio.activity import LOUD_DB, WINDOW, _loud, speech_timestamps, vad_options, voice_activity
+from pipeline.audio import activity
+from pipeline.audio.activity import WINDOW, _loud, speech_timestamps, vad_options, voice_activity
 from pipeline.audio.decode import SAMPLE_RATE, decode, to_float
 from pipeline.config import load_settings
 
@@ -57,15 +58,23 @@ def test_a_loud_reply_silero_never_holds_is_brief_activity():
     """A caller's "Sure." under noise and a codec: 15 dB over the floor, Silero 0.2 to 0.3 and never its threshold."""
     probs = probabilities((15, 0.28))
     assert timestamps(probs) == ([], [])  # Silero alone finds nothing: the test can fail
-    [loud] = _loud(noisy(15.0), probs, [], vad_options(VAD))
+    [loud] = _loud(noisy(15.0), probs, [], vad_options(VAD), VAD["loud_db"])
     assert abs(loud["start"] - 100 * WINDOW) <= 4 * WINDOW and abs(loud["end"] - 115 * WINDOW) <= 4 * WINDOW
 
 
 def test_noise_that_is_not_loud_enough_or_never_speech_like_is_not_activity():
-    assert _loud(noisy(LOUD_DB - 4), probabilities((15, 0.28)), [], vad_options(VAD)) == []  # babble swells: +3 dB
-    assert _loud(noisy(15.0), probabilities((15, 0.1)), [], vad_options(VAD)) == []  # a door, a cough: Silero ~0
+    options, loud_db = vad_options(VAD), VAD["loud_db"]
+    assert _loud(noisy(loud_db - 4), probabilities((15, 0.28)), [], options, loud_db) == []  # babble swells: +3 dB
+    assert _loud(noisy(15.0), probabilities((15, 0.1)), [], options, loud_db) == []  # a door, a cough: Silero ~0
     found = [{"start": 98 * WINDOW, "end": 118 * WINDOW}]
-    assert _loud(noisy(15.0), probabilities((15, 0.28)), found, vad_options(VAD)) == []  # Silero's own already
+    assert _loud(noisy(15.0), probabilities((15, 0.28)), found, options, loud_db) == []  # Silero's own already
+
+
+def test_loud_replies_can_be_switched_off(monkeypatch):
+    monkeypatch.setattr(activity, "speech_probabilities", lambda audio: probabilities((15, 0.28)))
+    assert len(voice_activity(noisy(15.0), VAD)[1]) == 1
+    assert voice_activity(noisy(15.0), {**VAD, "loud_db": 0.0}) == [[], []]
+
 
 
 def test_speech_regions_are_what_they_were_without_brief_ones():

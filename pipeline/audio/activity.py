@@ -11,7 +11,7 @@ enough it counts as talk for timing (a hold measured from the customer's "Sure."
 agent's question before it). Brief regions are never transcribed: Whisper on a fraction of a
 second reads whatever it likes ("Thank you very much." on the tail of someone else's echo).
 A reply Silero never holds above its threshold at all is brief too when it is **loud**: at least
-``LOUD_DB`` over the channel's noise floor for ``min_speech_duration_ms`` (energy averaged over
+``vad.loud_db`` over the channel's noise floor for ``min_speech_duration_ms`` (energy averaged over
 ``LOUD_WINDOWS``) with its probability reaching the lower threshold there. Under pink noise at 14 dB
 SNR after GSM a caller's "Sure." reaches 0.39 only; on the hold draws (bench/hold_draws.py)
 consents stand 14 to 24 dB over the noise of the hold that follows (its median energy), while inside
@@ -37,8 +37,7 @@ Region = tuple[float, float]
 WINDOW = 512  # samples per Silero window at 16 kHz (32 ms)
 CONTEXT = 64  # samples of the previous window the model sees with each one
 BLOCK_WINDOWS = 250  # windows per model call (8 s of audio): bounded memory, the same probabilities
-LOUD_DB = 10.0  # a loud brief region stands this far over the channel's noise floor …
-FLOOR_PERCENTILE = 10  # … the energy of its quietest windows (a tenth of a call is pause, at least)
+FLOOR_PERCENTILE = 10  # a channel's noise floor: the energy of its quietest windows (a tenth of a call is pause)
 LOUD_WINDOWS = 8  # energy averaged over 256 ms: a syllable's dip does not split a word
 
 
@@ -49,6 +48,14 @@ def vad_options(settings: dict) -> VadOptions:
         min_silence_duration_ms=settings["min_silence_duration_ms"],
         speech_pad_ms=settings["speech_pad_ms"],
     )
+
+
+def lower_threshold(vad_options: VadOptions) -> float:
+    """Where a region ends (and a brief one starts): faster-whisper's ``neg_threshold``, by default
+    ``threshold`` - 0.15."""
+    if vad_options.neg_threshold is None:
+        return max(vad_options.threshold - 0.15, 0.01)
+    return vad_options.neg_threshold
 
 
 def speech_regions(samples: Samples, settings: dict, start_at: float = 0.0) -> list[Region]:
@@ -63,7 +70,9 @@ def voice_activity(samples: Samples, settings: dict, start_at: float = 0.0) -> t
     audio = samples[offset:]
     probabilities, options = speech_probabilities(audio), vad_options(settings)
     speech, brief = speech_timestamps(probabilities, len(audio), options)
-    brief = sorted(brief + _loud(audio, probabilities, speech + brief, options), key=lambda chunk: chunk["start"])
+    if settings["loud_db"]:
+        loud = _loud(audio, probabilities, speech + brief, options, settings["loud_db"])
+        brief = sorted(brief + loud, key=lambda chunk: chunk["start"])
     return [
         [(round((offset + s["start"]) / SAMPLE_RATE, 3), round((offset + s["end"]) / SAMPLE_RATE, 3)) for s in found]
         for found in (speech, brief)
@@ -106,7 +115,7 @@ def speech_timestamps(speech_probs: np.ndarray, audio_length_samples: int,
     ``get_speech_timestamps`` (MIT licence; adapted from silero-vad) after its model call, unchanged;
     and the brief chunks it drops as too short, kept apart (module docstring)."""
     threshold = vad_options.threshold
-    neg_threshold = vad_options.neg_threshold
+    neg_threshold = lower_threshold(vad_options)
     min_speech_duration_ms = vad_options.min_speech_duration_ms
     max_speech_duration_s = vad_options.max_speech_duration_s
     min_silence_duration_ms = vad_options.min_silence_duration_ms
@@ -123,8 +132,6 @@ def speech_timestamps(speech_probs: np.ndarray, audio_length_samples: int,
     speeches = []
     brief = []
     current_speech = {}
-    if neg_threshold is None:
-        neg_threshold = max(threshold - 0.15, 0.01)
 
     # to save potential segment end (and tolerate some silence)
     temp_end = 0
@@ -216,7 +223,8 @@ def _keep_brief(chunk: dict, speech_probs: np.ndarray, neg_threshold: float, min
         brief.append({"start": WINDOW * onset, "end": chunk["end"]})
 
 
-def _loud(audio: Samples, speech_probs: np.ndarray, found: list[dict], vad_options: VadOptions) -> list[dict]:
+def _loud(audio: Samples, speech_probs: np.ndarray, found: list[dict], vad_options: VadOptions,
+          loud_db: float) -> list[dict]:
     """Loud brief chunks (module docstring) outside the chunks ``found``, in samples."""
     probabilities = np.ravel(speech_probs)
     windows = min(len(probabilities), len(audio) // WINDOW)
@@ -225,10 +233,10 @@ def _loud(audio: Samples, speech_probs: np.ndarray, found: list[dict], vad_optio
     power = (to_float(audio[:windows * WINDOW]).astype(np.float64).reshape(windows, WINDOW) ** 2).mean(axis=1)
     energy = 10 * np.log10(power + 1e-12)
     loud = np.convolve(energy, np.ones(LOUD_WINDOWS) / LOUD_WINDOWS, mode="same") >= (
-        np.percentile(energy, FLOOR_PERCENTILE) + LOUD_DB)
+        np.percentile(energy, FLOOR_PERCENTILE) + loud_db)
     for chunk in found:
         loud[chunk["start"] // WINDOW:chunk["end"] // WINDOW + 1] = False
-    neg_threshold = vad_options.neg_threshold or max(vad_options.threshold - 0.15, 0.01)
+    neg_threshold = lower_threshold(vad_options)
     shortest = vad_options.min_speech_duration_ms / 1000 * SAMPLE_RATE / WINDOW
     edges = np.flatnonzero(np.diff(np.concatenate(([0], loud.astype(np.int8), [0]))))
     return [{"start": int(first) * WINDOW, "end": int(last) * WINDOW} for first, last in zip(edges[::2], edges[1::2])
