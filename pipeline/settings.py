@@ -114,8 +114,8 @@ class Leakage:
     leg's own voice; the leak's delay and gain are measured on each call."""
 
     enabled: bool = param(Flag(), "look for the other leg's echo in each leg", True)
-    max_delay_ms: float = param(Real(0.0, 1000.0), "the echo's delay is searched this far either way, ms "
-                                                   "(echo paths and recorder skew)", 200.0)
+    max_delay_ms: float = param(Real(0.0, 1000.0), "the echo comes at most this late, ms (echo path and recorder "
+                                                   "skew; never more than 5 ms early)", 200.0)
     max_gain_db: float = param(Real(-40.0, 0.0), "an echo is quieter than its source by at least this much, dB",
                                -6.0)
     margin_db: float = param(Real(0.0, 30.0), "a frame this much louder than the predicted echo is the leg's "

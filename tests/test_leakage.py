@@ -4,7 +4,9 @@ and a silent customer whose leg carries only the agent's echo, audited end to en
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -12,7 +14,7 @@ from conftest import CALLQA, SAMPLES, write_audio
 
 from pipeline.audio.activity import speech_regions
 from pipeline.audio.decode import SAMPLE_RATE, decode, to_float
-from pipeline.audio.leakage import drop_leakage
+from pipeline.audio.leakage import OwnVoice, _own_speech, drop_leakage, estimate_leak, frame_energies
 from pipeline.config import load_settings
 
 SETTINGS = load_settings()
@@ -54,6 +56,77 @@ def test_echo_is_not_speech_and_own_speech_is_kept(call_id, gain_db, delay_ms):
     before = sum(seconds(regions, covered_by([(t["start"], t["end"]) for t in truth["turns"] if t["channel"] == 1], 0.3))
                  for regions in vad[1:])
     assert before > 5.0  # without the mechanism the echo was customer speech: the test can fail
+
+
+def impaired(call_id: str, params: dict) -> tuple[list[np.ndarray], dict]:
+    """A sample call through the sample generator's telephone chain (at its 8 kHz, and back), with
+    babble made of the other sample calls' talkers."""
+    from scipy.signal import resample_poly
+
+    spec = importlib.util.spec_from_file_location("impairments", SAMPLES / "impairments.py")
+    impairments = importlib.util.module_from_spec(spec)
+    sys.modules["impairments"] = impairments
+    spec.loader.exec_module(impairments)
+    bed = np.concatenate([resample_poly(leg, 1, 2) for other in ("en_01_compliant", "en_16_long_explanation")
+                          for leg in legs(other)[0]])
+    (agent, customer), truth = legs(call_id)
+    stereo = np.stack([resample_poly(agent, 1, 2), resample_poly(customer, 1, 2)], axis=1)
+    out = impairments.apply(stereo, params, seed=3, babble_bed=bed)
+    return [resample_poly(out[:, leg], 2, 1).astype(np.float32) for leg in (0, 1)], truth
+
+
+@pytest.mark.parametrize("call_id", CALLS)
+def test_leaks_under_each_legs_noise_are_measured_and_taken_out(call_id):
+    """Both legs leak (-17.5 dB at 45 ms into the customer, -26.7 dB at 104 ms into the agent)
+    under babble on the agent's leg and white noise on the customer's at 19 and 12 dB SNR (a dev
+    call under `all`). The energy-ratio estimate used before swung at every delay there and found
+    neither leak (21.8 and 23.4 s of echo left as customer speech on en_07 and en_13); the
+    waveforms still correlate at each echo's lag."""
+    channels, truth = impaired(call_id, {
+        "leak": {"agent_to_customer": {"gain_db": -17.5, "delay_ms": 44.7},
+                 "customer_to_agent": {"gain_db": -26.7, "delay_ms": 103.7}},
+        "noise": {"agent": {"snr_db": 19.2, "kind": "babble"}, "customer": {"snr_db": 12.0, "kind": "white"}}})
+    vad = [speech_regions(channel, SETTINGS["vad"], start_at=truth["answer_at"]) for channel in channels]
+    said = [[(turn["start"], turn["end"]) for turn in truth["turns"] if turn["channel"] == leg] for leg in (0, 1)]
+    assert seconds(vad[1], covered_by(said[1], pad=0.3)) > 5.0  # the echo was customer speech: the test can fail
+    energies = (frame_energies(channels[0]), frame_energies(channels[1]))
+    leak = estimate_leak(channels[0], channels[1], energies, vad[0], 20, SETTINGS["leakage"]["max_gain_db"])
+    assert leak is not None and leak.delay_frames in (4, 5) and abs(10 * np.log10(leak.gain) + 17.5) <= 3.0
+    kept = drop_leakage(channels, vad, SETTINGS["leakage"])
+    for leg in (0, 1):
+        assert seconds(kept[leg], covered_by(said[leg], pad=0.3)) <= 0.5
+        assert seconds(said[leg], covered_by(kept[leg])) <= 0.5 + seconds(said[leg], covered_by(vad[leg]))
+
+
+def test_own_voice_trims_only_echo_and_ignores_a_lone_flicker_in_it():
+    """A region that starts in echo, where the echo once swung over the margin for 50 ms (a codec
+    on the leak), starts where the leg's own voice does; a region with no echo to hear stays."""
+    own, echo = np.zeros(2000, dtype=bool), np.zeros(2000, dtype=bool)
+    echo[200:1300] = True  # the other leg talks 2.0-13.0 s
+    own[227:232] = True  # 50 ms over the margin inside the echo
+    own[890:1500] = True  # the leg's own answer 8.9-15.0 s
+    own[1650:1700] = True  # a short reply where nothing echoes
+    voice = OwnVoice(own, echo)
+    settings = SETTINGS["leakage"]
+    assert _own_speech([(2.0, 15.2), (16.4, 17.1), (18.0, 18.5)], voice, settings) == [
+        (round(8.9 - settings["trim_pad_ms"] / 1000, 3), 15.2),  # trimmed at its echoed start; its end kept
+        (16.4, 17.1),  # own voice, nothing echoed: as the VAD found it
+        (18.0, 18.5),  # no own voice, but no echo either: not the leak's to take away
+    ]
+    assert _own_speech([(2.0, 6.0)], voice, settings) == []  # echo and the flicker only
+
+
+def test_own_voice_cuts_a_region_where_the_other_partys_turn_fills_a_pause():
+    """The VAD joined the leg's two turns across the other party's 2.5 s reply heard through the
+    leak: two regions. A 0.7 s dip of the own voice under the echo (talk over talk) cuts nothing."""
+    own, echo = np.zeros(4000, dtype=bool), np.zeros(4000, dtype=bool)
+    own[2000:2300] = own[2550:3000] = True  # own voice 20.0-23.0 and 25.5-30.0 s
+    echo[2300:2550] = True  # the other party's reply in between
+    own[3200:3400] = own[3470:3700] = True  # 32.0-34.0 and 34.7-37.0 s
+    echo[3350:3500] = True  # the other party talks over it
+    voice, pad = OwnVoice(own, echo), SETTINGS["leakage"]["trim_pad_ms"] / 1000
+    assert _own_speech([(19.9, 30.1), (31.9, 37.1)], voice, SETTINGS["leakage"]) == [
+        (19.9, round(23.0 + pad, 3)), (round(25.5 - pad, 3), 30.1), (31.9, 37.1)]
 
 
 @pytest.mark.parametrize("call_id", CALLS)
