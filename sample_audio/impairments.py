@@ -155,10 +155,11 @@ def apply(stereo: np.ndarray, params: dict, seed: int, speech_dbfs: dict[str, fl
 
 def leak(source: np.ndarray, gain_db: float, delay_ms: float) -> np.ndarray:
     """What the other leg picks up of ``source``: ``gain_db`` quieter, ``delay_ms`` later (whole
-    samples), same length."""
+    samples), same length: nothing of it when the delay is longer than the signal."""
     delay = round(delay_ms * RATE / 1000)
     out = np.zeros_like(source, dtype=np.float64)
-    out[delay:] = source[: len(source) - delay] if delay else source
+    if delay < len(source):
+        out[delay:] = source[: len(source) - delay]
     return out * 10 ** (gain_db / 20)
 
 

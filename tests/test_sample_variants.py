@@ -41,6 +41,9 @@ def test_impairments_from_a_preset_are_drawn_from_the_seed():
     assert first != make_samples.impairment_params("all", 6)
     concrete = {"imbalance": {"customer_db": -6.0}, "codec": {"agent": ["mulaw"]}}
     assert make_samples.impairment_params(concrete) is concrete
+    # validated on a tenth of a second: a leak later than that (the ranges go to 150 ms) is no error
+    late = {"leak": {"customer_to_agent": {"gain_db": -15.0, "delay_ms": 120.0}}}
+    assert make_samples.impairment_params(late) is late
 
 
 def test_a_script_with_a_bad_impairment_is_refused(tmp_path):
