@@ -55,7 +55,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=9.5)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--against", default="HEAD", help="git revision whose leakage.py is timed beside the work tree's")
+    parser.add_argument("--against", default="HEAD",
+                        help="git revision whose leakage.py is timed beside the work tree's")
     args = parser.parse_args()
     settings = load_settings()
     with decode(REPO / "sample_audio" / "en_07_hold_permission.ogg") as audio:

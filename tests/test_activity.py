@@ -62,6 +62,20 @@ def test_a_loud_reply_silero_never_holds_is_brief_activity():
     assert abs(loud["start"] - 100 * WINDOW) <= 4 * WINDOW and abs(loud["end"] - 115 * WINDOW) <= 4 * WINDOW
 
 
+def test_a_short_loud_reply_after_a_lost_packet_is_brief_activity():
+    """A one-word reply whose loud core lasts 224 ms (7 windows 15 dB over the floor), rising and
+    fading through +7 dB, right after two lost packets (digital silence): found from its onset to
+    its fade. Energy averaged over 256 ms, as before, never held +10 dB for 250 ms here."""
+    rng = np.random.default_rng(7)
+    audio = rng.normal(0.0, 0.003, 400 * WINDOW)
+    audio[98 * WINDOW:100 * WINDOW] = 0.0
+    for first, last, gain_db in ((100, 102, 7.0), (102, 109, 15.0), (109, 111, 7.0)):
+        audio[first * WINDOW:last * WINDOW] *= 10 ** (gain_db / 20)
+    probs = probabilities((11, 0.3))
+    [loud] = _loud((audio * 32767).astype(np.int16), probs, [], vad_options(VAD), VAD["loud_db"])
+    assert (loud["start"], loud["end"]) == (100 * WINDOW, 111 * WINDOW)
+
+
 def test_noise_that_is_not_loud_enough_or_never_speech_like_is_not_activity():
     options, loud_db = vad_options(VAD), VAD["loud_db"]
     assert _loud(noisy(loud_db - 4), probabilities((15, 0.28)), [], options, loud_db) == []  # babble swells: +3 dB

@@ -100,7 +100,8 @@ def test_leaks_under_each_legs_noise_are_measured_and_taken_out(call_id):
 
 def test_own_voice_trims_only_echo_and_ignores_a_lone_flicker_in_it():
     """A region that starts in echo, where the echo once swung over the margin for 50 ms (a codec
-    on the leak), starts where the leg's own voice does; a region with no echo to hear stays."""
+    on the leak), starts where the leg's own voice does; where no echo was to be heard a region's
+    edges stay, and one with too little own voice (noise the VAD took for speech) goes."""
     own, echo = np.zeros(2000, dtype=bool), np.zeros(2000, dtype=bool)
     echo[200:1300] = True  # the other leg talks 2.0-13.0 s
     own[227:232] = True  # 50 ms over the margin inside the echo
@@ -111,8 +112,7 @@ def test_own_voice_trims_only_echo_and_ignores_a_lone_flicker_in_it():
     assert _own_speech([(2.0, 15.2), (16.4, 17.1), (18.0, 18.5)], voice, settings) == [
         (round(8.9 - settings["trim_pad_ms"] / 1000, 3), 15.2),  # trimmed at its echoed start; its end kept
         (16.4, 17.1),  # own voice, nothing echoed: as the VAD found it
-        (18.0, 18.5),  # no own voice, but no echo either: not the leak's to take away
-    ]
+    ]  # (18.0, 18.5): no own voice there
     assert _own_speech([(2.0, 6.0)], voice, settings) == []  # echo and the flicker only
 
 

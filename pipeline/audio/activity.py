@@ -10,12 +10,16 @@ moved back to where it rose, as a region's end is where it falls below, and when
 enough it counts as talk for timing (a hold measured from the customer's "Sure.", not from the
 agent's question before it). Brief regions are never transcribed: Whisper on a fraction of a
 second reads whatever it likes ("Thank you very much." on the tail of someone else's echo).
-A reply Silero never holds above its threshold at all is brief too when it is **loud**: at least
-``vad.loud_db`` over the channel's noise floor for ``min_speech_duration_ms`` (energy averaged over
-``LOUD_WINDOWS``) with its probability reaching the lower threshold there. Under pink noise at 14 dB
-SNR after GSM a caller's "Sure." reaches 0.39 only; on the hold draws (bench/hold_draws.py)
-consents stand 14 to 24 dB over the noise of the hold that follows (its median energy), while inside
-holds no 256 ms on either leg rose more than 3.1 dB over it, babble included.
+A reply Silero never holds above its threshold at all is brief too when it is **loud**: a word
+whose 32 ms windows stand ``vad.loud_db`` over the channel's noise floor for half of
+``min_speech_duration_ms`` (dips of up to 64 ms bridged: a consonant, a lost packet), taken out
+to where it falls to half that (its onset and fade, as a region ends where the probability falls
+below the lower threshold), lasting ``min_speech_duration_ms`` with its probability reaching the
+lower threshold there. Under pink
+noise at 14 dB SNR after GSM a caller's "Sure." reaches 0.39 only; on the hold draws
+(bench/hold_draws.py) consents stand 14 to 24 dB over the noise of the hold that follows (its
+median energy), while inside holds no 32 ms window on either leg rose more than 6.7 dB over it,
+babble included. Windows of digital silence (lost packets) are left out of the floor.
 
 The speech probabilities are faster-whisper's own (its Silero model and its way of feeding it
 512-sample windows with 64 samples of context), computed block by block straight from the channel:
@@ -38,7 +42,8 @@ WINDOW = 512  # samples per Silero window at 16 kHz (32 ms)
 CONTEXT = 64  # samples of the previous window the model sees with each one
 BLOCK_WINDOWS = 250  # windows per model call (8 s of audio): bounded memory, the same probabilities
 FLOOR_PERCENTILE = 10  # a channel's noise floor: the energy of its quietest windows (a tenth of a call is pause)
-LOUD_WINDOWS = 8  # energy averaged over 256 ms: a syllable's dip does not split a word
+BRIDGE_WINDOWS = 2  # a dip of up to 64 ms (a consonant, a lost packet) does not split a loud word
+LOST_POWER = 1e-10  # a window this quiet (-100 dBFS) is digital silence: a lost packet, not the line's noise
 
 
 def vad_options(settings: dict) -> VadOptions:
@@ -228,16 +233,41 @@ def _loud(audio: Samples, speech_probs: np.ndarray, found: list[dict], vad_optio
     """Loud brief chunks (module docstring) outside the chunks ``found``, in samples."""
     probabilities = np.ravel(speech_probs)
     windows = min(len(probabilities), len(audio) // WINDOW)
-    if windows < LOUD_WINDOWS:
+    if windows == 0:
         return []
     power = (to_float(audio[:windows * WINDOW]).astype(np.float64).reshape(windows, WINDOW) ** 2).mean(axis=1)
+    lost = power < LOST_POWER
+    if lost.all():
+        return []
     energy = 10 * np.log10(power + 1e-12)
-    loud = np.convolve(energy, np.ones(LOUD_WINDOWS) / LOUD_WINDOWS, mode="same") >= (
-        np.percentile(energy, FLOOR_PERCENTILE) + loud_db)
-    for chunk in found:
-        loud[chunk["start"] // WINDOW:chunk["end"] // WINDOW + 1] = False
-    neg_threshold = lower_threshold(vad_options)
+    over = energy - np.percentile(energy[~lost], FLOOR_PERCENTILE)
     shortest = vad_options.min_speech_duration_ms / 1000 * SAMPLE_RATE / WINDOW
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], loud.astype(np.int8), [0]))))
-    return [{"start": int(first) * WINDOW, "end": int(last) * WINDOW} for first, last in zip(edges[::2], edges[1::2])
+    # A word: a voiced core loud_db over the floor for half of min_speech (dips bridged: a consonant,
+    # a lost packet; a swell of babble is one window or two), taken out to where it falls to half
+    # that (its onset and fade, as a region ends where the probability falls below the lower
+    # threshold), min_speech in all.
+    word = np.zeros(windows, dtype=bool)
+    cores = [run for run in _runs(_bridged(over >= loud_db)) if run[1] - run[0] >= shortest / 2]
+    for first, last in _runs(_bridged(over >= loud_db / 2)):
+        if any(first <= core_first and core_last <= last for core_first, core_last in cores):
+            word[first:last] = True
+    for chunk in found:
+        word[chunk["start"] // WINDOW:chunk["end"] // WINDOW + 1] = False
+    neg_threshold = lower_threshold(vad_options)
+    return [{"start": int(first) * WINDOW, "end": int(last) * WINDOW} for first, last in _runs(word)
             if last - first >= shortest and probabilities[first:last].max() >= neg_threshold]
+
+
+def _bridged(mask: np.ndarray) -> np.ndarray:
+    """``mask`` with its gaps of at most BRIDGE_WINDOWS filled."""
+    out = mask.copy()
+    for first, last in _runs(~mask):
+        if first > 0 and last < len(mask) and last - first <= BRIDGE_WINDOWS:
+            out[first:last] = True
+    return out
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last + 1) of each run of true values."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))

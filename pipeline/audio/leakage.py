@@ -22,9 +22,9 @@ Then every speech region of the hearing leg is compared with what the leak predi
 other leg's energy shifted and scaled, plus the leg's own noise floor): frames louder than that by
 ``margin_db`` are the leg's own voice. A region with less own voice than ``min_own_speech_ms`` is
 dropped; one with more is trimmed to its own voice (an echo that runs into an answer no longer
-moves the answer's start). Only echo is taken away: a region, or its start or end, where no echo
-stands over the leg's noise floor stays as the VAD found it (a lossy stereo file's own crosstalk,
-about 40 dB down at no delay, is a leak too, and must not move a clean call's edges).
+moves the answer's start). A region's start or end is trimmed only where echo stands over the
+leg's noise floor: a lossy stereo file's own crosstalk, about 40 dB down at no delay, is a leak
+too, and must not move a clean call's edges.
 
 Cost: one pass over the audio for the frame energies and three FFTs of bounded length; 0.065
 CPU-seconds on a 9.5-minute call, the same as the energy-ratio estimate before.
@@ -236,8 +236,8 @@ def _sustained(mask: np.ndarray, frames: int) -> np.ndarray:
 
 
 def _own_speech(regions: list[Region], voice: OwnVoice, settings: dict) -> list[Region]:
-    """Each region trimmed to its frames of own voice (padded) and cut where echo fills a pause in
-    them; dropped when they are too few. Only where echo was to be heard (see the module docstring)."""
+    """Each region trimmed to its frames of own voice (padded) where echo was to be heard there,
+    and cut where echo fills a pause in them; dropped when they are too few."""
     min_frames = settings["min_own_speech_ms"] / 10
     pad = settings["trim_pad_ms"] / 1000
     out = []
@@ -246,8 +246,6 @@ def _own_speech(regions: list[Region], voice: OwnVoice, settings: dict) -> list[
         echoed = voice.echo[first:last]
         voiced = [group for group in _groups(np.flatnonzero(voice.own[first:last])) if len(group) >= min_frames]
         if not voiced:
-            if not echoed.any():
-                out.append((start, end))
             continue
         # (head, tail) frames of each stretch of own voice; a pause between two that echo fills ends one
         stretches = [[voiced[0][0], voiced[0][-1] + 1]]
