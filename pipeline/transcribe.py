@@ -26,7 +26,7 @@ from pipeline.audio.ringback import detect_ringback
 from pipeline.measure import union
 from pipeline.speakers.diarize import DiarizationUnavailable, Diarizer
 from pipeline.speakers.roles import assign_speakers, assign_stereo, role_of_channel, role_of_speaker
-from pipeline.speakers.turns import activity_by_role, heard, smooth, talk_seconds, words_to_turns
+from pipeline.speakers.turns import activity_by_role, heard, smooth, talk_seconds, unheard_replies, words_to_turns
 
 
 class Transcriber:
@@ -138,7 +138,8 @@ class Transcriber:
                                 self.spec.phrases_for(CLOSING_QUESTION).score, self.settings["roles"])
         for turn in turns:
             turn.role = role_of_speaker(roles, turn.speaker)
-        timed = heard(speech, union(regions + brief))  # Silero's timing, pyannote's speakers
+        voice = union(regions + brief)
+        timed = heard(speech, voice) + unheard_replies(speech, voice)  # Silero's timing, pyannote's speakers
         return turns, activity_by_role(timed, lambda speaker: role_of_speaker(roles, speaker)), roles
 
     def _voice_activity(self, channels: list[Pcm], answer_at: float) -> tuple[list[list[Region]], list[list[Region]]]:

@@ -12,6 +12,7 @@ from pipeline.speakers.turns import (
     smooth,
     speaker_of,
     talk_seconds,
+    unheard_replies,
     words_to_turns,
 )
 
@@ -77,3 +78,14 @@ def test_activity_is_the_speakers_turns_where_the_voice_activity_hears_someone()
     assert heard(TURNS, []) == []
     regions = activity_by_role(heard(TURNS, voice), lambda speaker: "agent" if speaker == A else "customer")
     assert regions["customer"] == [(8.3, 10.0), (14.0, 19.1), (22.1, 24.0)]
+
+
+def test_a_short_reply_only_pyannote_heard_is_activity():
+    """The agent asks (A, 11.6-14.8), the caller's "Sure." (B, 15.4-15.9) is in no VAD region: it
+    counts. Neither does a long turn nobody heard (a hold's noise), a short one long after a turn,
+    nor one the VAD has part of (heard() already times it)."""
+    turns = [SpeakerTurn(11.6, 14.8, A), SpeakerTurn(15.4, 15.9, B), SpeakerTurn(16.6, 30.0, A),
+             SpeakerTurn(31.0, 32.0, B), SpeakerTurn(40.0, 40.5, A), SpeakerTurn(40.9, 41.4, B)]
+    voice = [(11.5, 14.9), (31.5, 31.9), (40.0, 40.6)]
+    assert unheard_replies(turns, voice) == [SpeakerTurn(15.4, 15.9, B), SpeakerTurn(40.9, 41.4, B)]
+    assert unheard_replies(turns, voice + [(15.8, 16.2)]) == [SpeakerTurn(40.9, 41.4, B)]
