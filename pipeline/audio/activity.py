@@ -15,11 +15,10 @@ whose 32 ms windows stand ``vad.loud_db`` over the channel's noise floor for hal
 ``min_speech_duration_ms`` (dips of up to 64 ms bridged: a consonant, a lost packet), taken out
 to where it falls to half that (its onset and fade, as a region ends where the probability falls
 below the lower threshold), lasting ``min_speech_duration_ms`` with its probability reaching the
-lower threshold there. Under pink
-noise at 14 dB SNR after GSM a caller's "Sure." reaches 0.39 only; on the hold draws
-(bench/hold_draws.py) consents stand 14 to 24 dB over the noise of the hold that follows (its
-median energy), while inside holds no 32 ms window on either leg rose more than 6.7 dB over it,
-babble included. Windows of digital silence (lost packets) are left out of the floor.
+lower threshold there. Under pink noise at 14 dB SNR after GSM a caller's "Sure." reaches 0.39
+only; on the hold draws (bench/hold_draws.py) consents stand 14 to 24 dB over the noise of the hold
+that follows (its median energy), while inside holds no 32 ms window on either leg rose more than
+6.7 dB over it, babble included. Windows of digital silence (lost packets) are left out of the floor.
 
 The speech probabilities are faster-whisper's own (its Silero model and its way of feeding it
 512-sample windows with 64 samples of context), computed block by block straight from the channel:
@@ -246,11 +245,12 @@ def _loud(audio: Samples, speech_probs: np.ndarray, found: list[dict], vad_optio
     # a lost packet; a swell of babble is one window or two), taken out to where it falls to half
     # that (its onset and fade, as a region ends where the probability falls below the lower
     # threshold), min_speech in all.
+    cores = np.zeros(windows, dtype=bool)
+    for first, last in _runs(_bridged(over >= loud_db)):
+        cores[first:last] = last - first >= shortest / 2
     word = np.zeros(windows, dtype=bool)
-    cores = [run for run in _runs(_bridged(over >= loud_db)) if run[1] - run[0] >= shortest / 2]
-    for first, last in _runs(_bridged(over >= loud_db / 2)):
-        if any(first <= core_first and core_last <= last for core_first, core_last in cores):
-            word[first:last] = True
+    for first, last in _runs(_bridged(over >= loud_db / 2)):  # each holds whole cores
+        word[first:last] = cores[first:last].any()
     for chunk in found:
         word[chunk["start"] // WINDOW:chunk["end"] // WINDOW + 1] = False
     neg_threshold = lower_threshold(vad_options)
