@@ -196,17 +196,19 @@ def turn_hints(spec: Spec, settings: dict) -> TurnHints | None:
     if how not in ("opening", "key_turns"):
         return None
     greeting = Hint(spec_prompt(spec, (GREETING,)), spec.phrases_for(GREETING).all_said)
-    margins = {"margin": verify["margin"], "margin_per_word": verify["margin_per_word"]}
+    figures = {"pause": timing["hold_min_seconds"],
+               "within": timing["hold_announcement_within"] + timing["hold_consent_max_seconds"],
+               "margin": verify["margin"], "margin_per_word": verify["margin_per_word"]}
     if how == "opening":
-        return TurnHints(greeting, **margins)
+        return TurnHints(greeting=greeting, **figures)
     hold, thanks = spec.phrases_for(HOLD_ANNOUNCEMENT), spec.phrases_for(HOLD_THANKS)
     return TurnHints(
-        greeting,
-        Hint(spec_prompt(spec, (HOLD_ANNOUNCEMENT,), every=True), hold.said, hold.phrase_said) if hold.groups else None,
-        Hint(spec_prompt(spec, (HOLD_THANKS,), every=True), thanks.said, thanks.phrase_said) if thanks.groups else None,
-        pause=timing["hold_min_seconds"],
-        within=timing["hold_announcement_within"] + timing["hold_consent_max_seconds"],
-        **margins,
+        greeting=greeting,
+        hold=Hint(spec_prompt(spec, (HOLD_ANNOUNCEMENT,), every=True), hold.said, hold.phrase_said)
+        if hold.groups else None,
+        thanks=Hint(spec_prompt(spec, (HOLD_THANKS,), every=True), thanks.said, thanks.phrase_said)
+        if thanks.groups else None,
+        **figures,
     )
 
 

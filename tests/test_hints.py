@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pipeline.asr.hints import Hint, TurnHints, after_pause, before_pauses, pauses
 
-HINTS = TurnHints(Hint("hello.", lambda text: False), pause=5.0, within=6.0)
+HINTS = TurnHints(greeting=Hint("hello.", lambda text: False), pause=5.0, within=6.0, margin=2.0, margin_per_word=1.5)
 
 
 def test_a_pause_is_a_gap_in_every_channel_at_once():
@@ -43,7 +43,7 @@ def test_regions_far_from_the_pause_are_not_its_turns():
 
 
 def test_the_audio_may_find_a_hinted_reading_less_likely_by_the_margin_for_the_phrase_it_says():
-    hints = TurnHints(Hint("hello.", lambda text: False), margin=2.0, margin_per_word=1.5)
+    hints = HINTS
     assert hints.allowed("may I put you on hold") == 2.0 + 6 * 1.5  # as phrase verification allows it
     assert hints.allowed("hold on") == 2.0 + 2 * 1.5  # however many words the hinted reading adds around it
     assert hints.allowed("请稍等") == 2.0 + 3 * 1.5  # a Chinese character counts as a word

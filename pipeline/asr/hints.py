@@ -45,17 +45,18 @@ class Hint:
     phrase: Callable[[str], str | None] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TurnHints:
-    """What ``asr.spec_prompt`` hints. ``hold`` and ``thanks`` None: the opening only."""
+    """What ``asr.spec_prompt`` hints. ``hold`` and ``thanks`` None: the opening only. The figures
+    are the settings' (``turn_hints`` in ``pipeline.transcribe``)."""
 
     greeting: Hint
     hold: Hint | None = None
     thanks: Hint | None = None
-    pause: float = 5.0  # a pause in every channel this long may be a hold (timing.hold_min_seconds)
-    within: float = 6.0  # the turns hinted around it end (start) at most this long before (after) it
-    margin: float = 2.0  # nats a hinted reading may be less likely than the first (verify.margin) …
-    margin_per_word: float = 1.5  # … plus this per word of the phrase it says (verify.margin_per_word)
+    pause: float  # a pause in every channel this long may be a hold (timing.hold_min_seconds)
+    within: float  # the turns hinted around it end (start) at most this long before (after) it
+    margin: float  # nats a hinted reading may be less likely than the first (verify.margin) …
+    margin_per_word: float  # … plus this per word of the phrase it says (verify.margin_per_word)
 
     def allowed(self, phrase: str) -> float:
         """How many nats less likely than the first reading the audio may find a hinted one saying ``phrase``."""

@@ -121,9 +121,9 @@ def unheard_replies(turns: list[SpeakerTurn], voice: list[Region]) -> list[Speak
     turn of at most REPLY_MAX_SECONDS starting at most REPLY_WITHIN_SECONDS after another speaker's
     turn ended. Pyannote hears a quiet caller's "Sure." on the mix where Silero and the energy rule
     cannot (the customer's leg 11 dB down under the agent's noise: +5 dB over the mix's floor,
-    Silero 0.09), and a reply's time is what a hold or a silence is measured from."""
-    spans = union(voice)
-    starts = [start for start, _ in spans]
+    Silero 0.09), and a reply's time is what a hold or a silence is measured from. ``voice``: sorted,
+    disjoint regions (as ``heard`` takes them)."""
+    starts = [start for start, _ in voice]
     found = []
     for previous, turn in zip(turns, turns[1:]):
         if turn.speaker == previous.speaker or turn.end - turn.start > REPLY_MAX_SECONDS:
@@ -131,7 +131,7 @@ def unheard_replies(turns: list[SpeakerTurn], voice: list[Region]) -> list[Speak
         if not 0.0 <= turn.start - previous.end <= REPLY_WITHIN_SECONDS:
             continue
         at = bisect.bisect_right(starts, turn.end)
-        if not (at and spans[at - 1][1] > turn.start):  # no activity inside it
+        if not (at and voice[at - 1][1] > turn.start):  # no activity inside it
             found.append(turn)
     return found
 
