@@ -230,17 +230,22 @@ def compare(truth: dict, audited, settings: dict) -> dict:
     return {"expected": truth["expected"], "got": {item: got.get(item) for item in ITEMS}, "timing": timing}
 
 
+def audit_truth(path: Path, processor, settings: dict) -> tuple[dict, dict]:
+    """A rendered call's truth (``path``) and its audit compared with it (``compare``)."""
+    truth = json.loads(path.read_text(encoding="utf-8"))
+    with contextlib.redirect_stderr(io.StringIO()):  # pyannote/torch chatter
+        audited = processor.audit(path.parent.parent / truth["file"], metadata_of(truth))
+    return truth, compare(truth, audited, settings)
+
+
 def audit_all(entries: list[dict], processor, settings: dict) -> list[dict]:
     rows = []
     for number, entry in enumerate(entries, 1):
-        truth = json.loads(entry["truth"].read_text(encoding="utf-8"))
-        audio = entry["truth"].parent.parent / truth["file"]
         started = time.perf_counter()
-        with contextlib.redirect_stderr(io.StringIO()):  # pyannote/torch chatter
-            audited = processor.audit(audio, metadata_of(truth))
+        truth, compared = audit_truth(entry["truth"], processor, settings)
         row = {"split": entry["split"], "condition": entry["condition"], "call": truth["call_id"],
                "channels": truth["channels"], "rendering": truth.get("rendering", {}),
-               "seconds": round(time.perf_counter() - started, 2), **compare(truth, audited, settings)}
+               "seconds": round(time.perf_counter() - started, 2), **compared}
         wrong = [item for item in ITEMS if row["got"][item] != row["expected"][item]]
         print(f"[{number}/{len(entries)}] {entry['split']:7} {entry['condition']:9} {truth['call_id']:28} "
               f"{row['seconds']:5.1f} s  wrong: {', '.join(wrong) or '-'}", file=sys.stderr, flush=True)

@@ -17,10 +17,7 @@ bench/accuracy_set/corners/ on first use (needs espeak-ng, ffmpeg).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import itertools
-import json
 import sys
 from pathlib import Path
 
@@ -64,10 +61,7 @@ def main() -> None:
                 make_samples.write_call(composed, out, impairments(kind, snr, quieter), accuracy.seed_of(out.name),
                                         mono=True)
             for stem in (CALL, f"{CALL}_mono"):
-                truth = json.loads((out / "truth" / f"{stem}.json").read_text())
-                with contextlib.redirect_stderr(io.StringIO()):  # pyannote/torch chatter
-                    audited = processor.audit(out / truth["file"], accuracy.metadata_of(truth))
-                row = accuracy.compare(truth, audited, settings)
+                _, row = accuracy.audit_truth(out / "truth" / f"{stem}.json", processor, settings)
                 missed = [item for item, want in row["expected"].items() if row["got"][item] != want]
                 edges = row["timing"]["hold_edges"]
                 calls += 1

@@ -15,9 +15,6 @@ bench/accuracy_set/holds/ on first use (needs flite, espeak-ng, ffmpeg, sox).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -44,10 +41,7 @@ def main() -> None:
     wrong: Counter[str] = Counter()
     statuses = 0
     for entry in entries:
-        truth = json.loads(entry["truth"].read_text())
-        with contextlib.redirect_stderr(io.StringIO()):  # pyannote/torch chatter
-            audited = processor.audit(entry["truth"].parent.parent / truth["file"], accuracy.metadata_of(truth))
-        row = accuracy.compare(truth, audited, settings)
+        _, row = accuracy.audit_truth(entry["truth"], processor, settings)
         missed = [item for item, want in row["expected"].items() if row["got"][item] != want]
         wrong.update(missed)
         statuses += len(row["expected"])
