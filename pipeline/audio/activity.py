@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from faster_whisper.vad import VadOptions, get_vad_model
 
-from pipeline.audio.decode import SAMPLE_RATE, Samples, to_float
+from pipeline.audio.decode import SAMPLE_RATE, Samples, mean_squares, to_float
 
 Region = tuple[float, float]
 
@@ -234,7 +234,7 @@ def _loud(audio: Samples, speech_probs: np.ndarray, found: list[dict], vad_optio
     windows = min(len(probabilities), len(audio) // WINDOW)
     if windows == 0:
         return []
-    power = (to_float(audio[:windows * WINDOW]).astype(np.float64).reshape(windows, WINDOW) ** 2).mean(axis=1)
+    power = mean_squares(audio, WINDOW)[:windows]
     lost = power < LOST_POWER
     if lost.all():
         return []

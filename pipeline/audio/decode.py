@@ -117,6 +117,17 @@ def to_float(pcm: Samples) -> np.ndarray:
     return samples.astype(np.float32, copy=False)
 
 
+def mean_squares(samples: Samples, frame: int, block_frames: int = 6000) -> np.ndarray:
+    """Mean square of every whole ``frame`` of samples (float64), read ``block_frames`` at a time:
+    bounded memory however long the call."""
+    frames = len(samples) // frame
+    out = np.empty(frames)
+    for at in range(0, frames, block_frames):
+        block = to_float(samples[at * frame:min(frames, at + block_frames) * frame]).astype(np.float64)
+        out[at:at + len(block) // frame] = np.square(block.reshape(-1, frame)).mean(axis=1)
+    return out
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -39,10 +39,9 @@ from scipy import fft
 from scipy.ndimage import maximum_filter1d
 
 from pipeline.audio.activity import Region
-from pipeline.audio.decode import SAMPLE_RATE, Samples, to_float
+from pipeline.audio.decode import SAMPLE_RATE, Samples, mean_squares, to_float
 
 FRAME = SAMPLE_RATE // 100  # 10 ms
-BLOCK_FRAMES = 6000  # frames read at a time (60 s): bounded memory on long calls
 LOUD_PERCENTILE = 70  # the speaker's frames above this energy percentile (of its speech) estimate the gain
 NOISE_PERCENTILE = 10  # a leg's quietest frames after the answer are its noise floor
 COHERENCE_SECONDS = 20.0  # of the speaker's speech correlated with the other leg, at most: bounded cost
@@ -80,13 +79,8 @@ class Leak:
 
 
 def frame_energies(samples: Samples) -> np.ndarray:
-    """Mean square of every 10 ms frame (float64), read a block at a time."""
-    frames = len(samples) // FRAME
-    out = np.empty(frames)
-    for at in range(0, frames, BLOCK_FRAMES):
-        block = to_float(samples[at * FRAME:min(frames, at + BLOCK_FRAMES) * FRAME]).astype(np.float64)
-        out[at:at + len(block) // FRAME] = np.square(block.reshape(-1, FRAME)).mean(axis=1)
-    return out
+    """Mean square of every 10 ms frame (float64)."""
+    return mean_squares(samples, FRAME)
 
 
 def estimate_leak(speaking: Samples, hearing: Samples, energies: tuple[np.ndarray, np.ndarray],
