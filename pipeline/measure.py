@@ -49,6 +49,7 @@ def measure(
     rate, unit = speech_rates(transcript)
     ring_seconds, ring_count, ring_source = _ring(transcript, metadata, seconds_per_ring)
     hangup_by = metadata.hangup_by if metadata else None
+    customer_sound = transcript.sound.get("customer")
     return Measurements(
         duration=end,
         answer_at=answer,
@@ -64,7 +65,8 @@ def measure(
                     is_hold_announcement),
         speech_rate=rate,
         speech_rate_unit=unit,
-        customer_silent=talk_time["customer"] < timing["customer_silent_max_speech"],
+        customer_silent=max(talk_time["customer"], customer_sound or 0.0) < timing["customer_silent_max_speech"],
+        customer_sound=customer_sound,
         asr_confidence=_mean_word_probability(transcript.turns),
         hangup_by=hangup_by,
         hangup_source="metadata" if hangup_by else "unknown",

@@ -66,7 +66,8 @@ def _measurements_table(call: CallAudit) -> Table:
         ("holds", ", ".join(f"{clock(h.start, 2)}–{clock(h.end, 2)} ({h.seconds:.1f} s, by {h.detected_by})"
                             for h in m.holds) or "none"),
         ("speech rate", ", ".join(f"{role} {rate:.0f} {m.speech_rate_unit}" for role, rate in m.speech_rate.items())),
-        ("customer silent", "yes" if m.customer_silent else "no"),
+        ("customer silent", ("yes" if m.customer_silent else "no")
+         + ("" if m.customer_sound is None else f" (own sound on the customer's leg: {m.customer_sound:.1f} s)")),
         ("ASR confidence", "–" if m.asr_confidence is None else f"{m.asr_confidence:.2f}"),
     ]
     for name, value in rows:

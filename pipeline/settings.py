@@ -220,8 +220,9 @@ class Timing:
     hold_consent_max_seconds: float = param(Real(0.0), "the customer's reply between the announcement and the "
                                                        "silence, at most this long, is consent: the hold is "
                                                        "still announced", 3.0)
-    customer_silent_max_speech: float = param(Real(0.0), "customer speech below this many seconds: a silent "
-                                                         "call", 0.5)
+    customer_silent_max_speech: float = param(Real(0.0), "customer speech, and (stereo) sound of the customer's "
+                                                         "own leg, both below this many seconds: a silent call",
+                                              0.5)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -21,7 +21,7 @@ from pipeline.asr.hints import Hint, TurnHints
 from pipeline.asr.verify import AudioScorer
 from pipeline.audio.activity import Region, voice_activity
 from pipeline.audio.decode import SAMPLE_RATE, Audio, Pcm, decode, to_float
-from pipeline.audio.leakage import keep_own, own_voice
+from pipeline.audio.leakage import OwnVoice, keep_own, own_sound, own_voice
 from pipeline.audio.ringback import detect_ringback
 from pipeline.measure import union
 from pipeline.speakers.diarize import DiarizationUnavailable, Diarizer
@@ -75,10 +75,11 @@ class Transcriber:
     def _transcribe(self, audio: Audio, path: Path) -> Transcript:
         answer_at, ring = self._ring_phase(audio)
         if audio.is_stereo:
-            turns, activity, roles = self._stereo(audio, answer_at)
+            turns, activity, sound, roles = self._stereo(audio, answer_at)
             asr = self.asr.describe()
         else:
             turns, activity, roles = self._mono(audio, answer_at, path)
+            sound = {}  # one leg for both speakers: its sound is nobody's in particular
             asr = {**self.asr.describe(), "diarization": self.diarizer.describe()}
         turns.sort(key=lambda turn: turn.start)
         return Transcript(
@@ -87,6 +88,7 @@ class Transcriber:
             language=self.spec.language,
             turns=turns,
             activity=activity,
+            sound=sound,
             answer_at=answer_at,
             ring=ring,
             roles=roles,
@@ -99,9 +101,13 @@ class Transcriber:
     def _stereo(self, audio: Audio, answer_at: float):
         language = self.spec.language
         regions, brief = self._voice_activity(audio.channels, answer_at)
-        if self.settings["leakage"]["enabled"]:  # the other leg's echo is not speech: never transcribed
-            own = own_voice(audio.channels, regions, self.settings["leakage"])
-            regions, brief = (keep_own(found, own, self.settings["leakage"]) for found in (regions, brief))
+        leakage = self.settings["leakage"]
+        own: list[OwnVoice | None] = [None, None]
+        if leakage["enabled"]:  # the other leg's echo is not speech: never transcribed
+            own = own_voice(audio.channels, regions, leakage)
+            regions, brief = (keep_own(found, own, leakage) for found in (regions, brief))
+        min_speech = self.settings["vad"]["min_speech_duration_ms"] / 1000
+        sounded = [own_sound(audio.channels[c], own[c], answer_at, leakage, min_speech) for c in (0, 1)]
         notes: dict[tuple[int, int], str] = {}
         words = self.asr.transcribe_channels(audio.channels, regions, language, notes)
         turns = [
@@ -113,7 +119,8 @@ class Transcriber:
         roles = self._stereo_roles(turns)
         for turn in turns:
             turn.role = role_of_channel(roles, turn.channel)
-        return turns, {role_of_channel(roles, c): union(regions[c] + brief[c]) for c in (0, 1)}, roles
+        activity = {role_of_channel(roles, c): union(regions[c] + brief[c]) for c in (0, 1)}
+        return turns, activity, {role_of_channel(roles, c): sounded[c] for c in (0, 1)}, roles
 
     def _mono(self, audio: Audio, answer_at: float, path: Path):
         """Diarize, transcribe the speech regions, give each word its speaker, then tell the agent."""

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import CALLQA, SAMPLES, write_audio
+from conftest import CALLQA, REPO, SAMPLES, write_audio
 
 from pipeline.audio.activity import speech_regions
 from pipeline.audio.decode import SAMPLE_RATE, decode, to_float
@@ -58,21 +58,31 @@ def test_echo_is_not_speech_and_own_speech_is_kept(call_id, gain_db, delay_ms):
     assert before > 5.0  # without the mechanism the echo was customer speech: the test can fail
 
 
-def impaired(call_id: str, params: dict) -> tuple[list[np.ndarray], dict]:
-    """A sample call through the sample generator's telephone chain (at its 8 kHz, and back), with
-    babble made of the other sample calls' talkers."""
+def impairments():
+    spec = importlib.util.spec_from_file_location("impairments", SAMPLES / "impairments.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["impairments"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def through_chain(agent: np.ndarray, customer: np.ndarray, params: dict, **options) -> list[np.ndarray]:
+    """Two 16 kHz legs through the sample generator's telephone chain (at its 8 kHz, and back)."""
     from scipy.signal import resample_poly
 
-    spec = importlib.util.spec_from_file_location("impairments", SAMPLES / "impairments.py")
-    impairments = importlib.util.module_from_spec(spec)
-    sys.modules["impairments"] = impairments
-    spec.loader.exec_module(impairments)
+    stereo = np.stack([resample_poly(agent, 1, 2), resample_poly(customer, 1, 2)], axis=1)
+    out = impairments().apply(stereo, params, seed=3, **options)
+    return [resample_poly(out[:, leg], 2, 1).astype(np.float32) for leg in (0, 1)]
+
+
+def impaired(call_id: str, params: dict) -> tuple[list[np.ndarray], dict]:
+    """A sample call through the telephone chain, with babble made of the other sample calls' talkers."""
+    from scipy.signal import resample_poly
+
     bed = np.concatenate([resample_poly(leg, 1, 2) for other in ("en_01_compliant", "en_16_long_explanation")
                           for leg in legs(other)[0]])
     (agent, customer), truth = legs(call_id)
-    stereo = np.stack([resample_poly(agent, 1, 2), resample_poly(customer, 1, 2)], axis=1)
-    out = impairments.apply(stereo, params, seed=3, babble_bed=bed)
-    return [resample_poly(out[:, leg], 2, 1).astype(np.float32) for leg in (0, 1)], truth
+    return through_chain(agent, customer, params, babble_bed=bed), truth
 
 
 @pytest.mark.parametrize("call_id", CALLS)
@@ -148,3 +158,33 @@ def test_a_silent_customer_whose_leg_carries_the_agents_echo_stays_silent(tmp_pa
     assert [turn for turn in audited["turns"] if turn["role"] == "customer"] == []
     statuses = {finding["item"]: finding["status"] for finding in audited["findings"]}
     assert statuses["silent_call.protocol"] == truth["expected"]["silent_call.protocol"] == "pass"
+
+
+@pytest.mark.parametrize("snr_db", [20.0, 14.0])
+def test_a_whispered_reply_sounds_on_its_leg_and_the_agents_echo_under_noise_does_not(snr_db):
+    """The customer leg of a silent call (the agent's echo at -15 dB, 60 ms; pink noise; GSM and
+    mu-law) has no sound of its own; with a whispered reply (tests/data/whispered) it has. A
+    whisper under line noise can escape the VAD (the bench's whispering voice under `all`:
+    Silero < 0.05), so a silent call is decided on this too (``Measurements.customer_silent``)."""
+    from scipy.signal import resample_poly
+
+    from pipeline.audio.leakage import own_sound, own_voice
+
+    (agent, _), truth = legs("en_10_silent_customer")
+    with decode(REPO / "tests" / "data" / "whispered" / "reply.flac") as audio:
+        reply = to_float(audio.channels[0])
+    level = impairments().active_level_dbfs(resample_poly(reply, 1, 2))
+    params = {"noise": {"customer": {"snr_db": snr_db, "kind": "pink"}}, "codec": {"customer": ["gsm", "mulaw"]},
+              "leak": {"agent_to_customer": {"gain_db": -15.0, "delay_ms": 60.0}}}
+    min_speech = SETTINGS["vad"]["min_speech_duration_ms"] / 1000
+    for replied in (False, True):
+        customer = np.zeros_like(agent)
+        if replied:  # in the pause after the first greeting
+            at = round(truth["turns"][0]["end"] * SAMPLE_RATE) + SAMPLE_RATE // 2
+            customer[at:at + len(reply)] = reply
+        channels = through_chain(agent, customer, params, speech_dbfs={"customer": level})
+        vad = [speech_regions(channel, SETTINGS["vad"], start_at=truth["answer_at"]) for channel in channels]
+        voices = own_voice(channels, vad, SETTINGS["leakage"])
+        assert voices[1] is not None  # the echo was found and is no sound of the customer's own
+        sound = own_sound(channels[1], voices[1], truth["answer_at"], SETTINGS["leakage"], min_speech)
+        assert (sound >= 0.5) if replied else (sound == 0.0), (replied, sound)

@@ -191,6 +191,17 @@ def test_customer_silent_call_and_asr_confidence():
     assert measure(transcript(EN_CALL), TIMING).asr_confidence is None
 
 
+def test_a_customer_leg_sounding_of_its_own_is_no_silent_call():
+    """A whispered reply can escape the VAD (0.3 s heard) yet sound on the customer's leg: not silent."""
+    spans = [("agent", 11.0, 12.0, "Hello there"), ("customer", 20.0, 20.3, "mm")]
+    heard = transcript(spans, duration=30.0)
+    heard.sound = {"agent": 0.9, "customer": 1.4}
+    m = measure(heard, TIMING)
+    assert not m.customer_silent and m.customer_sound == 1.4
+    heard.sound["customer"] = 0.2  # a cough's worth of its own sound: still silent
+    assert measure(heard, TIMING).customer_silent
+
+
 def test_interval_algebra():
     spans = union([(5.0, 6.0), (1.0, 2.0), (1.5, 3.0), (3.0, 4.0)])
     assert spans == [(1.0, 4.0), (5.0, 6.0)]  # overlapping and touching spans merge

@@ -15,6 +15,7 @@ def _transcript() -> Transcript:
             Turn("customer", 3.5, 5.0, "我姓王", [], 1.0, channel=1),
         ],
         activity={"agent": [(1.0, 3.0)], "customer": [(3.5, 5.0)]},
+        sound={"agent": 1.2, "customer": 0.8},
         answer_at=0.8,
         ring=RingBack(20.0, 4, "audio"),
         roles=RoleAssignment("auto-greeting", 0.83, agent="left", reason="greeting"),
@@ -75,6 +76,8 @@ TURN = {"role": "agent", "start": 0.5, "end": 2.0, "text": "Hello"}
     ({"language": "en", "turns": [TURN], "answer_at": -3}, "field 'answer_at': a time must not be negative"),
     ({"language": "en", "turns": [TURN], "activity": {"agent": [[5, 1]]}}, "field 'activity.agent[0].end'"),
     ({"language": "en", "turns": [TURN], "call_id": ["x"]}, "field 'call_id': must be text, got a list"),
+    ({"language": "en", "turns": [TURN], "sound": {"caller": 1.0}}, "field 'sound.caller': not a role"),
+    ({"language": "en", "turns": [TURN], "sound": {"customer": -1}}, "field 'sound.customer': a time must not be"),
 ])
 def test_bad_transcripts_name_the_file_and_problem(tmp_path, data, problem):
     path = tmp_path / "bad.json"

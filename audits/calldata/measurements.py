@@ -57,7 +57,8 @@ class Measurements:
     holds: list[Hold] = field(default_factory=list)
     speech_rate: dict[str, float] = field(default_factory=dict)  # role -> chars/min (zh) or words/min (en)
     speech_rate_unit: str = "wpm"  # "wpm" | "cpm"
-    customer_silent: bool = False
+    customer_silent: bool = False  # neither speech nor sound of the customer's own (customer_sound)
+    customer_sound: float | None = None  # seconds the customer's leg sounded of its own (stereo); None: unknown
     asr_confidence: float | None = None
     hangup_by: str | None = None  # "agent" | "customer" from metadata, else None
     hangup_source: str = "unknown"

@@ -114,6 +114,9 @@ class Transcript:
     language: str
     turns: list[Turn]
     activity: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    # Seconds in which a role's own leg sounded (stereo: louder than the other's echo and the
+    # line noise, ``pipeline.audio.leakage.own_sound``), heard as speech or not; absent when unknown.
+    sound: dict[str, float] = field(default_factory=dict)
     answer_at: float = 0.0
     ring: RingBack = field(default_factory=lambda: RingBack(None, None, "unknown"))
     roles: RoleAssignment = field(default_factory=lambda: RoleAssignment("given", 1.0))
@@ -202,6 +205,7 @@ def _read_transcript(data, origin: str) -> Transcript:
         language=language,
         turns=turns,
         activity=_activity(data.get("activity"), "activity"),
+        sound=_sound(data.get("sound"), "sound"),
         answer_at=_seconds(data.get("answer_at", 0.0), "answer_at"),
         ring=_ring(data.get("ring"), "ring"),
         roles=_roles(data.get("roles"), "roles"),
@@ -366,6 +370,15 @@ def _activity(value, field: str) -> dict[str, list[tuple[float, float]]]:
             spans.append(_span(*region, f"{field}.{role}[{n}]"))
         activity[role] = spans
     return activity
+
+
+def _sound(value, field: str) -> dict[str, float]:
+    sound = {}
+    for role, seconds in _mapping(value, field).items():
+        if role not in ROLES:
+            raise _FieldError(f"{field}.{role}", "not a role (agent, customer)")
+        sound[role] = _seconds(seconds, f"{field}.{role}")
+    return sound
 
 
 def _ring(value, field: str) -> RingBack:

@@ -38,7 +38,11 @@ class SilentCallCheck(Check):
     def evaluate(self, ctx: CallView) -> Finding:
         opts = self.options
         if not ctx.customer_silent:
-            return self.na("the customer spoke: the silent-call protocol does not apply")
+            m = ctx.measurements
+            heard = f"{m.talk_time.get('customer', 0.0):.1f} s of speech heard"
+            if m.customer_sound is not None:
+                heard += f", {m.customer_sound:.1f} s of sound of its own on the customer's leg"
+            return self.na(f"the customer spoke ({heard}): the silent-call protocol does not apply")
         turns = ctx.turns("agent")
         if not turns:
             return self.na("nobody spoke in the recording")
