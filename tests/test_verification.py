@@ -255,6 +255,7 @@ def test_a_phrase_is_also_put_in_over_a_neighbouring_word_the_decoder_was_unsure
     from pipeline.asr import verify
 
     monkeypatch.setattr(verify, "SPANS_TRIED", 1)  # the run spelled most alike ("with center,") alone
+    monkeypatch.setattr(verify, "LAST_WORDS", ())  # not in place of the last words (the test below)
     texts = ["Hello,", "say", "pastor", "with", "center,", "land", "to", "serve", "you."]
 
     def readings(sure: list[float]) -> list[str]:
@@ -270,3 +271,20 @@ def test_a_phrase_is_also_put_in_over_a_neighbouring_word_the_decoder_was_unsure
         "Hello, say pastor service center, land to serve you."]
     # a window of fewer words than the phrase less two: put in at its edges only
     assert verify._readings([Word(0, 0.4, "Hi.", 0.2)], "is there anything else", [1]) == ["Hi. Is there anything else"]
+
+
+def test_a_phrase_is_also_put_in_place_of_the_windows_last_word_or_two():
+    """tiny.en ends a turn "Thank you for calling to apply." where "goodbye" was said: the last word
+    or two are tried in its place, spelled alike or not, where the decoder was unsure of one."""
+    from pipeline.asr import verify
+
+    def readings(sure: list[float], phrase: str = "goodbye") -> list[str]:
+        texts = ["Thank", "you", "for", "calling", "to", "apply."]
+        return verify._readings([Word(i, i + 0.4, t, p) for i, (t, p) in enumerate(zip(texts, sure))], phrase)
+
+    unsure = readings([0.9, 0.9, 0.9, 0.67, 0.14, 0.64])
+    assert "Thank you for calling goodbye." in unsure  # "to" (0.14) and "apply." in its place
+    assert "Thank you for calling to goodbye." not in unsure  # "apply." (0.64) alone: the decoder was sure
+    sure = readings([0.9, 0.9, 0.9, 0.67, 0.9, 0.8])
+    assert not any(reading.endswith(("calling goodbye.", "to goodbye.")) for reading in sure)
+    assert verify._readings([Word(0, 0.4, "Subscribe.", 0.08)], "bye") == ["Bye."]

@@ -49,6 +49,7 @@ SPANS_TRIED = 2  # places in the decoded words where a phrase is put in, the lik
 # of the 34 more phrases heard that taking in both neighbours of both places always finds, for 390
 # of its 1722 more readings.)
 UNSURE = 0.5
+LAST_WORDS = (1, 2)
 # A phrase is put in at a turn's edge only where that much of the turn's audio per word of the
 # phrase is covered by no decoded word (words the decoder dropped leave their time uncovered): a
 # brisk 4 words a second is 0.25 s a word, and Whisper's word times stretch into a gap.
@@ -286,6 +287,11 @@ def _readings(words: list[Word], phrase: str, edges: Sequence[int] = ()) -> list
         if first + length < len(words) and words[first + length].probability < UNSURE:
             places.append((first, length + 1))
     places += [(edge, 0) for edge in edges]
+    # In place of the window's last word or two where the decoder was UNSURE of one: it garbles a
+    # speaker's last words into ones spelled like nothing ("goodbye" as "to/0.14 apply", "Subscribe/0.08"),
+    # which no spelling ranks first.
+    places += [(len(words) - length, length) for length in LAST_WORDS if length <= len(words)
+               and min(w.probability for w in words[-length:]) < UNSURE]
     readings: list[str] = []
     for first, length in places:
         replaced = texts[first:first + length]
