@@ -62,6 +62,9 @@ class Trigger:
     turn: Turn  # the (last) turn of the trigger; the response window is counted from it
     evidence: Evidence
     said: str
+    # A monologue's turns after ``turn`` up to its end: the explanation goes on past the threshold,
+    # and they count as the trigger turn does (the check-in closes the explanation).
+    rest: tuple[Turn, ...] = ()
 
 
 class ContextCheck(Check):
@@ -69,7 +72,9 @@ class ContextCheck(Check):
     ``trigger_monologue_seconds``), ``response_role`` says the response within ``within_turns``
     of their turns / ``within_seconds`` after it — or, with ``direction: before``, before it
     (consent before a transfer). Thanks → "you're welcome", complaint → apology, transfer →
-    consent, long explanation → "is that clear?". When the other role asked for it first
+    consent, long explanation → "is that clear?". A monologue goes on past the threshold (a slow
+    speaker's sentences are turns of their own): its turns from the one that reached it to its end
+    count as the trigger turn, and the response may be among them. When the other role asked for it first
     (``request_phrases``: the customer asked to be transferred), the response groups listed in
     ``request_waives`` are not needed (no consent to ask for what the customer requested).
 
@@ -87,7 +92,7 @@ class ContextCheck(Check):
         judged = {"each": triggers, "first": triggers[:1], "last": triggers[-1:]}[opts.judge]
         failures, passes, unanswerable = [], [], []
         for trigger in judged:
-            window = self._window(ctx, trigger.turn)
+            window = self._window(ctx, trigger)
             if not window and not self._responder_spoke(ctx, trigger.turn):
                 unanswerable.append(trigger)
                 continue
@@ -157,14 +162,16 @@ class ContextCheck(Check):
 
     def _monologue_trigger(self, run: list[Turn]) -> Trigger:
         """The trigger is the turn at whose end the speaker's own speech in the run first reached
-        trigger_monologue_seconds: the response counts from the next turn on, so a check-in the
-        agent adds after a short pause, still inside the same run, is found."""
+        trigger_monologue_seconds, with the rest of the run: an explanation goes on past the
+        threshold (a slow speaker's sentences are turns of their own), and the check-in the agent
+        adds at its end, still inside the run, is found; the response counts from the run's end."""
         start = run[0].start
-        seconds, long_at = next((spoken, turn) for spoken, turn in zip(itertools.accumulate(
-            t.end - t.start for t in run), run) if spoken >= self.options.trigger_monologue_seconds)
-        role = self.options.trigger_role
+        seconds, at = next((spoken, n) for n, spoken in enumerate(itertools.accumulate(t.end - t.start for t in run))
+                           if spoken >= self.options.trigger_monologue_seconds)
+        long_at, role = run[at], self.options.trigger_role
         text = f"{role} spoke for {seconds:.1f} s from {start:.1f} s to {long_at.end:.1f} s"
-        return Trigger(long_at, Evidence(start, long_at.end, role, text), f"{seconds:.0f} s monologue")
+        return Trigger(long_at, Evidence(start, long_at.end, role, text), f"{seconds:.0f} s monologue",
+                       tuple(run[at + 1:]))
 
     def _request(self, ctx: CallView, trigger: Turn) -> list[Hit]:
         """The other role's request for what the trigger does, said before it (within_seconds)."""
@@ -182,21 +189,23 @@ class ContextCheck(Check):
             return bool(turns.starting(trigger.start, float("inf"), first=1))
         return bool(turns.starting(float("-inf"), trigger.start, last=1))
 
-    def _window(self, ctx: CallView, trigger: Turn) -> list[Turn]:
-        """The response_role turns where the response must be: the trigger turn itself when it
-        is theirs, then their turns after (or before) it within the limits."""
+    def _window(self, ctx: CallView, trigger: Trigger) -> list[Turn]:
+        """The response_role turns where the response must be: the trigger turn (and a monologue's
+        rest) when theirs, counted as one turn, then their turns after (or before) it within the limits."""
         opts = self.options
-        own = [trigger] if trigger.role == opts.response_role else []
-        budget = None if opts.within_turns is None else opts.within_turns - len(own)
+        own = [turn for turn in (trigger.turn, *trigger.rest) if turn.role == opts.response_role]
+        budget = None if opts.within_turns is None else opts.within_turns - min(len(own), 1)
         turns = ctx.timeline(opts.response_role)
         if opts.direction == "after":
-            latest = float("inf") if opts.within_seconds is None else trigger.end + opts.within_seconds
-            return own + turns.starting(trigger.start, latest, inclusive=True, first=budget)
+            last = (trigger.rest or (trigger.turn,))[-1]
+            latest = float("inf") if opts.within_seconds is None else last.end + opts.within_seconds
+            return own + turns.starting(last.start, latest, inclusive=True, first=budget)
         if budget is not None and budget <= 0:
             return own
+        start = trigger.turn.start
         if opts.within_seconds is None:
-            earlier = turns.starting(float("-inf"), trigger.start, last=budget)
+            earlier = turns.starting(float("-inf"), start, last=budget)
         else:
-            earlier = turns.overlapping(trigger.start - opts.within_seconds, trigger.start, reaching=True)
+            earlier = turns.overlapping(start - opts.within_seconds, start, reaching=True)
             earlier = earlier if budget is None else earlier[-budget:]
         return earlier + own
