@@ -63,7 +63,7 @@ class Trigger:
     evidence: Evidence
     said: str
     # A monologue's turns after ``turn`` up to its end: the explanation goes on past the threshold,
-    # and they count as the trigger turn does (the check-in closes the explanation).
+    # and they count as the trigger turn does; the window is then counted from the last of them.
     rest: tuple[Turn, ...] = ()
 
 

@@ -49,7 +49,7 @@ SPANS_TRIED = 2  # places in the decoded words where a phrase is put in, the lik
 # of the 34 more phrases heard that taking in both neighbours of both places always finds, for 390
 # of its 1722 more readings.)
 UNSURE = 0.5
-LAST_WORDS = (1, 2)
+LAST_WORDS = (1, 2)  # how many of a window's last words a phrase is also put in place of (below)
 # A phrase is put in at a turn's edge only where that much of the turn's audio per word of the
 # phrase is covered by no decoded word (words the decoder dropped leave their time uncovered): a
 # brisk 4 words a second is 0.25 s a word, and Whisper's word times stretch into a gap.
