@@ -246,28 +246,28 @@ def _loud(audio: Samples, speech_probs: np.ndarray, found: list[dict], vad_optio
     # that (its onset and fade, as a region ends where the probability falls below the lower
     # threshold), min_speech in all.
     cores = np.zeros(windows, dtype=bool)
-    for first, last in _runs(_bridged(over >= loud_db)):
+    for first, last in runs(_bridged(over >= loud_db)):
         cores[first:last] = last - first >= shortest / 2
     word = np.zeros(windows, dtype=bool)
-    for first, last in _runs(_bridged(over >= loud_db / 2)):  # each holds whole cores
+    for first, last in runs(_bridged(over >= loud_db / 2)):  # each holds whole cores
         word[first:last] = cores[first:last].any()
     for chunk in found:
         word[chunk["start"] // WINDOW:chunk["end"] // WINDOW + 1] = False
     neg_threshold = lower_threshold(vad_options)
-    return [{"start": int(first) * WINDOW, "end": int(last) * WINDOW} for first, last in _runs(word)
+    return [{"start": int(first) * WINDOW, "end": int(last) * WINDOW} for first, last in runs(word)
             if last - first >= shortest and probabilities[first:last].max() >= neg_threshold]
 
 
 def _bridged(mask: np.ndarray) -> np.ndarray:
     """``mask`` with its gaps of at most BRIDGE_WINDOWS filled."""
     out = mask.copy()
-    for first, last in _runs(~mask):
+    for first, last in runs(~mask):
         if first > 0 and last < len(mask) and last - first <= BRIDGE_WINDOWS:
             out[first:last] = True
     return out
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(first, last + 1) of each run of true values."""
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last + 1) of each run of true values in a boolean mask."""
     edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
     return list(zip(edges[::2].tolist(), edges[1::2].tolist()))

@@ -38,7 +38,7 @@ import numpy as np
 from scipy import fft
 from scipy.ndimage import maximum_filter1d
 
-from pipeline.audio.activity import Region
+from pipeline.audio.activity import Region, runs
 from pipeline.audio.decode import SAMPLE_RATE, Samples, mean_squares, to_float
 
 FRAME = SAMPLE_RATE // 100  # 10 ms
@@ -187,8 +187,7 @@ def own_voice(channels: list[Samples], regions: list[list[Region]], settings: di
         heard_from = maximum_filter1d(_shifted(energies[1 - hearing], leak.delay_frames), 2 * ECHO_SPREAD_FRAMES + 1)
         echo = heard_from * leak.gain
         floor = np.percentile(energies[hearing], NOISE_PERCENTILE)
-        own = _sustained(energies[hearing] > (echo + floor) * 10 ** (settings["margin_db"] / 10), MIN_RUN_FRAMES)
-        voices[hearing] = OwnVoice(own, echo > floor)
+        voices[hearing] = OwnVoice(_own_frames(energies[hearing], echo, settings["margin_db"]), echo > floor)
         regions[hearing] = _own_speech(regions[hearing], voices[hearing], settings)
     return voices
 
@@ -199,11 +198,7 @@ def own_sound(samples: Samples, voice: OwnVoice | None, start_at: float, setting
     ``margin_db`` over its noise floor. Heard as speech or not: a whispered or breathy reply under
     line noise can escape the VAD altogether (Silero < 0.05 on the bench's whispering voice at
     12-14 dB SNR), and a leg that sounds like that is no silent caller's."""
-    if voice is None:
-        energies = frame_energies(samples)
-        own = energies > np.percentile(energies, NOISE_PERCENTILE) * 10 ** (settings["margin_db"] / 10)
-    else:
-        own = voice.own.copy()
+    own = (_own_frames(frame_energies(samples), 0.0, settings["margin_db"]) if voice is None else voice.own).copy()
     own[:round(start_at * 100)] = False
     return round(int(_sustained(own, round(min_seconds * 100)).sum()) / 100, 2)
 
@@ -235,13 +230,17 @@ def _shifted(energies: np.ndarray, delay: int) -> np.ndarray:
 
 def _sustained(mask: np.ndarray, frames: int) -> np.ndarray:
     """``mask`` keeping only runs of at least ``frames`` true frames."""
-    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     out = np.zeros_like(mask)
-    for start, end in zip(starts, ends):
-        if end - start >= frames:
-            out[start:end] = True
+    for first, last in runs(mask):
+        if last - first >= frames:
+            out[first:last] = True
     return out
+
+
+def _own_frames(energies: np.ndarray, echo: np.ndarray | float, margin_db: float) -> np.ndarray:
+    """The frames ``margin_db`` louder than the echo predicted there and the leg's noise floor."""
+    floor = np.percentile(energies, NOISE_PERCENTILE)
+    return _sustained(energies > (echo + floor) * 10 ** (margin_db / 10), MIN_RUN_FRAMES)
 
 
 def _own_speech(regions: list[Region], voice: OwnVoice, settings: dict) -> list[Region]:
