@@ -23,6 +23,11 @@ from audits.verification import Verification, Verifier, first_heard
 
 QUOTE_CONTEXT = 30  # characters of context quoted either side of a matched phrase
 QUOTE_MAX = 160  # longest quote of a whole turn
+# A speaker's pause shorter than this, with nobody else starting to speak in it, stays inside one
+# turn at talk: "within N turns" counts turns at talk, not the VAD regions transcripts are cut
+# into at 0.5 s pauses (a sentence pause is 0.5-1 s; "Thanks." then 4 s of typing then "Is that
+# clear?" are two turns).
+TURN_PAUSE_SECONDS = 1.5
 # How the matched words are marked inside a quote, per spec language.
 MARKS = {"zh": ("【", "】"), "en": ("[", "]")}
 
@@ -127,8 +132,10 @@ class CallView:
         self.matchers = matchers
         self.language = matchers.language
         self.marks = MARKS[matchers.language]
-        self._timelines = {role: RoleTimeline([t for t in transcript.turns if t.role == role])
-                           for role in {t.role for t in transcript.turns}}
+        self._timelines = {
+            role: RoleTimeline([t for t in transcript.turns if t.role == role],
+                               [t.start for t in transcript.turns if t.role != role])
+            for role in {t.role for t in transcript.turns}}
 
     # -- the call's frame -------------------------------------------------------------------
     @property
@@ -289,13 +296,18 @@ class RoleTimeline:
     per hold, per interruption) answered in O(log n + k) for k turns found, not by a scan of
     every turn: a 100,000-turn transcript is audited in seconds, not hours.
 
+    ``first`` / ``last`` count turns at talk: the role's turns with pauses shorter than
+    ``TURN_PAUSE_SECONDS`` between them and no other speaker starting in between are one
+    (``others``: when the other speakers' turns start).
+
     Turns may overlap and nest (a long turn may cover many short ones): the turns reaching past
     a time are found with a tree of the greatest end in each run of turns, so nesting costs
     nothing either."""
 
-    def __init__(self, turns: Sequence[Turn]):
+    def __init__(self, turns: Sequence[Turn], others: Sequence[float] = ()):
         self.turns = sorted(turns, key=lambda t: t.start)
         self.starts = [t.start for t in self.turns]
+        self.talk = _turns_at_talk(self.turns, sorted(others))  # nondecreasing: a turn's turn at talk
         size = 1
         while size < len(self.turns):
             size *= 2
@@ -307,36 +319,66 @@ class RoleTimeline:
 
     def starting(self, after: float, before: float, inclusive: bool = False, first: int | None = None,
                  last: int | None = None) -> list[Turn]:
-        """Turns starting in (after, before), or (after, before] when ``inclusive``; only the
-        ``first`` or the ``last`` so many of them when given."""
+        """Turns starting in (after, before), or (after, before] when ``inclusive``; only those of
+        the ``first`` or the ``last`` so many turns at talk among them when given."""
         lo = bisect.bisect_right(self.starts, after)
         hi = (bisect.bisect_right if inclusive else bisect.bisect_left)(self.starts, before)
-        if first is not None:
-            hi = min(hi, lo + first)
-        if last is not None:
-            lo = max(lo, hi - last)
+        if first is not None and lo < hi:
+            hi = min(hi, bisect.bisect_left(self.talk, self.talk[lo] + first, lo, hi))
+        if last is not None and lo < hi:
+            lo = max(lo, bisect.bisect_right(self.talk, self.talk[hi - 1] - last, lo, hi))
         return self.turns[lo:hi]
 
     def overlapping(self, start: float, end: float, closed: bool = False, reaching: bool = False,
                     first: int | None = None) -> list[Turn]:
         """Turns that start before ``end`` (at or before it when ``closed``) and end after
-        ``start`` (at or after it when ``reaching``), in time order; at most the ``first`` ones."""
+        ``start`` (at or after it when ``reaching``), in time order; only those of the ``first``
+        so many turns at talk among them."""
         hi = (bisect.bisect_right if closed else bisect.bisect_left)(self.starts, end)
         found: list[int] = []
         self._ending_after(1, 0, self._size, hi, start, reaching, found, first)
         return [self.turns[i] for i in found]
 
+    def same_talk(self, a: Turn, b: Turn) -> bool:
+        """Are two of these turns parts of one turn at talk?"""
+        return self._talk_of(a) == self._talk_of(b)
+
+    def _talk_of(self, turn: Turn) -> int:
+        k = bisect.bisect_left(self.starts, turn.start)
+        while self.turns[k] is not turn:
+            k += 1
+        return self.talk[k]
+
     def _ending_after(self, node: int, low: int, high: int, hi: int, time: float, reaching: bool,
                       found: list[int], first: int | None) -> None:
         reach = self._reach[node]
-        if low >= hi or reach < time or (reach == time and not reaching) or len(found) == first:
+        if low >= hi or reach < time or (reach == time and not reaching):
             return
+        if first is not None and found and self.talk[low] >= self.talk[found[0]] + first:
+            return  # every turn from here on is of a later turn at talk
         if high - low == 1:
             found.append(low)
             return
         middle = (low + high) // 2
         self._ending_after(2 * node, low, middle, hi, time, reaching, found, first)
         self._ending_after(2 * node + 1, middle, high, hi, time, reaching, found, first)
+
+
+def _turns_at_talk(turns: Sequence[Turn], others: Sequence[float]) -> list[int]:
+    """For turns in start order, the number of the turn at talk each is part of: a new one after
+    a pause of TURN_PAUSE_SECONDS, or once another speaker started since the last turn began
+    (``others``: their turns' starts, sorted)."""
+    numbers: list[int] = []
+    reached = float("-inf")  # the latest end so far (turns may nest)
+    for k, turn in enumerate(turns):
+        if k == 0:
+            numbers.append(0)
+        else:
+            paused = turn.start - reached >= TURN_PAUSE_SECONDS - 1e-9
+            interrupted = bisect.bisect_right(others, turns[k - 1].start) < bisect.bisect_left(others, turn.start)
+            numbers.append(numbers[-1] + (paused or interrupted))
+        reached = max(reached, turn.end)
+    return numbers
 
 
 NO_TURNS = RoleTimeline([])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from builders import bundled
 
-from audits.call_view import CallView, Window, quote, span_times
+from audits.call_view import TURN_PAUSE_SECONDS, CallView, Window, quote, span_times
 from audits.calldata.measurements import Measurements
 from audits.calldata.transcript import Transcript, Turn, Word
 from audits.checks import KINDS, reference
@@ -44,7 +44,7 @@ def _context(turns, spec_name="zh-CN", answer_at=0.0, duration=None):
 
 
 TURNS = [("agent", 1.0, 3.0, "一"), ("customer", 3.5, 5.0, "客户"), ("agent", 5.5, 8.0, "二"),
-         ("agent", 9.0, 12.0, "三"), ("agent", 50.0, 55.0, "四"), ("customer", 55.5, 58.0, "再见")]
+         ("agent", 10.0, 12.0, "三"), ("agent", 50.0, 55.0, "四"), ("customer", 55.5, 58.0, "再见")]
 
 
 @pytest.mark.parametrize("window, texts", [
@@ -63,7 +63,7 @@ def test_windows_take_every_limit_given(window, texts):
 
 def test_window_counts_from_the_answer_not_the_recording_start():
     ctx = _context(TURNS, answer_at=4.0)
-    assert [t.text for t in ctx.window("agent", Window("answer", 5.0, None))] == ["二", "三"]
+    assert [t.text for t in ctx.window("agent", Window("answer", 6.0, None))] == ["二", "三"]
 
 
 def test_turns_around_a_moment():
@@ -72,6 +72,20 @@ def test_turns_around_a_moment():
     assert [t.text for t in ctx.turns_before("agent", 50.0, count=2)] == ["二", "三"]
     assert [t.text for t in ctx.turns_after("agent", 12.0, seconds=40.0)] == ["四"]
     assert [t.text for t in ctx.turns_after("customer", 0.0, count=1)] == ["客户"]
+
+
+def test_turn_counts_are_turns_at_talk_not_sentences():
+    # VAD cuts a turn at a 0.5 s sentence pause; nobody else spoke, so it is still one turn at talk.
+    # A pause of TURN_PAUSE_SECONDS, or the customer starting to speak, begins the next one.
+    turns = [("agent", 1.0, 3.0, "一"), ("agent", 3.6, 5.0, "一续"), ("customer", 5.5, 6.0, "嗯"),
+             ("agent", 6.5, 8.0, "二"), ("agent", 8.0 + TURN_PAUSE_SECONDS, 11.0, "三"),
+             ("customer", 10.0, 10.4, "对"), ("agent", 11.3, 12.0, "四")]
+    ctx = _context(turns)
+    assert [t.text for t in ctx.window("agent", Window("answer", None, 1))] == ["一", "一续"]
+    assert [t.text for t in ctx.window("agent", Window("answer", None, 2))] == ["一", "一续", "二"]
+    assert [t.text for t in ctx.turns_before("agent", 20.0, count=1)] == ["四"]  # the customer began during 三
+    assert [t.text for t in ctx.timeline("agent").starting(0.0, 20.0, last=4)] == ["一", "一续", "二", "三", "四"]
+    assert [t.text for t in ctx.timeline("agent").overlapping(3.5, 9.0, first=1)] == ["一续"]
 
 
 def test_conversation_end_ignores_trailing_silence():

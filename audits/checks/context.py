@@ -6,7 +6,7 @@ import bisect
 import itertools
 from dataclasses import dataclass
 
-from audits.call_view import CallView, Hit, turn_evidence
+from audits.call_view import TURN_PAUSE_SECONDS, CallView, Hit, RoleTimeline, turn_evidence
 from audits.calldata.transcript import ROLES, Turn
 from audits.checks.base import Check, CommonOptions, listing
 from audits.findings import Evidence, Finding
@@ -29,7 +29,8 @@ class ContextOptions(CommonOptions):
         PhraseGroups(), "the response: all of these groups, each satisfied by any of its phrases")
     direction: str = param(OneOf("after", "before"), "the response follows the trigger, or must precede it", "after")
     within_turns: int | None = param(
-        Optional(Integer(1)), "in at most this many response_role turns (the trigger turn counts when it is theirs)",
+        Optional(Integer(1)), f"in at most this many response_role turns at talk (sentences with pauses under {TURN_PAUSE_SECONDS:g} s "
+                              "and nobody else speaking between are one turn; the trigger turn counts when it is theirs)",
         None)
     within_seconds: float | None = param(Optional(Number(above=0)), "within this many seconds of the trigger turn",
                                          None)
@@ -191,21 +192,35 @@ class ContextCheck(Check):
 
     def _window(self, ctx: CallView, trigger: Trigger) -> list[Turn]:
         """The response_role turns where the response must be: the trigger turn (and a monologue's
-        rest) when theirs, counted as one turn, then their turns after (or before) it within the limits."""
+        rest) when theirs, with the rest of its turn at talk, counted as one turn, then their turns
+        after (or before) it within the limits (``within_turns`` counts turns at talk)."""
         opts = self.options
         own = [turn for turn in (trigger.turn, *trigger.rest) if turn.role == opts.response_role]
-        budget = None if opts.within_turns is None else opts.within_turns - min(len(own), 1)
         turns = ctx.timeline(opts.response_role)
         if opts.direction == "after":
             last = (trigger.rest or (trigger.turn,))[-1]
             latest = float("inf") if opts.within_seconds is None else last.end + opts.within_seconds
+            budget = self._budget(turns, own[-1:], turns.starting(last.start, latest, inclusive=True, first=1))
             return own + turns.starting(last.start, latest, inclusive=True, first=budget)
+        start = trigger.turn.start
+        budget = self._budget(turns, own[:1], turns.starting(float("-inf"), start, last=1))
         if budget is not None and budget <= 0:
             return own
-        start = trigger.turn.start
         if opts.within_seconds is None:
-            earlier = turns.starting(float("-inf"), start, last=budget)
-        else:
-            earlier = turns.overlapping(start - opts.within_seconds, start, reaching=True)
-            earlier = earlier if budget is None else earlier[-budget:]
+            return turns.starting(float("-inf"), start, last=budget) + own
+        earlier = turns.overlapping(start - opts.within_seconds, start, reaching=True)
+        if budget is not None:
+            allowed = {id(turn) for turn in turns.starting(float("-inf"), start, last=budget)}
+            earlier = [turn for turn in earlier if id(turn) in allowed]
         return earlier + own
+
+    def _budget(self, turns: RoleTimeline, own: list[Turn], next_to: list[Turn]) -> int | None:
+        """How many of response_role's turns at talk the window takes besides the trigger turn:
+        within_turns, less one when the trigger turn is theirs; its own turn at talk going on in
+        the turn ``next_to`` it (a sentence pause) is part of the trigger turn."""
+        if self.options.within_turns is None:
+            return None
+        if not own:
+            return self.options.within_turns
+        goes_on = bool(next_to) and turns.same_talk(own[0], next_to[0])
+        return self.options.within_turns - 1 + goes_on

@@ -26,8 +26,9 @@ class RuleOptions(CommonOptions):
         ConditionType(positions=False, optional=True),
         "what must follow each trigger, in response_role's turns within within_turns / within_seconds", None)
     response_role: str = param(OneOf(*ROLES), "whose turns the response is looked for in", "agent")
-    within_turns: int | None = param(Optional(Integer(1)), "in at most this many response_role turns from the "
-                                     "trigger (its own turn counts when it is theirs)", None)
+    within_turns: int | None = param(Optional(Integer(1)), "in at most this many response_role turns at talk from "
+                                     "the trigger, as context counts them (its own turn counts when it is theirs)",
+                                     None)
     within_seconds: float | None = param(Optional(Number(above=0)), "within this many seconds after the trigger",
                                          None)
     judge: str = param(OneOf("each", "first", "last"), "which triggers are judged", "each")
