@@ -26,7 +26,16 @@ from pipeline.audio.ringback import detect_ringback
 from pipeline.measure import union
 from pipeline.speakers.diarize import DiarizationUnavailable, Diarizer
 from pipeline.speakers.roles import assign_speakers, assign_stereo, role_of_channel, role_of_speaker
-from pipeline.speakers.turns import activity_by_role, heard, smooth, talk_seconds, unheard_replies, words_to_turns
+from pipeline.speakers.turns import (
+    activity_by_role,
+    heard,
+    leg_replies,
+    mix_replies,
+    smooth,
+    talk_seconds,
+    unheard_replies,
+    words_to_turns,
+)
 
 
 class Transcriber:
@@ -108,6 +117,8 @@ class Transcriber:
             regions, brief = (keep_own(found, own, leakage) for found in (regions, brief))
         min_speech = self.settings["vad"]["min_speech_duration_ms"] / 1000
         sounded = [own_sound(audio.channels[c], own[c], answer_at, leakage, min_speech) for c in (0, 1)]
+        heard_by_vad = [union(regions[c] + brief[c]) for c in (0, 1)]
+        replies = [leg_replies(sounded[c], heard_by_vad[c], heard_by_vad[1 - c]) for c in (0, 1)]
         notes: dict[tuple[int, int], str] = {}
         words = self.asr.transcribe_channels(audio.channels, regions, language, notes)
         turns = [
@@ -119,8 +130,9 @@ class Transcriber:
         roles = self._stereo_roles(turns)
         for turn in turns:
             turn.role = role_of_channel(roles, turn.channel)
-        activity = {role_of_channel(roles, c): union(regions[c] + brief[c]) for c in (0, 1)}
-        return turns, activity, {role_of_channel(roles, c): sounded[c] for c in (0, 1)}, roles
+        activity = {role_of_channel(roles, c): union(heard_by_vad[c] + replies[c]) for c in (0, 1)}
+        sound = {role_of_channel(roles, c): round(sum(end - start for start, end in sounded[c]), 2) for c in (0, 1)}
+        return turns, activity, sound, roles
 
     def _mono(self, audio: Audio, answer_at: float, path: Path):
         """Diarize, transcribe the speech regions, give each word its speaker, then tell the agent."""
@@ -147,6 +159,8 @@ class Transcriber:
             turn.role = role_of_speaker(roles, turn.speaker)
         voice = union(regions + brief)
         timed = heard(speech, voice) + unheard_replies(speech, voice)  # Silero's timing, pyannote's speakers
+        sound = own_sound(samples, None, answer_at, self.settings["leakage"], vad["min_speech_duration_ms"] / 1000)
+        timed += mix_replies(sound, sorted(timed, key=lambda t: t.start), union(voice + [(t.start, t.end) for t in timed]))
         return turns, activity_by_role(timed, lambda speaker: role_of_speaker(roles, speaker)), roles
 
     def _voice_activity(self, channels: list[Pcm], answer_at: float) -> tuple[list[list[Region]], list[list[Region]]]:

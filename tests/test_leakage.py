@@ -186,5 +186,7 @@ def test_a_whispered_reply_sounds_on_its_leg_and_the_agents_echo_under_noise_doe
         vad = [speech_regions(channel, SETTINGS["vad"], start_at=truth["answer_at"]) for channel in channels]
         voices = own_voice(channels, vad, SETTINGS["leakage"])
         assert voices[1] is not None  # the echo was found and is no sound of the customer's own
-        sound = own_sound(channels[1], voices[1], truth["answer_at"], SETTINGS["leakage"], min_speech)
+        runs = own_sound(channels[1], voices[1], truth["answer_at"], SETTINGS["leakage"], min_speech)
+        sound = sum(end - start for start, end in runs)
         assert (sound >= 0.5) if replied else (sound == 0.0), (replied, sound)
+        assert all(end - start >= min_speech for start, end in runs)

@@ -9,6 +9,8 @@ from pipeline.speakers.turns import (
     SpeakerTurn,
     activity_by_role,
     heard,
+    leg_replies,
+    mix_replies,
     smooth,
     speaker_of,
     talk_seconds,
@@ -89,3 +91,25 @@ def test_a_short_reply_only_pyannote_heard_is_activity():
     voice = [(11.5, 14.9), (31.5, 31.9), (40.0, 40.6)]
     assert unheard_replies(turns, voice) == [SpeakerTurn(15.4, 15.9, B), SpeakerTurn(40.9, 41.4, B)]
     assert unheard_replies(turns, sorted(voice + [(15.8, 16.2)])) == [SpeakerTurn(40.9, 41.4, B)]
+
+
+def test_a_legs_own_sound_right_after_the_other_leg_is_a_reply():
+    """Stereo: the agent asks (heard 11.5-14.9); the customer's leg sounds of its own at 15.3-15.7
+    with nothing heard there (a whispered "Yes, okay."): a reply, where the hold starts. Not: sound
+    longer than a reply (line noise 26.0-29.0), sound 5 s after the agent stopped (a cough during a
+    hold), nor sound the leg's VAD already has (41.5-43.1: heard 41.6-43.0)."""
+    agent = [(11.5, 14.9), (24.5, 25.5), (31.0, 33.0), (40.0, 41.0)]
+    customer = [(20.0, 23.0), (41.6, 43.0)]
+    sound = [(15.3, 15.7), (26.0, 29.0), (38.0, 38.5), (41.5, 43.1)]
+    assert leg_replies(sound, customer, agent) == [(15.3, 15.7)]
+    assert leg_replies([], customer, agent) == []
+
+
+def test_the_mixs_sound_right_after_one_speaker_is_the_others_reply():
+    """Mono: A asks (11.5-14.9), the mix sounds at 15.3-15.7 where nothing was heard: B's reply;
+    sound right after B's turn is A's. One speaker only (a silent caller's call): nobody to reply."""
+    turns = [SpeakerTurn(11.5, 14.9, A), SpeakerTurn(31.0, 33.0, B)]
+    sound = [(15.3, 15.7), (33.5, 34.0), (50.0, 50.5)]
+    heard_here = [(11.5, 14.9), (31.0, 33.0)]
+    assert mix_replies(sound, turns, heard_here) == [SpeakerTurn(15.3, 15.7, B), SpeakerTurn(33.5, 34.0, A)]
+    assert mix_replies(sound, turns[:1], heard_here) == []

@@ -192,15 +192,16 @@ def own_voice(channels: list[Samples], regions: list[list[Region]], settings: di
     return voices
 
 
-def own_sound(samples: Samples, voice: OwnVoice | None, start_at: float, settings: dict, min_seconds: float) -> float:
-    """Seconds after ``start_at`` in which a leg sounds of its own, in runs of at least
-    ``min_seconds``: its own voice (``voice.own``) where a leak into it was found, else frames
-    ``margin_db`` over its noise floor. Heard as speech or not: a whispered or breathy reply under
-    line noise can escape the VAD altogether (Silero < 0.05 on the bench's whispering voice at
-    12-14 dB SNR), and a leg that sounds like that is no silent caller's."""
+def own_sound(samples: Samples, voice: OwnVoice | None, start_at: float, settings: dict,
+              min_seconds: float) -> list[Region]:
+    """Where a leg sounds of its own after ``start_at``, in runs of at least ``min_seconds``: its
+    own voice (``voice.own``) where a leak into it was found, else frames ``margin_db`` over its
+    noise floor. Heard as speech or not: a whispered or breathy reply under line noise can escape
+    the VAD altogether (Silero < 0.05 on the bench's whispering voice at 12-14 dB SNR), and a leg
+    that sounds like that is no silent caller's."""
     own = (_own_frames(frame_energies(samples), 0.0, settings["margin_db"]) if voice is None else voice.own).copy()
     own[:round(start_at * 100)] = False
-    return round(int(_sustained(own, round(min_seconds * 100)).sum()) / 100, 2)
+    return [(first / 100, last / 100) for first, last in runs(own) if last - first >= round(min_seconds * 100)]
 
 
 def keep_own(regions: list[list[Region]], voices: list[OwnVoice | None], settings: dict) -> list[list[Region]]:

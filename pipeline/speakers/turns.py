@@ -11,7 +11,8 @@ Silero finds in the mix, are the speech activity that measurements read, so talk
 shows as an interruption exactly as with two channels, and the timing has the same truth as a stereo
 call's (pyannote says who speaks; it also takes babble or a hold's noise for a speaker, which Silero
 does not: a hold measured 4 s short on a dev call). A short reply right after the other speaker's
-turn counts even where Silero hears nothing (``unheard_replies``).
+turn counts even where Silero hears nothing (``unheard_replies``; on a stereo call, a leg's own
+sound right after the other leg's speech: ``leg_replies``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from audits.calldata.transcript import ROLES, Turn, Word, joined
 from pipeline.audio.activity import Region
 from pipeline.measure import total, union
 
-# A reply pyannote found that the voice activity did not: short, and right after the other's turn.
+# A reply the voice activity did not hear (pyannote found it in a mono mix, or a stereo leg sounded
+# of its own): short, and right after the other's turn.
 REPLY_MAX_SECONDS = 2.0
 REPLY_WITHIN_SECONDS = 1.0
 
@@ -134,6 +136,28 @@ def unheard_replies(turns: list[SpeakerTurn], voice: list[Region]) -> list[Speak
         if not (at and voice[at - 1][1] > turn.start):  # no activity inside it
             found.append(turn)
     return found
+
+
+def leg_replies(sound: list[Region], heard_here: list[Region], heard_there: list[Region]) -> list[Region]:
+    """Stereo: the runs of a leg's own sound (``pipeline.audio.leakage.own_sound``) that are
+    ``unheard_replies`` to the other leg's speech (``heard_there``): a consent breathed or
+    whispered under line noise ("Yes, okay." before a hold), which Silero gives < 0.2, is where a
+    hold or a silence starts. ``heard_here``: the leg's voice activity, sorted and disjoint."""
+    turns = sorted([SpeakerTurn(start, end, "there") for start, end in heard_there]
+                   + [SpeakerTurn(start, end, "here") for start, end in sound], key=lambda t: t.start)
+    return [(t.start, t.end) for t in unheard_replies(turns, heard_here) if t.speaker == "here"]
+
+
+def mix_replies(sound: list[Region], turns: list[SpeakerTurn], heard_here: list[Region]) -> list[SpeakerTurn]:
+    """Mono: the runs of the mix's sound that are ``leg_replies`` to one of two speakers' turns
+    (``turns``, sorted), as the other speaker's: a consent neither Silero nor pyannote heard is
+    still where a hold starts. ``heard_here``: everything already timed, sorted and disjoint."""
+    speakers = sorted({turn.speaker for turn in turns})
+    if len(speakers) != 2:
+        return []
+    replies = [SpeakerTurn(start, end, speakers[1 - n]) for n, speaker in enumerate(speakers)
+               for start, end in leg_replies(sound, heard_here, [(t.start, t.end) for t in turns if t.speaker == speaker])]
+    return sorted(replies, key=lambda t: t.start)
 
 
 def activity_by_role(turns: list[SpeakerTurn], role_of: Callable[[str], str]) -> dict[str, list[Region]]:
