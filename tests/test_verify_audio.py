@@ -15,9 +15,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from audits.calldata.transcript import Transcript
+from audits.calldata.transcript import Transcript, Word
 from audits.spec import load_spec
 from pipeline.call import CallProcessor
 from pipeline.config import load_settings
@@ -254,6 +255,28 @@ def test_the_hint_invents_no_offer_of_help_the_agent_never_made(hinted):
     call = hinted["greeting_no_offer"]
     assert "serve you" not in call.transcript.role_turns("agent")[0].text.lower()
     assert call.result.finding("opening.greeting").status == "fail"
+
+
+def test_a_hinted_reading_that_stops_after_the_greeting_keeps_the_rest_of_the_first():
+    """A mono mix's first speech region can hold the greeting, the caller's question and the agent's
+    next turn (a hold corner of bench/hold_corners.py: 0.9-15.3 s). Read again with the greeting as
+    hotwords, the decoder said the greeting and stopped: kept whole, that reading took the hold's
+    announcement out of the transcript. The first reading's words after it stay; a reading of the
+    whole region is kept as it is."""
+    engine = _processor(spec_prompt="opening", enabled=False).transcriber.asr
+    region = (0.9, 15.3)
+    first = [Word(1.0, 1.4, "Hello,", 0.9), Word(1.5, 2.4, "a", 0.2), Word(2.5, 3.3, "professor", 0.3),
+             Word(8.2, 9.0, "This", 0.6), Word(11.4, 12.0, "May", 0.8), Word(12.1, 13.9, "I", 0.8),
+             Word(14.7, 15.2, "Sure.", 0.8)]
+    greeting = [Word(1.0, 1.4, "Hello", 0.9), Word(1.5, 2.0, "Apex", 0.7), Word(2.1, 2.6, "service", 0.8),
+                Word(2.7, 3.3, "centre", 0.8), Word(3.4, 7.7, "glad to serve you.", 0.8)]
+    whole = greeting + [Word(8.2, 9.0, "Is", 0.6), Word(11.4, 12.0, "May", 0.8), Word(14.7, 15.2, "Sure.", 0.8)]
+    for second, kept in ((greeting, greeting + first[3:]), (whole, whole)):
+        words, notes = [[list(first)]], {}
+        engine._read_hinted_again([np.zeros(16000 * 16, dtype=np.float32)], [[region]], "en", words, notes,
+                                  lambda targets, prompt, second=second: {at: list(second) for at in targets})
+        assert words[0][0] == kept
+        assert notes[(0, 0)].startswith("greeting: not in its first reading")
 
 
 def test_decoding_window_by_window_reads_the_opening_again_too():

@@ -273,6 +273,11 @@ class AsrEngine:
             if not targets:
                 return
             for (c, i), second in read_with(targets, hint.prompt).items():
+                if _uncovered(regions[c][i], second) and not _uncovered(regions[c][i], words[c][i]):
+                    # The decoder stopped after the hint's phrases: a mono mix's first region can hold
+                    # the greeting, the caller's question and the agent's next turn. The first reading's
+                    # words keep the rest.
+                    second = _spliced(words[c][i], second)
                 first, text = joined(words[c][i], language), joined(second, language)
                 # A hint can make the decoder loop on its phrases ("thank you for waiting. thank you for …").
                 if not hint.said(text) or loops(text, self.settings):
@@ -508,6 +513,14 @@ def _uncovered(region: Region, words: list[Word]) -> bool:
     if not words:
         return end - start >= MIN_RETRY_SECONDS
     return words[0].start - start > UNCOVERED_SECONDS or end - words[-1].end > UNCOVERED_SECONDS
+
+
+def _spliced(first: list[Word], second: list[Word]) -> list[Word]:
+    """The second reading of a region, with the first reading's words before and after the stretch it has words in."""
+    if not second:
+        return first
+    return ([w for w in first if w.end <= second[0].start] + second
+            + [w for w in first if w.start >= second[-1].end])
 
 
 def _word(word, offset: float, language: str) -> Word | None:
