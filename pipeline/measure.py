@@ -143,30 +143,46 @@ def holds(
     timing: dict,
     is_hold_announcement: Callable[[Turn], bool] | None,
 ) -> list[Hold]:
-    """Silences that are holds: announced by the agent turn just before (the customer's short
-    consent may come between: "May I put you on hold?" - "Yes, okay."), or simply hold-length."""
+    """Silences that are holds: announced by an agent turn just before, or simply hold-length.
+    A short consent may come between announcement and silence ("May I put you on hold?" - "Yes,
+    okay." - "Thanks."), whoever it is given to: on a mono mix two similar voices' "Sure." can be
+    the agent's."""
     found = []
-    last_agent = _last_ended_before(agent_turns)
-    customer_since = _speech_between(customer_turns)
+    announced = _announcement_before(agent_turns, customer_turns, timing, is_hold_announcement)
     for start, end in non_talk:
         seconds = end - start + EPSILON
-        announcement = last_agent(start)
-        if announcement is not None:
-            consent, consent_end = customer_since(announcement.end, start)
-            if consent > timing["hold_consent_max_seconds"] + EPSILON:
-                announcement = None  # the customer said more than yes: the silence follows the customer
-            elif start - max(announcement.end, consent_end) > timing["hold_announcement_within"] + EPSILON:
-                announcement = None  # the last words were too long before the silence
-        if (
-            seconds >= timing["hold_min_seconds"]
-            and is_hold_announcement is not None
-            and announcement is not None
-            and is_hold_announcement(announcement)
-        ):
+        if seconds >= timing["hold_min_seconds"] and announced(start):
             found.append(Hold(start, end, "announcement"))
         elif seconds >= timing["hold_unannounced_seconds"]:
             found.append(Hold(start, end, "silence"))
     return found
+
+
+def _announcement_before(agent_turns: list[Turn], customer_turns: list[Turn], timing: dict,
+                         is_hold_announcement: Callable[[Turn], bool] | None) -> Callable[[float], bool]:
+    """A lookup: does a silence starting at a time follow a hold announcement: an agent turn after
+    which at most ``hold_consent_max_seconds`` were said (the customer's "Yes, okay", the agent's
+    "Thanks"), the last of it ending at most ``hold_announcement_within`` before the silence? The
+    agent's turns are tried from the last back while what was said since stays that short."""
+    ordered = sorted(agent_turns, key=lambda t: t.start)
+    starts = [t.start for t in ordered]
+    said_since = _speech_between([*agent_turns, *customer_turns])
+
+    def announced(start: float) -> bool:
+        if is_hold_announcement is None:
+            return False
+        for k in range(bisect.bisect_left(starts, start) - 1, -1, -1):  # (indexing: a slice would copy)
+            turn = ordered[k]
+            said, said_end = said_since(turn.end, start)
+            if said > timing["hold_consent_max_seconds"] + EPSILON:
+                return False  # more than yes was said since: the silence follows that
+            if start - max(turn.end, said_end) > timing["hold_announcement_within"] + EPSILON:
+                return False  # the last words were too long before the silence
+            if is_hold_announcement(turn):
+                return True
+        return False
+
+    return announced
 
 
 def _speech_between(turns: list[Turn]) -> Callable[[float, float], tuple[float, float]]:
@@ -198,21 +214,6 @@ def speech_rates(transcript: Transcript) -> tuple[dict[str, float], str]:
             units = sum(_han_characters(t.text) if chinese else _words(t.text) for t in turns)
             rates[role] = round(units / minutes, 1)
     return rates, "cpm" if chinese else "wpm"
-
-
-def _last_ended_before(turns: list[Turn]) -> Callable[[float], Turn | None]:
-    """A lookup: for a time, of the turns started before it, the one that ends last (the earliest
-    on a tie). A bisection in the turns sorted by start, with the latest-ending turn so far kept
-    per position: n silences of an n-turn call cost n log n, not n squared."""
-    ordered = sorted(turns, key=lambda t: t.start)
-    starts = [t.start for t in ordered]
-    latest = list(itertools.accumulate(ordered, lambda kept, turn: turn if turn.end > kept.end else kept))
-
-    def lookup(at: float) -> Turn | None:
-        k = bisect.bisect_left(starts, at)
-        return latest[k - 1] if k else None
-
-    return lookup
 
 
 def _ring(

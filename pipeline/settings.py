@@ -215,11 +215,12 @@ class Timing:
     hold_min_seconds: float = param(Real(0.0), "an announced pause this long is a hold", 5.0)
     hold_unannounced_seconds: float = param(Real(0.0), "a silence this long is a hold even without an "
                                                        "announcement", 20.0)
-    hold_announcement_within: float = param(Real(0.0), "the announcing agent turn ends at most this long before "
-                                                       "the silence", 3.0)
-    hold_consent_max_seconds: float = param(Real(0.0), "the customer's reply between the announcement and the "
-                                                       "silence, at most this long, is consent: the hold is "
-                                                       "still announced", 3.0)
+    hold_announcement_within: float = param(Real(0.0), "the announcing agent turn, or the consent after it, ends "
+                                                       "at most this long before the silence", 3.0)
+    hold_consent_max_seconds: float = param(Real(0.0), "what is said between the announcement and the silence "
+                                                       "(the customer's 'Yes, okay', the agent's 'Thanks'), at "
+                                                       "most this long, is consent: the hold is still announced",
+                                            3.0)
     customer_silent_max_speech: float = param(Real(0.0), "customer speech, and (stereo) sound of the customer's "
                                                          "own leg, both below this many seconds: a silent call",
                                               0.5)

@@ -244,6 +244,23 @@ def test_a_hold_the_customer_agreed_to_is_announced():
     assert [(h.start, h.end, h.detected_by) for h in m.holds] == [(17.3, 33.3, "announcement")]
 
 
+def test_a_consent_and_a_thanks_between_the_announcement_and_the_hold():
+    # "May I put you on hold?" - "Sure." - "Thanks." - silence: the agent's last turn is no
+    # announcement, the one before is; and on a mono mix the consent may be given to the agent.
+    for consent_role in ("customer", "agent"):
+        spans = [
+            ("agent", 10.0, 14.0, "May I put you on hold for a moment?"),
+            (consent_role, 14.6, 15.2, "Sure."),
+            ("agent", 15.6, 16.3, "Thanks."),
+            ("agent", 33.0, 35.0, "Thank you for your patience."),
+        ]
+        m = measure(transcript(spans, duration=40.0), TIMING, is_hold_announcement=is_hold_announcement)
+        assert [(h.start, h.end, h.detected_by) for h in m.holds] == [(16.3, 33.0, "announcement")], consent_role
+    spans[2] = ("agent", 15.6, 18.6, "Thanks, and let me also note your new address.")  # 3.6 s said since
+    m = measure(transcript(spans, duration=40.0), TIMING, is_hold_announcement=is_hold_announcement)
+    assert m.holds == []
+
+
 def test_a_customer_who_says_more_than_yes_has_not_consented_to_a_hold():
     spans = [
         ("agent", 10.0, 14.0, "May I put you on hold for a moment while I check?"),
