@@ -160,7 +160,7 @@ class Transcriber:
         voice = union(regions + brief)
         timed = heard(speech, voice) + unheard_replies(speech, voice)  # Silero's timing, pyannote's speakers
         sound = own_sound(samples, None, answer_at, self.settings["leakage"], vad["min_speech_duration_ms"] / 1000)
-        timed += mix_replies(sound, sorted(timed, key=lambda t: t.start), union(voice + [(t.start, t.end) for t in timed]))
+        timed += mix_replies(sound, timed, union(voice + [(t.start, t.end) for t in timed]))
         return turns, activity_by_role(timed, lambda speaker: role_of_speaker(roles, speaker)), roles
 
     def _voice_activity(self, channels: list[Pcm], answer_at: float) -> tuple[list[list[Region]], list[list[Region]]]:

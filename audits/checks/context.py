@@ -29,9 +29,9 @@ class ContextOptions(CommonOptions):
         PhraseGroups(), "the response: all of these groups, each satisfied by any of its phrases")
     direction: str = param(OneOf("after", "before"), "the response follows the trigger, or must precede it", "after")
     within_turns: int | None = param(
-        Optional(Integer(1)), f"in at most this many response_role turns at talk (sentences with pauses under {TURN_PAUSE_SECONDS:g} s "
-                              "and nobody else speaking between are one turn; the trigger turn counts when it is theirs)",
-        None)
+        Optional(Integer(1)),
+        f"in at most this many response_role turns at talk (sentences with pauses under {TURN_PAUSE_SECONDS:g} s and "
+        "nobody else speaking between are one turn; the trigger turn counts when it is theirs)", None)
     within_seconds: float | None = param(Optional(Number(above=0)), "within this many seconds of the trigger turn",
                                          None)
     judge: str = param(OneOf("each", "first", "last"), "which triggers are judged", "each")

@@ -150,13 +150,14 @@ def leg_replies(sound: list[Region], heard_here: list[Region], heard_there: list
 
 def mix_replies(sound: list[Region], turns: list[SpeakerTurn], heard_here: list[Region]) -> list[SpeakerTurn]:
     """Mono: the runs of the mix's sound that are ``leg_replies`` to one of two speakers' turns
-    (``turns``, sorted), as the other speaker's: a consent neither Silero nor pyannote heard is
+    (``turns``), as the other speaker's: a consent neither Silero nor pyannote heard is
     still where a hold starts. ``heard_here``: everything already timed, sorted and disjoint."""
     speakers = sorted({turn.speaker for turn in turns})
     if len(speakers) != 2:
         return []
+    spoken = {speaker: [(t.start, t.end) for t in turns if t.speaker == speaker] for speaker in speakers}
     replies = [SpeakerTurn(start, end, speakers[1 - n]) for n, speaker in enumerate(speakers)
-               for start, end in leg_replies(sound, heard_here, [(t.start, t.end) for t in turns if t.speaker == speaker])]
+               for start, end in leg_replies(sound, heard_here, spoken[speaker])]
     return sorted(replies, key=lambda t: t.start)
 
 
