@@ -22,13 +22,16 @@ def test_a_region_inside_a_longer_one_does_not_end_the_speech_early():
     assert pauses([[(0.0, 30.0)], [(2.0, 3.0)]], 5.0) == []  # a backchannel inside a long turn
 
 
-def test_before_a_pause_each_channel_offers_its_last_region_if_it_ended_recently():
+def test_before_a_pause_each_channel_offers_its_regions_that_ended_recently():
     # "May I put you on hold?" (agent, ends 10.0) - "Sure." (customer, ends 11.0) - 15 s - "Thank you for waiting."
     agent = [(1.0, 4.0), (8.0, 10.0), (26.0, 28.0)]
     customer = [(4.5, 7.5), (10.4, 11.0), (29.0, 30.0)]
     [(pause, before)] = before_pauses([agent, customer], HINTS)
     assert pause == (11.0, 26.0)
-    assert before == [(0, 1), (1, 1)]
+    assert before == [(0, 1), (1, 0), (1, 1)]  # within 6 s of the pause; the agent's 1.0-4.0 is not
+    # a mono mix: the question before, the announcement and the consent, on the one channel
+    [(_, before)] = before_pauses([sorted(agent + customer)], HINTS)
+    assert before == [(0, 1), (0, 2), (0, 3)]
     assert after_pause([agent, customer], 0, pause, HINTS.within) == (0, 2)
     assert after_pause([agent, customer], 1, pause, HINTS.within) == (1, 2)
 

@@ -303,7 +303,10 @@ class AsrEngine:
             return
         # The agent's channel only: the customer's reply before a pause is no hold announcement, and a
         # garbled one ("1, 2, 2, 1, 2, 4 …") is so unlikely that a hinted reading beats it on the audio.
-        found = [(pause, [at for at in before if at[0] == opener]) for pause, before in before_pauses(regions, hints)]
+        # Nor the greeting's region: read with the hold's hotwords, a greeting that ends a few seconds
+        # before a pause lost its words ("opening.greeting" failed on four mono hold corners).
+        found = [(pause, [at for at in before if at[0] == opener and at != (opener, 0)])
+                 for pause, before in before_pauses(regions, hints)]
         again([at for _, before in found for at in before], hints.hold, "hold announcement")
         if hints.thanks is None:
             return

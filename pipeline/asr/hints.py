@@ -5,9 +5,10 @@ center") and, under noise and codecs, turns "May I put you on hold for a moment?
 you or go to the moment?": the greeting reads as missing, the hold as unannounced dead air. Such a
 turn is read again with the spec's phrases as faster-whisper hotwords, and the second reading is
 kept only when it says them. Which turns: the call's first speech region (``opening``), and with
-``key_turns`` also, on the channel that spoke first (the agent's; a mono call's only one), the last
-region before a hold-length pause in every channel and, where that announced the pause, the first
-region after it (the thanks for waiting).
+``key_turns`` also, on the channel that spoke first (the agent's; a mono call's only one), the
+regions that end shortly before a hold-length pause in every channel (the announcement, and a
+consent after it: a mono mix's "Sure."), the greeting's region left to the greeting hint, and,
+where one of them announced the pause, the first region after it (the thanks for waiting).
 
 Only these turns: a hint on every window made a dev call say "anything else" its agent never said.
 Where they are is known from the speech regions alone, before any text.
@@ -75,12 +76,14 @@ def pauses(regions: list[list[Region]], seconds: float) -> list[Region]:
 
 
 def before_pauses(regions: list[list[Region]], hints: TurnHints) -> list[tuple[Region, list[RegionAt]]]:
-    """Each hold-length pause and, per channel, its last region ending at most ``within`` before it."""
+    """Each hold-length pause and, per channel, its regions ending at most ``within`` before it: the
+    announcement may be followed by a consent on the same channel (a mono mix's "Sure.")."""
     ends = [[end for _, end in channel] for channel in regions]
     found = []
     for pause in pauses(regions, hints.pause):
-        last = [(c, bisect.bisect_right(ends[c], pause[0]) - 1) for c in range(len(regions))]
-        found.append((pause, [(c, i) for c, i in last if i >= 0 and pause[0] - ends[c][i] <= hints.within]))
+        found.append((pause, [(c, i) for c in range(len(regions))
+                              for i in range(bisect.bisect_left(ends[c], pause[0] - hints.within),
+                                             bisect.bisect_right(ends[c], pause[0]))]))
     return found
 
 
