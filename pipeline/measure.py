@@ -164,13 +164,13 @@ def _announcement_before(agent_turns: list[Turn], customer_turns: list[Turn], ti
     which at most ``hold_consent_max_seconds`` were said (the customer's "Yes, okay", the agent's
     "Thanks"), the last of it ending at most ``hold_announcement_within`` before the silence? The
     agent's turns are tried from the last back while what was said since stays that short."""
+    if is_hold_announcement is None:
+        return lambda start: False
     ordered = sorted(agent_turns, key=lambda t: t.start)
     starts = [t.start for t in ordered]
     said_since = _speech_between([*agent_turns, *customer_turns])
 
     def announced(start: float) -> bool:
-        if is_hold_announcement is None:
-            return False
         for k in range(bisect.bisect_left(starts, start) - 1, -1, -1):  # (indexing: a slice would copy)
             turn = ordered[k]
             said, said_end = said_since(turn.end, start)

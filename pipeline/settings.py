@@ -118,8 +118,10 @@ class Leakage:
                                                    "skew; never more than 5 ms early)", 200.0)
     max_gain_db: float = param(Real(-40.0, 0.0), "an echo is quieter than its source by at least this much, dB",
                                -6.0)
-    margin_db: float = param(Real(0.0, 30.0), "a frame this much louder than the predicted echo is the leg's "
-                                              "own voice, dB", 6.0)
+    margin_db: float = param(Real(0.0, 30.0), "a frame this much louder than the predicted echo and the noise "
+                                              "floor is the leg's own voice (where no leak was found, and on a "
+                                              "mono mix: its own sound, for silent calls and unheard replies), dB",
+                             6.0)
     min_own_speech_ms: float = param(Real(0.0, 2000.0), "a region with less own voice than this is echo, ms", 150.0)
     trim_pad_ms: float = param(Real(0.0, 1000.0), "kept around the own voice of a trimmed region, ms", 150.0)
 
