@@ -28,6 +28,7 @@ from pipeline.speakers.diarize import DiarizationUnavailable, Diarizer
 from pipeline.speakers.roles import assign_speakers, assign_stereo, role_of_channel, role_of_speaker
 from pipeline.speakers.turns import (
     activity_by_role,
+    cut_at_speaker_changes,
     heard,
     leg_replies,
     mix_replies,
@@ -144,12 +145,13 @@ class Transcriber:
         found = diarizer.diarize(samples, Path(path).stem, start_at=answer_at)
         speech = smooth(found.turns, vad["min_silence_duration_ms"] / 1000, vad["min_speech_duration_ms"] / 1000)
         regions, brief = voice_activity(samples, vad, start_at=answer_at)
+        pieces = cut_at_speaker_changes(regions, found, vad["min_speech_duration_ms"] / 1000)
         notes: dict[tuple[int, int], str] = {}
-        [per_region] = self.asr.transcribe_channels([samples], [regions], language, notes)
+        [per_region] = self.asr.transcribe_channels([samples], [pieces], language, notes)
         words = [word for region_words in per_region for word in region_words]
         turns = words_to_turns(words, speech, found.exclusive, language)
         for (_, index), note in notes.items():  # a turn holding words of a region decoded twice says so
-            start, end = regions[index]
+            start, end = pieces[index]
             for turn in turns:
                 if turn.start < end and start < turn.end:
                     turn.redecoded = note

@@ -6,8 +6,10 @@ import pytest
 
 from audits.calldata.transcript import Word
 from pipeline.speakers.turns import (
+    Diarization,
     SpeakerTurn,
     activity_by_role,
+    cut_at_speaker_changes,
     heard,
     leg_replies,
     mix_replies,
@@ -113,3 +115,16 @@ def test_the_mixs_sound_right_after_one_speaker_is_the_others_reply():
     heard_here = [(11.5, 14.9), (31.0, 33.0)]
     assert mix_replies(sound, turns, heard_here) == [SpeakerTurn(15.3, 15.7, B), SpeakerTurn(33.5, 34.0, A)]
     assert mix_replies(sound, turns[:1], heard_here) == []
+
+
+def test_a_mono_region_is_cut_where_the_speaker_changes_at_a_pause_or_over_talk():
+    """One VAD region holds A's greeting, B's question and A talking over its end (TURNS): it is
+    cut midway through the pause (7.6-8.3) and where A starts over B (16.0), each speaker's stretch
+    read on its own. A label switching with neither pause nor over-talk (pyannote drifting within
+    one voice, mid-sentence) is no cut; nor is one leaving a piece under ``min_seconds``."""
+    assert cut_at_speaker_changes([(0.7, 21.5)], Diarization(TURNS, EXCLUSIVE), 0.25) == [
+        (0.7, 7.95), (7.95, 16.0), (16.0, 21.5)]
+    drift = [SpeakerTurn(0.8, 5.0, A), SpeakerTurn(5.0, 9.0, B)]
+    assert cut_at_speaker_changes([(0.7, 9.1)], Diarization(drift, drift), 0.25) == [(0.7, 9.1)]
+    assert cut_at_speaker_changes([(7.8, 21.5)], Diarization(TURNS, EXCLUSIVE), 0.25) == [(7.8, 16.0), (16.0, 21.5)]
+    assert cut_at_speaker_changes([(0.7, 16.1)], Diarization(TURNS, EXCLUSIVE), 0.25) == [(0.7, 7.95), (7.95, 16.1)]

@@ -99,6 +99,44 @@ def words_to_turns(words: list[Word], turns: list[SpeakerTurn], exclusive: list[
     return sorted(result, key=lambda turn: turn.start)
 
 
+def cut_at_speaker_changes(regions: list[Region], found: Diarization, min_seconds: float) -> list[Region]:
+    """The speech regions of a mono mix cut where the diarized speaker changes, so that the ASR
+    reads each speaker's stretch as a piece of its own, as it reads a stereo leg's turn: read
+    together, Whisper drops a quiet caller next to a louder agent (a customer's 8 s question, 12 dB
+    down on the mix, came back without a word; read alone: "I ordered a washing machine last week
+    and I would like to know whether…"). A change is cut midway through the pause between the two
+    speakers' exclusive turns, or, where they talk at once (both speakers' turns run through the
+    change), at the change. A label that switches with neither (no pause, no overlap) is not cut:
+    that is pyannote's drift within one voice as often as a reply, and a cut in mid-sentence garbles
+    both halves. No piece is shorter than ``min_seconds`` (``vad.min_speech_duration_ms``)."""
+
+    spoken = _by_speaker(found.turns)  # one speaker's turns never overlap: the one started last is the one on
+    starts = {speaker: [t.start for t in own] for speaker, own in spoken.items()}
+
+    def talking(speaker: str, at: float) -> bool:  # from ``at`` on: an exclusive change is where one turn starts
+        index = bisect.bisect_right(starts.get(speaker, []), at) - 1
+        return index >= 0 and spoken[speaker][index].end > at
+
+    ordered = sorted(found.exclusive, key=lambda t: t.start)
+    changes = []
+    for before, after in zip(ordered, ordered[1:]):
+        if after.speaker == before.speaker:
+            continue
+        if before.end < after.start:
+            changes.append((before.end + after.start) / 2)
+        elif talking(before.speaker, after.start) and talking(after.speaker, after.start):
+            changes.append(after.start)
+    pieces: list[Region] = []
+    for start, end in regions:
+        at = start
+        for change in changes[bisect.bisect_right(changes, start):bisect.bisect_left(changes, end)]:
+            if change - at >= min_seconds and end - change >= min_seconds:
+                pieces.append((at, change))
+                at = change
+        pieces.append((at, end))
+    return pieces
+
+
 def talk_seconds(turns: list[SpeakerTurn]) -> dict[str, float]:
     return {speaker: total(spans) for speaker, spans in _regions(turns).items()}
 
