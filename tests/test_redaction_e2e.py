@@ -88,7 +88,9 @@ def test_no_clear_number_anywhere_under_out_or_in_the_store(night):
     blobs["store (SQL dump)"] = dumped
     blobs["terminal"] = "".join(run.stdout + run.stderr for run in runs)
     assert any(".xlsx!xl/worksheets/" in name for name in blobs) and any(name.endswith(".csv") for name in blobs)
-    assert "[CARD-0366]" in dumped and "[ID]" in dumped and "[PHONE]" in dumped
+    # The card is [CARD-0366] when tiny.en reads all sixteen digits; where it drops one (it does on an
+    # AVX2-only CPU: "… 0 .3 .6"), the Luhn check fails and the run is redacted as a long [NUMBER].
+    assert re.search(r"\[CARD-\d{4}\]|\[NUMBER\]", dumped) and "[ID]" in dumped and "[PHONE]" in dumped
     leaks = [(what, name, m.group()) for what, digits in NEEDLES.items() for name, text in blobs.items()
              for m in needle_pattern(digits).finditer(text)]
     assert not leaks
@@ -100,9 +102,8 @@ def test_the_store_says_what_was_redacted(night):
         rows = connection.execute("SELECT c.call_id, r.category, r.role, r.start_s, r.end_s FROM redactions r "
                                   "JOIN calls c ON c.key = r.call_key ORDER BY c.call_id, r.start_s").fetchall()
     categories = {(call, category) for call, category, *_ in rows}
-    assert {("en_19_card_payment", "card"), ("en_19_card_payment", "phone"),
-            ("zh_05_id_number", "phone"), ("zh_05_id_number", "id_number")} <= categories
-    card = [r for r in rows if r[:2] == ("en_19_card_payment", "card")]
+    assert {("en_19_card_payment", "phone"), ("zh_05_id_number", "phone"), ("zh_05_id_number", "id_number")} <= categories
+    card = [r for r in rows if r[0] == "en_19_card_payment" and r[1] in ("card", "number")]  # see above
     assert card[0][2] == "customer" and 21.5 < card[0][3] < card[0][4] < 31.5  # the turn that reads it out
 
 
@@ -113,7 +114,8 @@ def test_the_stored_transcript_silences_the_audio(night, tmp_path):
 
     archive, out, db, runs = night
     with sqlite3.connect(db) as connection:
-        stored = connection.execute("SELECT json FROM transcripts WHERE json LIKE '%CARD-0366%'").fetchone()[0]
+        stored = connection.execute("SELECT t.json FROM transcripts t JOIN calls c USING (audio_sha256, asr_key) "
+                                    "WHERE c.call_id = 'en_19_card_payment'").fetchone()[0]
     transcript = tmp_path / "stored.json"
     transcript.write_text(stored, encoding="utf-8")
     target = tmp_path / "redacted.wav"

@@ -68,13 +68,21 @@ def test_a_greeting_without_the_offer_of_help_still_fails(calls):
         assert v["phrase_score"] < v["heard_score"] - v["margin"]
 
 
-def test_the_looping_chunk_is_decoded_again(calls):
-    """The batch read the greeting a second time where the farewell was said; the farewell's turn
-    is decoded again alone, says so, and its own words stand."""
-    last = calls["greeting_misheard"].transcript.role_turns("agent")[-1]
-    assert last.redecoded and last.redecoded.startswith("loop")
+def test_a_suspect_chunk_is_decoded_again_alone_and_says_so():
+    """The guard's path with the real model: every reading made suspect (``guard_log_prob`` 0: any
+    reading is unlikely), the farewell's chunk is decoded again window by window, its turn says so,
+    and its own words stand. Which readings loop is the guard's judgement, tested without the model
+    (test_verification.py): tiny.en's slips differ between CPUs (the batch read this call's greeting
+    again where the farewell was said on the machine this test was first written on, not on an
+    AVX2-only EPYC), so no test waits for a slip."""
+    settings = load_settings()
+    settings["asr"]["spec_prompt"] = "off"
+    settings["asr"]["guard_log_prob"] = 0.0
+    call = CallProcessor(settings, load_spec("en")).audit(DATA / "greeting_misheard.ogg")
+    last = call.transcript.role_turns("agent")[-1]
+    assert last.redecoded and last.redecoded.startswith("unlikely")
     assert "goodbye" in last.text.lower() and "service center" not in last.text.lower()
-    assert calls["greeting_misheard"].result.finding("closing.farewell").status == "pass"
+    assert call.result.finding("closing.farewell").status == "pass"
 
 
 def test_without_verification_the_text_alone_fails_the_greeting(calls):
