@@ -144,6 +144,10 @@ def test_a_kept_chunk_places_a_recording_time_in_its_own_audio():
     assert chunk.holds(0, 41.0) and not chunk.holds(0, 30.0) and not chunk.holds(1, 41.0)
     assert chunk.distance(0, 15.3) == pytest.approx(0.3) and chunk.distance(0, 39.0) == pytest.approx(1.0)
     assert chunk.distance(1, 12.0) == float("inf")
+    # Between the two pieces the chunk holds no audio: a time there is at the nearer piece's edge, not
+    # counted on from the first piece (38.5 s would be 28.5 s in: past the second piece's 5.4-7.4 s).
+    assert chunk.seconds_in(38.5) == pytest.approx(5.4) and chunk.seconds_in(16.0) == pytest.approx(5.0)
+    assert chunk.seconds_in(43.0) == pytest.approx(8.4)  # after the last piece: the padding that follows it
 
 
 def test_once_a_group_is_missing_the_others_are_looked_for_in_the_text_only():

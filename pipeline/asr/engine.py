@@ -62,9 +62,14 @@ class EncodedChunk:
         return min(max(start - time, 0.0, time - end) for start, end in self.spans)
 
     def seconds_in(self, time: float) -> float:
-        """Where a recording time (in one of the spans) falls in the chunk, in seconds."""
+        """Where a recording time falls in the chunk, in seconds. A time between two of its spans is
+        audio the chunk does not hold: it falls at the nearer one's edge (counted on from the span
+        before, a mono turn starting 16.5 s after it fell past the chunk's 30 s)."""
         at = max(0, bisect.bisect_right([start for start, _ in self.spans], time) - 1)
-        return self.starts[at] + time - self.spans[at][0]
+        start, end = self.spans[at]
+        if at + 1 < len(self.spans) and time > end:
+            return self.starts[at + 1] if self.spans[at + 1][0] - time < time - end else self.starts[at] + end - start
+        return self.starts[at] + time - start
 
 
 class ModelNotFound(Exception):
