@@ -160,7 +160,9 @@ class Transcriber:
         for turn in turns:
             turn.role = role_of_speaker(roles, turn.speaker)
         voice = union(regions + brief)
-        timed = heard(speech, voice) + unheard_replies(speech, voice)  # Silero's timing, pyannote's speakers
+        # Silero's timing, pyannote's speakers. A short word after a turn counts whoever pyannote gave it
+        # to: between two similar voices the caller's "Sure." often gets the agent's label.
+        timed = heard(speech, voice) + unheard_replies(speech, voice, either=True)
         sound = own_sound(samples, None, answer_at, self.settings["leakage"], vad["min_speech_duration_ms"] / 1000)
         timed += mix_replies(sound, timed, union(voice + [(t.start, t.end) for t in timed]))
         return turns, activity_by_role(timed, lambda speaker: role_of_speaker(roles, speaker)), roles

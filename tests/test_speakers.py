@@ -95,6 +95,16 @@ def test_a_short_reply_only_pyannote_heard_is_activity():
     assert unheard_replies(turns, sorted(voice + [(15.8, 16.2)])) == [SpeakerTurn(40.9, 41.4, B)]
 
 
+def test_a_short_word_after_a_turn_counts_on_a_mix_whoever_pyannote_gave_it_to():
+    """Mono: the agent asks (A, 11.4-14.1); pyannote hears 14.9-15.2 where Silero heard nothing and
+    labels it A as well (two similar voices: the caller's "Sure."). With ``either`` it is timed, and
+    the hold starts after it; without, only another speaker's turn is a reply."""
+    turns = [SpeakerTurn(11.4, 14.1, A), SpeakerTurn(14.9, 15.2, A), SpeakerTurn(30.8, 37.1, A)]
+    voice = [(11.3, 14.2), (30.8, 37.2)]
+    assert unheard_replies(turns, voice, either=True) == [SpeakerTurn(14.9, 15.2, A)]
+    assert unheard_replies(turns, voice) == []
+
+
 def test_a_legs_own_sound_right_after_the_other_leg_is_a_reply():
     """Stereo: the agent asks (heard 11.5-14.9); the customer's leg sounds of its own at 15.3-15.7
     with nothing heard there (a whispered "Yes, okay."): a reply, where the hold starts. Not: sound

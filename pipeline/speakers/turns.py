@@ -156,17 +156,17 @@ def heard(turns: list[SpeakerTurn], voice: list[Region]) -> list[SpeakerTurn]:
     return parts
 
 
-def unheard_replies(turns: list[SpeakerTurn], voice: list[Region]) -> list[SpeakerTurn]:
+def unheard_replies(turns: list[SpeakerTurn], voice: list[Region], either: bool = False) -> list[SpeakerTurn]:
     """Replies in the diarized turns (sorted by start) that the voice activity has nothing of: a
     turn of at most REPLY_MAX_SECONDS starting at most REPLY_WITHIN_SECONDS after another speaker's
-    turn ended. Pyannote hears a quiet caller's "Sure." on the mix where Silero and the energy rule
-    cannot (the customer's leg 11 dB down under the agent's noise: +5 dB over the mix's floor,
-    Silero 0.09), and a reply's time is what a hold or a silence is measured from. ``voice``: sorted,
-    disjoint regions (as ``heard`` takes them)."""
+    turn ended (``either``: after anyone's, the same speaker's too). Pyannote hears a quiet caller's
+    "Sure." on the mix where Silero and the energy rule cannot (the customer's leg 11 dB down under
+    the agent's noise: +5 dB over the mix's floor, Silero 0.09), and a reply's time is what a hold
+    or a silence is measured from. ``voice``: sorted, disjoint regions (as ``heard`` takes them)."""
     starts = [start for start, _ in voice]
     found = []
     for previous, turn in zip(turns, turns[1:]):
-        if turn.speaker == previous.speaker or turn.end - turn.start > REPLY_MAX_SECONDS:
+        if (turn.speaker == previous.speaker and not either) or turn.end - turn.start > REPLY_MAX_SECONDS:
             continue
         if not 0.0 <= turn.start - previous.end <= REPLY_WITHIN_SECONDS:
             continue
