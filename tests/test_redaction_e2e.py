@@ -102,7 +102,8 @@ def test_the_store_says_what_was_redacted(night):
         rows = connection.execute("SELECT c.call_id, r.category, r.role, r.start_s, r.end_s FROM redactions r "
                                   "JOIN calls c ON c.key = r.call_key ORDER BY c.call_id, r.start_s").fetchall()
     categories = {(call, category) for call, category, *_ in rows}
-    assert {("en_19_card_payment", "phone"), ("zh_05_id_number", "phone"), ("zh_05_id_number", "id_number")} <= categories
+    assert {("en_19_card_payment", "phone"), ("zh_05_id_number", "phone"),
+            ("zh_05_id_number", "id_number")} <= categories
     card = [r for r in rows if r[0] == "en_19_card_payment" and r[1] in ("card", "number")]  # see above
     assert card[0][2] == "customer" and 21.5 < card[0][3] < card[0][4] < 31.5  # the turn that reads it out
 

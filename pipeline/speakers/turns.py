@@ -109,7 +109,6 @@ def cut_at_speaker_changes(regions: list[Region], found: Diarization, min_second
     change), at the change. A label that switches with neither (no pause, no overlap) is not cut:
     that is pyannote's drift within one voice as often as a reply, and a cut in mid-sentence garbles
     both halves. No piece is shorter than ``min_seconds`` (``vad.min_speech_duration_ms``)."""
-
     spoken = _by_speaker(found.turns)  # one speaker's turns never overlap: the one started last is the one on
     starts = {speaker: [t.start for t in own] for speaker, own in spoken.items()}
 
