@@ -12,6 +12,7 @@ import pytest
 from conftest import DIARIZATION_WEIGHTS, SAMPLES, needs_diarization
 
 from audits.calldata.metadata import CallMetadata
+from audits.pii.numbers import REPEAT, SPOKEN
 from audits.spec import load_spec
 from pipeline.call import CallProcessor
 from pipeline.config import load_settings
@@ -56,18 +57,15 @@ def audited(processor):
     return Audits(processor)
 
 
-DIGITS = {word: str(n) for n, word in enumerate("zero one two three four five six seven eight nine".split())}
-DIGITS["oh"] = "0"
-
-
 def _words(text: str) -> list[str]:
     """Lower-case words, numbers as single digits however written: a script spells a card number
-    out ("four five three two, ... double seven oh one") where Whisper writes "4 .5. 3" or "366"."""
-    words = []
+    out ("four five three two, ... double seven oh one") where Whisper writes "4 .5. 3" or "366".
+    The digit words are the redaction's (``audits.pii.numbers``)."""
+    words: list[str] = []
     for token in re.findall(r"[a-z0-9']+", text.lower()):
-        token = DIGITS.get(token, token)
-        if words[-1:] == ["double"] and token.isdigit():  # "double seven" is two sevens
-            words[-1] = token
+        token = SPOKEN.get(token, token)
+        if token.isdigit() and words[-1:] and words[-1] in REPEAT:  # "double seven" is two sevens
+            token *= REPEAT[words.pop()]
         words += list(token) if token.isdigit() else [token]
     return words
 
