@@ -19,7 +19,7 @@ from audits.calldata.transcript import Transcript, Turn
 from audits.findings import Evidence
 from audits.matchers import SpecMatchers
 from audits.textmatch import Match, PhraseMatcher
-from audits.verification import Verification, Verifier, first_heard
+from audits.verification import Verification, Verifier, first_heard, heard_turn
 
 QUOTE_CONTEXT = 30  # characters of context quoted either side of a matched phrase
 QUOTE_MAX = 160  # longest quote of a whole turn
@@ -39,15 +39,13 @@ class Hit:
     turn: Turn
     match: Match
     marks: tuple[str, str]
-    # Heard in the audio, not found in the text: the check (both scores) and the turns it covered.
+    # Heard in the audio, not found in the text: the check (both scores); ``turn`` is where it was heard.
     verification: Verification | None = None
-    turns: tuple[Turn, ...] = ()
 
     def evidence(self) -> Evidence:
         if self.verification is not None:
-            text = " / ".join(quote(t.text) for t in self.turns)
-            return Evidence(self.turns[0].start, self.turns[-1].end, self.turn.role,
-                            f"{text} — {self.verification.describe()}")
+            return Evidence(self.turn.start, self.turn.end, self.turn.role,
+                            f"{quote(self.turn.text)} — {self.verification.describe()}")
         start, end = span_times(self.turn, self.match.start, self.match.end)
         return Evidence(start, end, self.turn.role, quote(self.turn.text, self.match.start, self.match.end, self.marks))
 
@@ -255,7 +253,7 @@ class CallView:
             return None
         verification, same = max(results, key=lambda r: r[0].score.margin)
         phrase = verification.phrase
-        return Hit(same[0], Match(phrase, 0, 0, phrase, 0.0), self.marks, verification, tuple(same))
+        return Hit(heard_turn(same, verification.score), Match(phrase, 0, 0, phrase, 0.0), self.marks, verification)
 
     def confirmed(self, hits: Sequence[Hit]) -> list[Hit]:
         """Hits found in the text only fuzzily (not word for word), checked against the audio:

@@ -140,6 +140,23 @@ def first_heard(verifier: Verifier, turns: Sequence[Turn], phrases: Sequence[str
     return checked, None, None
 
 
+def heard_turn(turns: Sequence[Turn], score: PhraseScore) -> Turn:
+    """The turn of ``turns`` (one speaker's, in time order) where ``score``'s reading put its phrase:
+    the turn of the first decoded word the reading changed (of the last word, when the phrase was
+    put in after it). The scored window can hold several turns ("the last 3 agent turns"), and a
+    check that places the hit (a silent call's closing, a hold's announcement) needs the one. The
+    first turn when the decoded words are not among the turns' (the words changed since)."""
+    heard, reading = score.heard.split(), score.reading.split()
+    if not heard:
+        return turns[0]
+    changed = next((k for k, (a, b) in enumerate(zip(heard, reading)) if a != b), min(len(heard), len(reading)))
+    placed = [(word.text.strip(), turn) for turn in turns for word in turn.words]
+    for offset in range(len(placed) - len(heard) + 1):
+        if placed[offset][0] == heard[0] and [text for text, _ in placed[offset:offset + len(heard)]] == heard:
+            return placed[offset + min(changed, len(heard) - 1)][1]
+    return turns[0]
+
+
 def closest(phrases: Sequence[str], text: str, count: int = PHRASES_CHECKED) -> list[str]:
     """The ``count`` phrases to check: the one spelled most like some stretch of ``text`` (ties:
     the longer first), then the group's first, the spec's own wording (spelling ranks a garbled

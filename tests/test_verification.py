@@ -10,7 +10,7 @@ import re
 import pytest
 
 from audits.calldata.transcript import PhraseScore, Transcript, TranscriptError, Turn, Word
-from audits.verification import Verifier, closest
+from audits.verification import Verifier, closest, heard_turn
 from pipeline.asr.guard import Reading, better, echoes, loops, suspect
 
 GUARD = {"guard_compression_ratio": 2.4, "guard_log_prob": -1.0, "guard_repeats": 4}
@@ -174,6 +174,56 @@ def test_once_a_group_is_missing_the_others_are_looked_for_in_the_text_only():
     assert asked & set(groups[0])  # 'hello' and the like: not heard
     assert not asked & (set(groups[1]) | set(groups[2]))  # so no later group was asked
     assert "not checked against the audio" in greeting.reason
+
+
+class _EndScorer:
+    """A PhraseScorer whose reading puts the phrase in place of the window's last ``garbled`` words;
+    ``table`` gives the phrase's score, the words as decoded score -10."""
+
+    def __init__(self, table: dict[str, float], garbled: int):
+        self.table, self.garbled = table, garbled
+
+    def score(self, turns, phrases):
+        heard = [w.text for t in turns for w in t.words]
+        return [PhraseScore(turns[0].start, turns[-1].end, p, self.table[p], -10.0,
+                            " ".join(heard[:-self.garbled] + [p]), " ".join(heard)) for p in phrases]
+
+
+def test_a_phrase_heard_in_a_window_of_turns_is_placed_in_the_turn_it_was_put_in():
+    first, second = _turn(1.0, 3.0, "Hello what can I do"), _turn(8.0, 12.0, "No sound on your phone lets go")
+    score = PhraseScore(1.0, 12.0, "goodbye", -9.0, -10.0, "Hello what can I do No sound on your phone goodbye",
+                        "Hello what can I do No sound on your phone lets go")
+    assert heard_turn([first, second], score) is second
+    put_after = PhraseScore(1.0, 3.0, "for you", -9.0, -10.0, "Hello what can I do for you", "Hello what can I do")
+    assert heard_turn([first, second], put_after) is first  # after the window's last word: that word's turn
+    at_start = PhraseScore(1.0, 12.0, "hi", -9.0, -10.0, "hi Hello what can I do", "Hello what can I do")
+    assert heard_turn([first, second], at_start) is first
+    other = PhraseScore(1.0, 12.0, "goodbye", -9.0, -10.0, "goodbye", "words no turn has")
+    assert heard_turn([first, second], other) is first  # the words changed since: the window's first turn
+
+
+def test_a_silent_calls_closing_heard_only_in_the_audio_closes_after_the_greetings():
+    """The closing's goodbye garbled in the text ("let's go to five") and heard in the audio of the
+    last turn: the closing is that turn, so both greetings come before it (placed at the window's
+    first turn, the closing came before every greeting: "greeted 0 time(s)")."""
+    from audits.engine import audit
+    from audits.spec import load_spec
+    from pipeline.call import CallProcessor
+    from pipeline.config import load_settings
+
+    turns = [_turn(0.8, 7.2, "Hello Apex service centre glad to serve you. What can I do for you?"),
+             _turn(12.0, 14.6, "Hello. What can I do for you?"),
+             _turn(19.5, 27.3, "Sorry. There is no sound on your phone. Would you please call again on another "
+                               "phone? Let's go to five.")]
+    transcript = Transcript("c1", 33.0, "en", turns)
+    processor = CallProcessor(load_settings(), load_spec("en"))
+    measured = processor.audit_transcript(Transcript.from_dict(transcript.to_dict())).measurements
+    verifier = Verifier(transcript, margin=3.5, scorer=_EndScorer(collections.defaultdict(lambda: -60.0,
+                                                                                          goodbye=-9.0), 4))
+    finding = audit(transcript, measured, processor.spec, None, verifier).finding("silent_call.protocol")
+    assert finding.status == "pass", finding.reason
+    goodbye = [e for e in finding.evidence if "'goodbye' heard in the audio" in e.text]
+    assert [(e.start, e.end) for e in goodbye] == [(19.5, 27.3)]  # the turn it was heard in, not the window
 
 
 def test_a_phrase_put_in_keeps_the_decoded_spelling_of_the_words_it_shares():
