@@ -3,6 +3,8 @@ their quietest moment, every word mapped back to its channel, region and origina
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -15,6 +17,7 @@ from pipeline.asr.engine import (
     _pack_chunks,
     _padded_bounds,
     _placed_of,
+    _placed_words,
     _split_long,
     _uncovered,
 )
@@ -67,10 +70,10 @@ def test_packed_times_map_back_to_channel_region_and_original_time():
     # the second region of the left channel sits after the first one and the gap
     at = 4 * SR + gap
     assert packed[at] == left[30 * SR]
-    channel, region, offset = _placed_of(at / SR + 1.0, 0.0, clips, placed)
+    channel, region, offset, _ = _placed_of(at / SR + 1.0, 0.0, clips, placed)
     assert (channel, region) == (0, 1) and at / SR + 1.0 + offset == pytest.approx(31.0)
     # the right channel's chunk; its segment starts at the clip start floored to 10 ms
-    channel, region, offset = _placed_of(first_end + 1.5, first_end - 0.009, clips, placed)
+    channel, region, offset, _ = _placed_of(first_end + 1.5, first_end - 0.009, clips, placed)
     assert (channel, region) == (1, 0) and first_end + 1.5 + offset == pytest.approx(4.5)
 
 
@@ -91,6 +94,22 @@ def test_a_word_is_only_mapped_within_its_own_chunk():
     # a word of the first chunk timed just past its end still belongs to the first chunk's region
     assert _placed_of(25.05, 0.0, clips, placed)[:2] == (0, 0)
     assert _placed_of(25.05, 25.0, clips, placed)[:2] == (0, 1)
+
+
+def test_a_word_stretched_past_its_piece_keeps_within_it():
+    """Whisper stretches a piece's last word into the silence packed after it; mapped back, that end
+    would lie in the next piece's time (on a mono mix: the next speaker's turn, which then took the
+    word). A decoded word lies within the audio of the piece it was placed in."""
+    mix = np.zeros(20 * SR, dtype=np.float32)
+    pieces = [(0, 0, 2 * SR, 5 * SR), (0, 1, 5 * SR, 8 * SR)]  # two speakers' stretches, cut at 5.0 s
+    packed, clips, placed = _pack_chunks([mix], _chunks(pieces))
+    second_start = 3.0 + PACK_GAP_SECONDS
+    stretched = SimpleNamespace(word=" with?", start=2.7, end=second_start + 0.1, probability=0.9)
+    early = SimpleNamespace(word=" No,", start=2.9, end=second_start + 0.4, probability=0.9)
+    segment = SimpleNamespace(start=0.0, words=[stretched, early])
+    (_, c0, r0, last), (_, c1, r1, first) = _placed_words([segment], clips, placed, "en")
+    assert (c0, r0) == (0, 0) and (last.start, last.end) == (4.7, 5.0)
+    assert (c1, r1) == (0, 1) and (first.start, first.end) == (5.0, 5.4)
 
 
 def test_batches_are_balanced():

@@ -207,7 +207,7 @@ class AsrEngine:
         for segment in segments:
             for word in segment.words or []:
                 index, offset = _piece_of((word.start + word.end) / 2, pieces)
-                _add_word(words[index], word, offset, language)
+                _add_word(words[index], word, offset, language, pieces[index][:2])
         return words
 
     def _transcribe_batched(self, channels: list[Samples], regions: list[list[Region]],
@@ -426,8 +426,8 @@ def _placed_words(segments: list, clips: list[dict], placed, language: str):
     """(chunk, channel, region index, word at its time in the recording) of each decoded word."""
     for segment in segments:
         for word in segment.words or []:
-            c, index, offset = _placed_of((word.start + word.end) / 2, segment.start, clips, placed)
-            yield _chunk_of(segment.start, clips), c, index, _word(word, offset, language)
+            c, index, offset, bounds = _placed_of((word.start + word.end) / 2, segment.start, clips, placed)
+            yield _chunk_of(segment.start, clips), c, index, _word(word, offset, language, bounds)
 
 
 def _chunk_of(segment_start: float, clips: list[dict]) -> int:
@@ -531,17 +531,23 @@ def _spliced(first: list[Word], second: list[Word]) -> list[Word]:
             + [w for w in first if w.start >= second[-1].end])
 
 
-def _word(word, offset: float, language: str) -> Word | None:
-    """A decoded word at its time in the recording (None when it is blank)."""
+def _word(word, offset: float, language: str, bounds: tuple[float, float]) -> Word | None:
+    """A decoded word at its time in the recording (None when it is blank), kept within ``bounds``:
+    the packed times of the piece it was placed in. Whisper stretches a piece's last word into the
+    silence packed after it (and a first word back into the one before), and mapped with the
+    piece's offset such a time lands in the recording past the piece: on a mono mix, in the next
+    speaker's turn, which then took the word ("with? No, that's all." for the agent's "…help you
+    with?")."""
     text = _simplified(word.word.strip()) if language.startswith("zh") else word.word.strip()
     if not text:
         return None
-    return Word(round(float(word.start) + offset, 3), round(float(word.end) + offset, 3), text,
-                round(float(word.probability), 4))
+    low, high = bounds
+    start, end = min(max(float(word.start), low), high), min(max(float(word.end), low), high)
+    return Word(round(start + offset, 3), round(end + offset, 3), text, round(float(word.probability), 4))
 
 
-def _add_word(into: list[Word], word, offset: float, language: str) -> None:
-    found = _word(word, offset, language)
+def _add_word(into: list[Word], word, offset: float, language: str, bounds: tuple[float, float]) -> None:
+    found = _word(word, offset, language, bounds)
     if found is not None:
         into.append(found)
 
@@ -613,11 +619,12 @@ def _pack_chunks(channels: list[Samples], chunks: list[list[tuple[int, int, int,
     return np.concatenate(parts).astype(np.float32, copy=False), clips, placed
 
 
-def _placed_of(time: float, segment_start: float, clips: list[dict], placed) -> tuple[int, int, float]:
+def _placed_of(time: float, segment_start: float, clips: list[dict], placed) -> tuple[int, int, float, tuple]:
     """The piece a packed time falls in (or the nearest one), among the pieces of the chunk the
-    segment comes from (a segment never spans two chunks): channel, region index, offset."""
+    segment comes from (a segment never spans two chunks): channel, region index, offset, and the
+    piece's packed (start, end)."""
     best = min(placed[_chunk_of(segment_start, clips)], key=lambda p: 0.0 if p[0] <= time <= p[1] else min(abs(time - p[0]), abs(time - p[1])))
-    return best[2], best[3], best[4]
+    return best[2], best[3], best[4], best[:2]
 
 
 @functools.lru_cache(maxsize=1)
