@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from audits.textmatch import PhraseMatcher, normalize
+from audits.textmatch import PhraseMatcher, language_family, normalize
+from audits.textmatch.units import build_units
 
 
 @dataclass(frozen=True)
@@ -79,3 +80,11 @@ class CuePhrases:
         phrases = tuple(phrase for group in self.groups for phrase in group)
         best = self._matchers.matcher(phrases, self._threshold).best(text) if phrases else None
         return best.phrase if best else None
+
+    def phrases_said(self, text: str, min_units: int = 1) -> set[str]:
+        """The phrases (of any group) of at least ``min_units`` units (English words, Chinese
+        characters) that ``text`` says."""
+        family = language_family(self._matchers.language)
+        phrases = tuple(phrase for group in self.groups for phrase in group
+                        if len(build_units(phrase, family).texts) >= min_units)
+        return set(self._matchers.matcher(phrases, self._threshold).best_per_phrase(text)) if phrases else set()

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from audits.checks import KINDS, Check
-from audits.cues import CLOSING_QUESTION, CUES, GREETING, HOLD_ANNOUNCEMENT, HOLD_THANKS, REQUIRED_CUES
+from audits.cues import CLOSING_QUESTION, CUES, GREETING, HOLD_ANNOUNCEMENT, HOLD_THANKS, REQUIRED_CUES, SILENT_CALL
 from audits.matchers import CuePhrases, Matching, SpecMatchers
 from audits.params import (
     REQUIRED,
@@ -64,6 +64,7 @@ DEFAULT_CUES = {
     "opening.greeting": (GREETING,),
     "closing.anything_else": (CLOSING_QUESTION,),
     "hold.etiquette": (HOLD_ANNOUNCEMENT, HOLD_THANKS),
+    "silent_call.protocol": (SILENT_CALL,),
 }
 
 _TOP_FIELDS: dict[str, tuple[ParamType, Any]] = {  # besides extends, remove, matching, items

@@ -7,13 +7,13 @@ stack (numpy, scipy, PyAV, faster-whisper): a rescore worker starts in a third o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 from audits.calldata.transcript import RingBack, RoleAssignment, Transcript, Turn, Word, joined
-from audits.cues import CLOSING_QUESTION, GREETING, HOLD_ANNOUNCEMENT, HOLD_THANKS
+from audits.cues import CLOSING_QUESTION, GREETING, HOLD_ANNOUNCEMENT, HOLD_THANKS, SILENT_CALL
 from audits.spec import Spec
 from pipeline.asr import numerics
 from pipeline.asr.engine import AsrEngine
@@ -25,8 +25,15 @@ from pipeline.audio.leakage import OwnVoice, keep_own, own_sound, own_voice
 from pipeline.audio.ringback import detect_ringback
 from pipeline.measure import union
 from pipeline.speakers.diarize import DiarizationUnavailable, Diarizer
-from pipeline.speakers.roles import assign_speakers, assign_stereo, role_of_channel, role_of_speaker
+from pipeline.speakers.roles import (
+    assign_speakers,
+    assign_stereo,
+    role_of_channel,
+    role_of_speaker,
+    split_off_agent,
+)
 from pipeline.speakers.turns import (
+    SpeakerTurn,
     activity_by_role,
     cut_at_speaker_changes,
     heard,
@@ -37,6 +44,10 @@ from pipeline.speakers.turns import (
     unheard_replies,
     words_to_turns,
 )
+
+# The shortest phrase of the agent's script that tells a split-off agent voice (split_off_agent):
+# one- and two-word phrases ("hello", "goodbye", 您好, 再见) are said by customers as much.
+SCRIPT_MIN_UNITS = 3
 
 
 class Transcriber:
@@ -49,6 +60,7 @@ class Transcriber:
         self.threads = numerics.engine_threads(settings["asr"]["cpu_threads"])
         self._asr: AsrEngine | None = None
         self._diarizer: Diarizer | None = None
+        self.agent_script = agent_script(spec)
 
     @property
     def asr(self) -> AsrEngine:
@@ -155,8 +167,16 @@ class Transcriber:
             for turn in turns:
                 if turn.start < end and start < turn.end:
                     turn.redecoded = note
-        roles = assign_speakers(turns, talk_seconds(speech), self.spec.phrases_for(GREETING).score,
-                                self.spec.phrases_for(CLOSING_QUESTION).score, self.settings["roles"])
+        roles = self._speaker_roles(turns, speech)
+        split = split_off_agent(turns, roles.agent, self.agent_script)
+        if split:
+            for turn in turns:
+                turn.speaker = roles.agent if turn.speaker in split else turn.speaker
+            speech = smooth([SpeakerTurn(t.start, t.end, roles.agent if t.speaker in split else t.speaker)
+                             for t in speech], vad["min_silence_duration_ms"] / 1000, 0.0)
+            roles = self._speaker_roles(turns, speech)
+            roles.needs_review = True
+            roles.reason += "; " + "; ".join(split.values())
         for turn in turns:
             turn.role = role_of_speaker(roles, turn.speaker)
         voice = union(regions + brief)
@@ -166,6 +186,10 @@ class Transcriber:
         sound = own_sound(samples, None, answer_at, self.settings["leakage"], vad["min_speech_duration_ms"] / 1000)
         timed += mix_replies(sound, timed, union(voice + [(t.start, t.end) for t in timed]))
         return turns, activity_by_role(timed, lambda speaker: role_of_speaker(roles, speaker)), roles
+
+    def _speaker_roles(self, turns: list[Turn], speech: list[SpeakerTurn]) -> RoleAssignment:
+        return assign_speakers(turns, talk_seconds(speech), self.spec.phrases_for(GREETING).score,
+                               self.spec.phrases_for(CLOSING_QUESTION).score, self.settings["roles"])
 
     def _voice_activity(self, channels: list[Pcm], answer_at: float) -> tuple[list[list[Region]], list[list[Region]]]:
         """Speech and brief regions per channel (``voice_activity``); the channels side by side on
@@ -204,6 +228,13 @@ class Transcriber:
             greeting_score=self.spec.phrases_for(GREETING).score,
             settings=settings,
         )
+
+def agent_script(spec: Spec) -> Callable[[str], set[str]]:
+    """``text`` -> the phrases of the agent's script it says: the spec's greeting and what the agent
+    says to a silent line, each of at least SCRIPT_MIN_UNITS words (Chinese: characters)."""
+    cues = [spec.phrases_for(cue) for cue in (GREETING, SILENT_CALL)]
+    return lambda text: set().union(*(cue.phrases_said(text, SCRIPT_MIN_UNITS) for cue in cues))
+
 
 def spec_prompt(spec: Spec, cues: tuple[str, ...] = (GREETING, CLOSING_QUESTION), every: bool = False) -> str:
     """The first phrase of each group of the spec's phrases for ``cues`` (greeting and closing

@@ -2,7 +2,7 @@ import pytest
 
 from audits.calldata.transcript import Turn
 from pipeline.config import load_settings
-from pipeline.speakers.roles import assign_speakers, assign_stereo, role_of_channel, role_of_speaker
+from pipeline.speakers.roles import assign_speakers, assign_stereo, role_of_channel, role_of_speaker, split_off_agent
 
 ROLES = load_settings()["roles"]  # the defaults: review below 0.7
 
@@ -95,3 +95,64 @@ def test_the_weights_and_turns_searched_come_from_the_settings():
     nothing_to_weigh = assign_stereo("auto", texts, starts, greeting,
                                      weighted(greeting=0.0, first_speech=0.0))  # closing/talk share: mono only
     assert nothing_to_weigh.needs_review and "roles.weights" in nothing_to_weigh.reason
+
+
+# -- a silent customer's mono call: the agent's voice split in two by diarization -----------------
+
+def _turns(*spoken: tuple[str, float, float, str]) -> list[Turn]:
+    return [Turn("unknown", start, end, text, speaker=speaker) for speaker, start, end, text in spoken]
+
+
+@pytest.fixture(scope="module")
+def script():
+    from audits.spec import load_spec
+    from pipeline.transcribe import agent_script
+
+    return {language: agent_script(load_spec(language)) for language in ("en", "zh-CN")}
+
+
+def test_a_speaker_who_only_says_the_agents_script_is_the_agent_split_off(script):
+    turns = _turns(("A", 0.8, 5.97, "Hello, Apex service centre. Glad to have you. What"),
+                   ("B", 5.97, 7.15, "can I do for you?"),  # the label changed in mid-phrase
+                   ("B", 12.06, 14.58, "Hello, what can I do for you?"),
+                   ("A", 19.55, 27.18, "Sorry, there is no sound on your phone. Please call again. Goodbye."))
+    split = split_off_agent(turns, "A", script["en"])
+    assert list(split) == ["B"]
+    assert "'can I do for you?' (what can I do for you)" in split["B"]
+
+
+def test_a_phrase_run_on_into_the_agents_next_turn_counts(script):
+    def call(phone_at: float) -> list[Turn]:
+        return _turns(("A", 0.8, 8.3, "Hello, Apex service centre, what can I do for you?"),
+                      ("B", 21.09, 24.03, "Are we there with no sound on your"),
+                      ("A", phone_at, phone_at + 0.65, "phone?"))
+
+    assert list(split_off_agent(call(24.03), "A", script["en"])) == ["B"]
+    assert split_off_agent(call(25.03), "A", script["en"]) == {}  # a pause between: two turns, not one phrase
+
+
+@pytest.mark.parametrize("customer", [
+    ["can I do for you?", "I want to make a complaint."],  # says something of its own
+    ["Hello?", "Goodbye."],  # words both parties say
+    ["Can you hear me?", "Yes, thanks."],
+])
+def test_a_customer_who_says_anything_else_stays_a_customer(script, customer):
+    turns = _turns(("A", 0.8, 5.97, "Hello, Apex service centre. What"),
+                   *[("B", 5.97 + 3 * i, 7.0 + 3 * i, text) for i, text in enumerate(customer)])
+    assert split_off_agent(turns, "A", script["en"]) == {}
+
+
+def test_a_phrase_the_agents_turn_says_by_itself_is_no_sign(script):
+    # the agent's last word heard again at the start of the caller's reply
+    turns = _turns(("A", 0.8, 7.6, "Hello, Apex service centre, what can I do for you?"),
+                   ("B", 7.6, 9.0, "you?"))
+    assert split_off_agent(turns, "A", script["en"]) == {}
+
+
+def test_the_chinese_script_tells_a_split_off_agent_too(script):
+    turns = _turns(("A", 0.8, 6.0, "您好，这里是服务中心，很高兴为您服务。"),
+                   ("B", 12.0, 14.0, "您好，请问有什么可以帮助您？"),
+                   ("B", 19.0, 25.0, "对不起，您的电话没有声音，请您换一部电话再打来，再见。"))
+    assert list(split_off_agent(turns, "A", script["zh-CN"])) == ["B"]
+    turns[1].text = "喂，您好"
+    assert split_off_agent(turns, "A", script["zh-CN"]) == {}

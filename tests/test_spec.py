@@ -13,7 +13,7 @@ import yaml
 
 from audits import CHECKLIST, SpecError, load_spec
 from audits.checks import KINDS
-from audits.cues import CLOSING_QUESTION, GREETING, HOLD_ANNOUNCEMENT, HOLD_THANKS
+from audits.cues import CLOSING_QUESTION, GREETING, HOLD_ANNOUNCEMENT, HOLD_THANKS, SILENT_CALL
 from audits.spec import bundled_specs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -98,7 +98,8 @@ def test_an_item_declared_to_provide_a_cue_serves_it_instead_of_the_default(tmp_
     default = load_spec(SPECS["en"])
     assert spec.cue_items()[CLOSING_QUESTION] == "closing.farewell"
     assert default.cue_items() == {GREETING: "opening.greeting", CLOSING_QUESTION: "closing.anything_else",
-                                   HOLD_ANNOUNCEMENT: "hold.etiquette", HOLD_THANKS: "hold.etiquette"}
+                                   HOLD_ANNOUNCEMENT: "hold.etiquette", HOLD_THANKS: "hold.etiquette",
+                                   SILENT_CALL: "silent_call.protocol"}
     farewell = spec.item("closing.farewell").options.groups
     assert spec.phrases_for(CLOSING_QUESTION).groups == farewell
     data["items"] = [i for i in data["items"] if i["id"] != "closing.farewell"] + [

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from audits.call_view import CallView, turn_evidence
 from audits.checks.base import Check, CommonOptions, listing
+from audits.cues import SILENT_CALL
 from audits.findings import Evidence, Finding
 from audits.params import Integer, Number, PhraseGroups, Phrases, param
 
@@ -34,6 +35,10 @@ class SilentCallCheck(Check):
 
     kind = "silent_call"
     Options = SilentCallOptions
+    provides = (SILENT_CALL,)
+
+    def cue_phrases(self, cue: str) -> tuple[tuple[str, ...], ...]:
+        return (self.options.greeting, *self.options.closing)
 
     def evaluate(self, ctx: CallView) -> Finding:
         opts = self.options

@@ -14,6 +14,9 @@ Each sign gives every party a score in 0..1; the party with the highest weighted
 Confidence is 0.5 plus the margin over the runner-up, scaled so that all signs agreeing fully gives
 1.0; a sign nobody was scored on (stereo passes no closing or talk share) does not count. A lone
 weak sign gives about 0.67, and anything under ``review_below`` is flagged for review.
+
+A mono call's second speaker whose every turn is the agent's script is the agent's voice split off
+by diarization (``split_off_agent``): the caller of a silent call, invented by ``min_speakers: 2``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from dataclasses import dataclass
 from audits.calldata.transcript import RoleAssignment, Turn
 
 CHANNEL_NAMES = ("left", "right")
+# Two diarized turns this close (or overlapping) touch: the speaker label changed inside
+# continuous speech (pyannote's exclusive turns of a cut in mid-phrase share the boundary).
+TOUCHING_SECONDS = 0.05
 
 
 @dataclass
@@ -82,6 +88,45 @@ def assign_speakers(
     if len(parties) == 1:
         parties.append(Party("(no second speaker)", 0.0, None, 0.0, 0.0))
     return weigh(parties, "diarization", settings)
+
+
+def split_off_agent(turns: list[Turn], agent: str, script_said: Callable[[str], set[str]]) -> dict[str, str]:
+    """The diarized speakers besides ``agent`` that are the agent's own voice split off, each with
+    why: every turn of such a speaker says the agent's script (``script_said(text)``: the spec's
+    greeting and silent-call phrases it says, none a customer says), by itself or run on from or
+    into an agent's turn it touches ("Hello, Apex service centre. What | can I do for you?": a
+    speaker change in mid-phrase, without a pause). With ``min_speakers: 2`` a silent customer's
+    call is cut in two voices; this gives it back its one. A customer who says anything else
+    in any turn stays a customer."""
+    ordered = sorted(turns, key=lambda t: t.start)
+    found = {}
+    for speaker in dict.fromkeys(t.speaker for t in ordered if t.speaker not in (agent, None)):
+        quoted = []
+        for index, turn in enumerate(ordered):
+            if turn.speaker != speaker:
+                continue
+            said = script_said(turn.text) or _said_across(ordered, index, agent, script_said)
+            if not said:
+                break
+            quoted.append(f"{turn.text!r} ({' / '.join(sorted(said))})")
+        else:
+            if quoted:
+                found[speaker] = f"{speaker} is the agent's voice split off: each of its turns says the agent's " \
+                                 f"script: {'; '.join(quoted)}"
+    return found
+
+
+def _said_across(ordered: list[Turn], index: int, agent: str, script_said: Callable[[str], set[str]]) -> set[str]:
+    """The script phrases said only across the join of turn ``index`` and an agent's turn
+    touching it (no pause between them), not by that agent's turn alone."""
+    turn, said = ordered[index], set()
+    for other in (ordered[index - 1] if index else None, ordered[index + 1] if index + 1 < len(ordered) else None):
+        if other is None or other.speaker != agent:
+            continue
+        before, after = (other, turn) if other.start < turn.start else (turn, other)
+        if after.start - before.end <= TOUCHING_SECONDS:
+            said |= script_said(f"{before.text} {after.text}") - script_said(other.text)
+    return said
 
 
 def weigh(parties: list[Party], method: str, settings: dict) -> RoleAssignment:
