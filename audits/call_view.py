@@ -15,7 +15,7 @@ from typing import Sequence
 
 from audits.calldata.measurements import Measurements
 from audits.calldata.metadata import CallMetadata
-from audits.calldata.transcript import Transcript, Turn
+from audits.calldata.transcript import Transcript, Turn, Word
 from audits.findings import Evidence
 from audits.matchers import SpecMatchers
 from audits.textmatch import Match, PhraseMatcher
@@ -95,22 +95,34 @@ def half_width(text: str) -> str:
     return "".join(c if len(n := unicodedata.normalize("NFKC", c)) != 1 else n for c in text)
 
 
-def span_times(turn: Turn, start: int, end: int) -> tuple[float, float]:
-    """Times of the characters ``start:end`` of a turn's text, from its word timestamps when
-    the words can be found in the text in order; else the turn's own span."""
+def words_at(turn: Turn, start: int, end: int) -> list[Word]:
+    """The words of a turn that the characters ``start:end`` of its text fall in; none when the
+    words cannot be found in the text in order (a transcript given without words, or edited)."""
     located = []
     cursor = 0
     for word in turn.words:
         piece = word.text.strip()
         at = turn.text.find(piece, cursor) if piece else -1
         if at < 0:
-            return turn.start, turn.end
+            return []
         located.append((at, at + len(piece), word))
         cursor = at + len(piece)
-    covering = [w for a, b, w in located if b > start and a < end]
+    return [w for a, b, w in located if b > start and a < end]
+
+
+def span_times(turn: Turn, start: int, end: int) -> tuple[float, float]:
+    """Times of the characters ``start:end`` of a turn's text, from its word timestamps when
+    the words can be found in the text in order; else the turn's own span."""
+    covering = words_at(turn, start, end)
     if not covering:
         return turn.start, turn.end
     return covering[0].start, covering[-1].end
+
+
+def least_sure(hit: Hit) -> Word | None:
+    """The word of a hit the ASR was least sure of (Whisper's word probability); None when the
+    turn's words are not known."""
+    return min(words_at(hit.turn, hit.match.start, hit.match.end), key=lambda w: w.probability, default=None)
 
 
 class CallView:
@@ -201,12 +213,15 @@ class CallView:
     def matcher(self, phrases: Sequence[str], threshold: float | None = None) -> PhraseMatcher:
         return self.matchers.matcher(tuple(phrases), threshold)
 
-    def find(self, turns: Sequence[Turn], phrases: Sequence[str], threshold: float | None = None) -> list[Hit]:
-        """Every occurrence of any of ``phrases`` in ``turns``, in time order."""
+    def find(self, turns: Sequence[Turn], phrases: Sequence[str], threshold: float | None = None,
+             each: bool = False) -> list[Hit]:
+        """Every occurrence of any of ``phrases`` in ``turns``, in time order; ``each``: of every
+        phrase, a phrase inside another's hit too ("complaint" in "I want to make a complaint")."""
         if not phrases:
             return []
         matcher = self.matcher(phrases, threshold)
-        return [Hit(turn, match, self.marks) for turn in turns for match in matcher.find(turn.text)]
+        return [Hit(turn, match, self.marks) for turn in turns
+                for match in (matcher.find_each(turn.text) if each else matcher.find(turn.text))]
 
     def find_groups(self, turns: Sequence[Turn], groups: Sequence[Sequence[str]],
                     threshold: float | None = None) -> tuple[list[Hit], list[Sequence[str]]]:

@@ -117,3 +117,41 @@ def test_hits_and_groups_use_the_spec_matchers():
     assert missing == [["请问还有什么可以帮助您"]]
     assert found[1].evidence().text == "你好【天朝客服中心】，很高兴为你服务"
     assert ctx.matcher(("您好",)) is ctx.matcher(["您好"])  # built once per spec
+
+
+def _judged(item_id: str, turns):
+    """The finding of one item of the bundled English spec on a call of these turns."""
+    spec = bundled("en")
+    check = spec.checks[[item.id for item in spec.items].index(item_id)]
+    return check.run(_context(turns, "en"))
+
+
+def _thanked(probability: float, answered: bool):
+    """An English call whose customer's "Thank you." was read with its first word at ``probability``."""
+    thanks = Turn("customer", 3.0, 4.0, "Thank you.",
+                  words=[Word(3.0, 3.4, "Thank", probability), Word(3.4, 4.0, "you.", 0.98)])
+    reply = "You're welcome. Anything else?" if answered else "Anything else I can help you with?"
+    return _judged("courtesy.thanks_reply",
+                   [("agent", 0.5, 2.5, "Hello, Apex service centre."), thanks, ("agent", 4.5, 6.0, reply)])
+
+
+def test_a_trigger_the_asr_all_but_guessed_obliges_nobody():
+    # Whisper reads a garbled caller ("It is nine eight seven six") or line noise as "Thank you.",
+    # its first word at 0.01-0.03; a "Thank you." really said reads 0.7-1.
+    unsure = _thanked(0.02, answered=False)
+    assert unsure.status == "na"
+    assert "'Thank you' at 3.0 s ('Thank' read at probability 0.02)" in unsure.reason
+    assert _thanked(0.9, answered=False).status == "fail"
+    assert _thanked(0.9, answered=True).status == "pass"
+    # a trigger without word probabilities (a given transcript) counts as written
+    given = [("agent", 0.5, 2.5, "Hello."), ("customer", 3.0, 4.0, "Thank you."), ("agent", 4.5, 6.0, "Bye.")]
+    assert _judged("courtesy.thanks_reply", given).status == "fail"
+
+
+def test_a_surely_read_phrase_inside_an_unsure_one_is_the_trigger():
+    words = [Word(3.0 + i / 2, 3.5 + i / 2, text, p) for i, (text, p) in enumerate(
+        [("I", 0.06), ("want", 0.33), ("to", 0.97), ("make", 0.87), ("a", 0.98), ("complaint.", 1.0)])]
+    complaint = Turn("customer", 3.0, 6.0, "I want to make a complaint.", words=words)
+    finding = _judged("courtesy.apology", [("agent", 0.5, 2.5, "Hello, Apex service centre."), complaint,
+                                           ("agent", 6.5, 8.0, "I'm very sorry for the trouble.")])
+    assert finding.status == "pass" and "[complaint]" in finding.evidence[0].text

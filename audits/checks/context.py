@@ -6,7 +6,7 @@ import bisect
 import itertools
 from dataclasses import dataclass
 
-from audits.call_view import TURN_PAUSE_SECONDS, CallView, Hit, RoleTimeline, turn_evidence
+from audits.call_view import TURN_PAUSE_SECONDS, CallView, Hit, RoleTimeline, least_sure, turn_evidence
 from audits.calldata.transcript import ROLES, Turn
 from audits.checks.base import Check, CommonOptions, listing
 from audits.findings import Evidence, Finding
@@ -17,6 +17,10 @@ from audits.params import Integer, Integers, Number, OneOf, Optional, OptionErro
 class ContextOptions(CommonOptions):
     trigger_role: str = param(OneOf(*ROLES), "who says or does the trigger")
     trigger_phrases: tuple[str, ...] = param(Phrases(allow_empty=True), "a turn of trigger_role saying any of these", ())
+    trigger_min_word_probability: float = param(
+        Number(minimum=0, maximum=1),
+        "a trigger phrase counts only when the ASR read each of its words at least this likely (Whisper's word "
+        "probability; a 'Thank you.' read from noise or garbled speech starts at 0.01-0.03, a real one at 0.7-1)", 0.1)
     trigger_monologue_seconds: float | None = param(
         Optional(Number(above=0)), "or: trigger_role speaking this long without the other role taking a turn", None)
     backchannel_seconds: float = param(
@@ -87,9 +91,9 @@ class ContextCheck(Check):
 
     def evaluate(self, ctx: CallView) -> Finding:
         opts = self.options
-        triggers = self._triggers(ctx)
+        triggers, unsure = self._triggers(ctx)
         if not triggers:
-            return self.na(f"no trigger: {self._trigger_description()}")
+            return self.na(f"no trigger: {self._trigger_description()}{unsure}")
         judged = {"each": triggers, "first": triggers[:1], "last": triggers[-1:]}[opts.judge]
         failures, passes, unanswerable = [], [], []
         for trigger in judged:
@@ -110,12 +114,13 @@ class ContextCheck(Check):
             for trigger, window, _ in failures:
                 evidence += [trigger.evidence, *(turn_evidence(t) for t in window if t is not trigger.turn)]
             return self.failed(f"{len(failures)} of {len(judged)} trigger(s) ({listing(t.said for t, _, _ in failures)}) "
-                               f"with no {opts.response_role} response {opts.direction} it: {lacking}", evidence)
+                               f"with no {opts.response_role} response {opts.direction} it: {lacking}{unsure}",
+                               evidence)
         if passes:
             evidence = [e for trigger, found in passes for e in (trigger.evidence, *(h.evidence() for h in found))]
-            return self.passed(f"{len(passes)} trigger(s) answered by the {opts.response_role}", evidence)
+            return self.passed(f"{len(passes)} trigger(s) answered by the {opts.response_role}{unsure}", evidence)
         return self.na(f"the {opts.response_role} did not speak {opts.direction} the trigger at "
-                       f"{unanswerable[0].turn.start:.1f} s, so no response could be given")
+                       f"{unanswerable[0].turn.start:.1f} s, so no response could be given{unsure}")
 
     def _trigger_description(self) -> str:
         opts = self.options
@@ -123,14 +128,34 @@ class ContextCheck(Check):
             return f"the {opts.trigger_role} never said {listing(opts.trigger_phrases)}"
         return f"the {opts.trigger_role} never spoke {opts.trigger_monologue_seconds:g} s at a stretch"
 
-    def _triggers(self, ctx: CallView) -> list[Trigger]:
+    def _triggers(self, ctx: CallView) -> tuple[list[Trigger], str]:
+        """The triggers, and a note on trigger phrases not counted because the ASR was unsure of
+        them: words it all but guessed must not oblige the responder (doubt never costs them)."""
         opts = self.options
-        if opts.trigger_phrases:
-            hits = self.find(ctx, ctx.turns(opts.trigger_role), opts.trigger_phrases)
-            first_per_turn = {id(h.turn): h for h in reversed(hits)}
-            return sorted((Trigger(h.turn, h.evidence(), h.match.text) for h in first_per_turn.values()),
-                          key=lambda t: t.turn.start)
-        return [self._monologue_trigger(run) for run in self._monologues(ctx)]
+        if not opts.trigger_phrases:
+            return [self._monologue_trigger(run) for run in self._monologues(ctx)], ""
+        def sure(hit: Hit) -> bool:
+            weakest = least_sure(hit)
+            return weakest is None or weakest.probability >= opts.trigger_min_word_probability
+
+        triggers, unsure = [], []
+        for turn in ctx.turns(opts.trigger_role):
+            hits = self.find(ctx, [turn], opts.trigger_phrases)
+            if not hits:
+                continue
+            # else any phrase's hit: "complaint" read surely stands where "I want to make a complaint"
+            # begins with a stray, unsure "I" (the other speaker's last word)
+            kept = [h for h in hits if sure(h)] or [h for h in ctx.find([turn], opts.trigger_phrases,
+                                                                        opts.match_threshold, each=True) if sure(h)]
+            if kept:
+                triggers.append(Trigger(turn, kept[0].evidence(), kept[0].match.text))
+            else:
+                weakest = least_sure(hits[0])
+                unsure.append(f"{hits[0].match.text!r} at {turn.start:.1f} s ({weakest.text.strip()!r} read at "
+                              f"probability {weakest.probability:.2f})")
+        note = (f"; not counted, the ASR unsure of them (a word under probability "
+                f"{opts.trigger_min_word_probability:g}): {'; '.join(unsure)}") if unsure else ""
+        return triggers, note
 
     def _monologues(self, ctx: CallView) -> list[list[Turn]]:
         """Runs of trigger_role turns not broken by a real turn of the other role, a pause of
