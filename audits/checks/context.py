@@ -20,7 +20,8 @@ class ContextOptions(CommonOptions):
     trigger_min_word_probability: float = param(
         Number(minimum=0, maximum=1),
         "a trigger phrase counts only when the ASR read each of its words at least this likely (Whisper's word "
-        "probability; a 'Thank you.' read from noise or garbled speech starts at 0.01-0.03, a real one at 0.7-1)", 0.1)
+        "probability; on the dev calls a 'Thank you.' read from noise or garbled speech started at 0.01-0.03, "
+        "one really said at 0.78-0.99)", 0.1)
     trigger_monologue_seconds: float | None = param(
         Optional(Number(above=0)), "or: trigger_role speaking this long without the other role taking a turn", None)
     backchannel_seconds: float = param(
@@ -134,6 +135,7 @@ class ContextCheck(Check):
         opts = self.options
         if not opts.trigger_phrases:
             return [self._monologue_trigger(run) for run in self._monologues(ctx)], ""
+
         def sure(hit: Hit) -> bool:
             weakest = least_sure(hit)
             return weakest is None or weakest.probability >= opts.trigger_min_word_probability
