@@ -190,3 +190,23 @@ def test_a_whispered_reply_sounds_on_its_leg_and_the_agents_echo_under_noise_doe
         sound = sum(end - start for start, end in runs)
         assert (sound >= 0.5) if replied else (sound == 0.0), (replied, sound)
         assert all(end - start >= min_speech for start, end in runs)
+
+
+def test_a_dip_of_two_frames_does_not_split_a_legs_own_sound():
+    """A whispered "Sure." over the echo's predicted level dipped under the margin for 20 ms (a
+    lost packet does the same): its two halves, 0.12 s and 0.14 s, were each under
+    ``min_speech``, so the consent before a hold was not heard and the hold measured 0.81 s early."""
+    from pipeline.audio.leakage import own_sound
+
+    leg = np.zeros(4 * SAMPLE_RATE, dtype=np.float32)
+
+    def sounding(*frames: tuple[int, int]) -> OwnVoice:  # 10 ms frames of the leg's own voice
+        own = np.zeros(len(frame_energies(leg)), dtype=bool)
+        for first, last in frames:
+            own[first:last] = True
+        return OwnVoice(own, np.zeros_like(own))
+
+    min_speech = SETTINGS["vad"]["min_speech_duration_ms"] / 1000
+    assert own_sound(leg, sounding((200, 212), (214, 228)), 0.0, SETTINGS["leakage"], min_speech) == [(2.0, 2.28)]
+    # 40 ms apart: two utterances, each too short
+    assert own_sound(leg, sounding((200, 212), (216, 228)), 0.0, SETTINGS["leakage"], min_speech) == []

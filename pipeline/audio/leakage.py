@@ -53,6 +53,9 @@ MIN_LOUD_FRAMES = 50  # half a second of loud speech at least, or no estimate
 # lost (up to 60 ms) leaves no reference, while its echo, picked up before the loss, is still there.
 ECHO_SPREAD_FRAMES = 3
 MIN_RUN_FRAMES = 5  # own voice lasts: a lone frame over the margin is the line noise's flicker
+# A leg's own sound dipping under the margin this many frames or fewer is one run: a lost 20 ms packet,
+# or the echo's prediction over a whisper ("Sure." before a hold: 0.12 s and 0.14 s, 20 ms apart).
+BRIDGE_FRAMES = 3
 # Own voice at a region's edge, this many frames or more from the rest of its own voice and under
 # min_own_speech_ms in all, is the echo swinging over the margin (a codec or noise on the leak),
 # not an utterance: the region is not stretched to it.
@@ -201,7 +204,13 @@ def own_sound(samples: Samples, voice: OwnVoice | None, start_at: float, setting
     that sounds like that is no silent caller's."""
     own = (_own_frames(frame_energies(samples), 0.0, settings["margin_db"]) if voice is None else voice.own).copy()
     own[:round(start_at * 100)] = False
-    return [(first / 100, last / 100) for first, last in runs(own) if last - first >= round(min_seconds * 100)]
+    joined: list[tuple[int, int]] = []
+    for first, last in runs(own):  # a dip of a frame or two (a lost packet, the echo's margin) splits no utterance
+        if joined and first - joined[-1][1] <= BRIDGE_FRAMES:
+            joined[-1] = (joined[-1][0], last)
+        else:
+            joined.append((first, last))
+    return [(first / 100, last / 100) for first, last in joined if last - first >= round(min_seconds * 100)]
 
 
 def keep_own(regions: list[list[Region]], voices: list[OwnVoice | None], settings: dict) -> list[list[Region]]:
