@@ -246,10 +246,10 @@ def _loud(audio: Samples, speech_probs: np.ndarray, found: list[dict], vad_optio
     # that (its onset and fade, as a region ends where the probability falls below the lower
     # threshold), min_speech in all.
     cores = np.zeros(windows, dtype=bool)
-    for first, last in runs(_bridged(over >= loud_db)):
+    for first, last in runs(bridged(over >= loud_db)):
         cores[first:last] = last - first >= shortest / 2
     word = np.zeros(windows, dtype=bool)
-    for first, last in runs(_bridged(over >= loud_db / 2)):  # each holds whole cores
+    for first, last in runs(bridged(over >= loud_db / 2)):  # each holds whole cores
         word[first:last] = cores[first:last].any()
     for chunk in found:
         word[chunk["start"] // WINDOW:chunk["end"] // WINDOW + 1] = False
@@ -258,11 +258,11 @@ def _loud(audio: Samples, speech_probs: np.ndarray, found: list[dict], vad_optio
             if last - first >= shortest and probabilities[first:last].max() >= neg_threshold]
 
 
-def _bridged(mask: np.ndarray) -> np.ndarray:
-    """``mask`` with its gaps of at most BRIDGE_WINDOWS filled."""
+def bridged(mask: np.ndarray, gap: int = BRIDGE_WINDOWS) -> np.ndarray:
+    """``mask`` with its gaps of at most ``gap`` values filled."""
     out = mask.copy()
     for first, last in runs(~mask):
-        if first > 0 and last < len(mask) and last - first <= BRIDGE_WINDOWS:
+        if first > 0 and last < len(mask) and last - first <= gap:
             out[first:last] = True
     return out
 

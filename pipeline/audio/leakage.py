@@ -38,7 +38,7 @@ import numpy as np
 from scipy import fft
 from scipy.ndimage import maximum_filter1d
 
-from pipeline.audio.activity import Region, runs
+from pipeline.audio.activity import Region, bridged, runs
 from pipeline.audio.decode import SAMPLE_RATE, Samples, mean_squares, to_float
 
 FRAME = SAMPLE_RATE // 100  # 10 ms
@@ -204,13 +204,8 @@ def own_sound(samples: Samples, voice: OwnVoice | None, start_at: float, setting
     that sounds like that is no silent caller's."""
     own = (_own_frames(frame_energies(samples), 0.0, settings["margin_db"]) if voice is None else voice.own).copy()
     own[:round(start_at * 100)] = False
-    joined: list[tuple[int, int]] = []
-    for first, last in runs(own):  # a dip of a frame or two (a lost packet, the echo's margin) splits no utterance
-        if joined and first - joined[-1][1] <= BRIDGE_FRAMES:
-            joined[-1] = (joined[-1][0], last)
-        else:
-            joined.append((first, last))
-    return [(first / 100, last / 100) for first, last in joined if last - first >= round(min_seconds * 100)]
+    return [(first / 100, last / 100) for first, last in runs(bridged(own, BRIDGE_FRAMES))
+            if last - first >= round(min_seconds * 100)]
 
 
 def keep_own(regions: list[list[Region]], voices: list[OwnVoice | None], settings: dict) -> list[list[Region]]:
