@@ -8,7 +8,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import CALLQA, SAMPLES, write_audio
+from conftest import CALLQA, REPO, SAMPLES, write_audio
 
 from pipeline.audio import activity
 from pipeline.audio.activity import WINDOW, _loud, speech_timestamps, vad_options, voice_activity
@@ -129,3 +129,49 @@ def test_a_hold_is_measured_from_a_quiet_consent_not_from_the_question_before_it
     [hold] = audited["measurements"]["holds"]
     assert abs(hold["start"] - reply_end) <= 0.5  # from the question's end it would be 1.1 s early
     assert not [turn for turn in audited["turns"] if "sure" in turn["text"].lower()]  # timing only, never words
+
+
+def test_a_region_starts_back_at_the_sounds_that_run_into_it():
+    """"Thank you for waiting" after a hold: Silero deaf to its first 0.7 s, the leg's own loud
+    sound there in two syllables, 0.22 s and 0.06 s apart (a lost packet, a weak consonant)."""
+    from pipeline.audio.activity import reach_back
+
+    sounds = [(2.0, 2.5), (31.20, 31.36), (31.58, 31.74)]
+    assert reach_back([(31.80, 36.0)], sounds, 0.5) == [(31.20, 36.0)]
+    # a sound overlapping the region's start starts it too
+    assert reach_back([(31.65, 36.0)], sounds, 0.5) == [(31.20, 36.0)]
+    # a pause as long as the VAD's own within-turn one ends the chain
+    assert reach_back([(31.80, 36.0)], sounds, 0.2) == [(31.58, 36.0)]
+    assert reach_back([(32.30, 36.0)], sounds, 0.5) == [(32.30, 36.0)]
+    # never across the other party's speech: a sound inside or after it stays the other's reply's time
+    assert reach_back([(31.80, 36.0)], sounds, 0.5, barrier=[(31.30, 31.50)]) == [(31.58, 36.0)]
+    assert reach_back([(31.80, 36.0)], sounds, 0.5, barrier=[(10.0, 31.70)]) == [(31.80, 36.0)]
+    assert reach_back([(31.80, 36.0)], sounds, 0.5, barrier=[(10.0, 31.10)]) == [(31.20, 36.0)]
+
+
+def test_a_region_started_back_may_reach_the_one_before():
+    from pipeline.audio.activity import reach_back
+
+    assert reach_back([(1.0, 2.0), (2.7, 4.0)], [(2.2, 2.5)], 0.5) == [(1.0, 2.0), (2.2, 4.0)]
+    assert reach_back([(1.0, 2.0), (2.6, 4.0)], [(1.8, 2.3)], 0.5) == [(1.0, 2.0), (1.8, 4.0)]
+
+
+def test_an_agent_resuming_after_a_hold_is_timed_from_the_first_syllable_silero_missed():
+    """tests/data/onset/: the agent's "Thank you for waiting." after a hold, under white noise,
+    lost packets and clipping, whose first 0.7 s Silero scores under its threshold. The leg's own
+    loud sound just before the speech region starts it (``reach_back``), so the hold ends where the
+    agent spoke again."""
+    from pipeline.audio.activity import reach_back
+    from pipeline.audio.leakage import own_sound
+
+    onset = 31.101  # tests/data/onset/make.py ONSET
+    with decode(REPO / "tests" / "data" / "onset" / "resume_white.ogg") as audio:
+        leg = audio.channels[0]
+        speech, brief = voice_activity(leg, VAD)
+        heard = [region for region in sorted(speech + brief) if region[1] > onset]
+        assert heard[0][0] - onset > 0.5  # Silero alone: the test can fail
+        sounds = own_sound(leg, None, 0.0, load_settings()["leakage"], 0.0, VAD["loud_db"])
+        reached = reach_back(heard, sounds, VAD["min_silence_duration_ms"] / 1000)
+    assert abs(reached[0][0] - onset) < 0.2
+    # no loud sound of its own in the hold: the hold before is not cut short
+    assert not [start for start, end in sounds if 15.6 < end and start < onset - 0.2]

@@ -210,3 +210,25 @@ def test_a_dip_of_two_frames_does_not_split_a_legs_own_sound():
     assert own_sound(leg, sounding((200, 212), (214, 228)), 0.0, SETTINGS["leakage"], min_speech) == [(2.0, 2.28)]
     # 40 ms apart: two utterances, each too short
     assert own_sound(leg, sounding((200, 212), (216, 228)), 0.0, SETTINGS["leakage"], min_speech) == []
+
+
+def test_only_own_sound_standing_loud_db_over_the_floor_for_50_ms_is_loud():
+    """``own_sound(..., loud_db)``: the runs a syllable stands in (10 dB over the noise floor for
+    MIN_RUN_FRAMES), not a swell of line noise just over the own-sound margin."""
+    from pipeline.audio.leakage import own_sound
+
+    rng = np.random.default_rng(5)
+    leg = rng.normal(0.0, 0.002, 6 * SAMPLE_RATE).astype(np.float32)
+
+    def louder(first: int, last: int, db: float) -> None:  # 10 ms frames
+        leg[first * 160:last * 160] *= np.float32(10 ** (db / 20))
+
+    louder(100, 130, 8.0)  # a swell: own sound (6 dB margin), never 10 dB over
+    louder(300, 330, 8.0)
+    louder(310, 316, 16.0 - 8.0)  # a syllable 16 dB over for 60 ms inside the run
+    louder(400, 430, 8.0)
+    louder(410, 413, 16.0 - 8.0)  # 30 ms only
+    settings = SETTINGS["leakage"]
+    assert [(round(a, 2), round(b, 2)) for a, b in own_sound(leg, None, 0.0, settings, 0.0)] == [
+        (1.0, 1.3), (3.0, 3.3), (4.0, 4.3)]
+    assert own_sound(leg, None, 0.0, settings, 0.0, loud_db=10.0) == [(3.0, 3.3)]

@@ -30,6 +30,8 @@ regions (the thresholding below is faster-whisper 1.2.1's).
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 from faster_whisper.vad import VadOptions, get_vad_model
 
@@ -256,6 +258,32 @@ def _loud(audio: Samples, speech_probs: np.ndarray, found: list[dict], vad_optio
     neg_threshold = lower_threshold(vad_options)
     return [{"start": int(first) * WINDOW, "end": int(last) * WINDOW} for first, last in runs(word)
             if last - first >= shortest and probabilities[first:last].max() >= neg_threshold]
+
+
+def reach_back(regions: list[Region], sounds: list[Region], within: float, barrier: list[Region] = ()
+               ) -> list[Region]:
+    """Each region started back at the sounds that run into it: a sound that ends less than
+    ``within`` before the region's start (a pause the VAD itself keeps inside a turn) starts it,
+    then the sound before that one on the same terms, and so on, never across the ``barrier``'s
+    spans (the other party's speech). All sorted and disjoint; the result is sorted, and a region
+    started back may now overlap the one before (``pipeline.measure.union`` joins them).
+
+    Silero can be deaf to a turn's first syllables: a "Thank you for waiting" after a hold whose
+    first 0.7 s it scored 0.15-0.35 under white noise and lost packets, its start then measured
+    0.7 s late. The sounds are the leg's own loud ones (``pipeline.audio.leakage.own_sound`` with
+    ``vad.loud_db``), so neither the other leg's echo nor a swell of line noise starts a turn."""
+    sound_starts = [start for start, _ in sounds]
+    barrier_starts = [start for start, _ in barrier]
+    out = []
+    for start, end in regions:
+        k = bisect.bisect_left(sound_starts, start) - 1
+        while k >= 0 and start - sounds[k][1] < within:
+            b = bisect.bisect_left(barrier_starts, start) - 1  # the last of the other's speech begun before
+            if b >= 0 and barrier[b][1] > sounds[k][0]:
+                break
+            start, k = sounds[k][0], k - 1
+        out.append((start, end))
+    return out
 
 
 def bridged(mask: np.ndarray, gap: int = BRIDGE_WINDOWS) -> np.ndarray:

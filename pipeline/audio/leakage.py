@@ -196,16 +196,22 @@ def own_voice(channels: list[Samples], regions: list[list[Region]], settings: di
 
 
 def own_sound(samples: Samples, voice: OwnVoice | None, start_at: float, settings: dict,
-              min_seconds: float) -> list[Region]:
+              min_seconds: float, loud_db: float | None = None) -> list[Region]:
     """Where a leg sounds of its own after ``start_at``, in runs of at least ``min_seconds``: its
     own voice (``voice.own``) where a leak into it was found, else frames ``margin_db`` over its
     noise floor. Heard as speech or not: a whispered or breathy reply under line noise can escape
     the VAD altogether (Silero < 0.05 on the bench's whispering voice at 12-14 dB SNR), and a leg
-    that sounds like that is no silent caller's."""
-    own = (_own_frames(frame_energies(samples), 0.0, settings["margin_db"]) if voice is None else voice.own).copy()
+    that sounds like that is no silent caller's. With ``loud_db``, only the runs that stand that far
+    over the floor for MIN_RUN_FRAMES somewhere: a syllable, where a swell of line noise is not."""
+    energies = frame_energies(samples)
+    own = (_own_frames(energies, 0.0, settings["margin_db"]) if voice is None else voice.own).copy()
     own[:round(start_at * 100)] = False
-    return [(first / 100, last / 100) for first, last in runs(bridged(own, BRIDGE_FRAMES))
-            if last - first >= round(min_seconds * 100)]
+    found = [(first, last) for first, last in runs(bridged(own, BRIDGE_FRAMES)) if last - first >= round(min_seconds * 100)]
+    if loud_db is not None:
+        floor = np.percentile(energies, NOISE_PERCENTILE)
+        loud = _sustained(energies > floor * 10 ** (loud_db / 10), MIN_RUN_FRAMES)
+        found = [(first, last) for first, last in found if loud[first:last].any()]
+    return [(first / 100, last / 100) for first, last in found]
 
 
 def keep_own(regions: list[list[Region]], voices: list[OwnVoice | None], settings: dict) -> list[list[Region]]:
