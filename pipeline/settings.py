@@ -123,8 +123,7 @@ class Leakage:
                                               "floor is the leg's own voice (where no leak was found, and on a "
                                               "mono mix: its own sound, for silent calls and unheard replies), dB",
                              6.0)
-    min_own_speech_ms: float = param(Real(0.0, 2000.0), "a region with less own voice than this is echo (a speech "
-                                                        "region no echo was to be heard in is kept), ms", 150.0)
+    min_own_speech_ms: float = param(Real(0.0, 2000.0), "a region with less own voice than this is echo, ms", 150.0)
     trim_pad_ms: float = param(Real(0.0, 1000.0), "kept around the own voice of a trimmed region, ms", 150.0)
 
 

@@ -127,7 +127,7 @@ class Transcriber:
         own: list[OwnVoice | None] = [None, None]
         if leakage["enabled"]:  # the other leg's echo is not speech: never transcribed
             own = own_voice(audio.channels, regions, leakage)
-            regions, brief = keep_own(regions, own, leakage, unexplained=True), keep_own(brief, own, leakage)
+            regions, brief = (keep_own(found, own, leakage) for found in (regions, brief))
         min_speech = self.settings["vad"]["min_speech_duration_ms"] / 1000
         sounded = [own_sound(audio.channels[c], own[c], answer_at, leakage, min_speech) for c in (0, 1)]
         vad_heard = [union(regions[c] + brief[c]) for c in (0, 1)]

@@ -232,23 +232,3 @@ def test_only_own_sound_standing_loud_db_over_the_floor_for_50_ms_is_loud():
     assert [(round(a, 2), round(b, 2)) for a, b in own_sound(leg, None, 0.0, settings, 0.0)] == [
         (1.0, 1.3), (3.0, 3.3), (4.0, 4.3)]
     assert own_sound(leg, None, 0.0, settings, 0.0, loud_db=10.0) == [(3.0, 3.3)]
-
-
-def test_a_speech_region_no_echo_could_have_made_is_kept_without_own_voice_a_brief_one_is_not():
-    """A caller's "Sure." under white noise at 10 dB SNR, the leg 12 dB down, a lost packet in it:
-    Silero holds it for 0.6 s, but only 120 ms of it stand the margin over the floor, under
-    ``min_own_speech_ms``. Where the other leg's echo was to be heard nowhere in a region, the
-    leak cannot have made it: a speech region stays (``unexplained``); a brief one, Silero's weaker
-    evidence, still needs its own voice."""
-    from pipeline.audio.leakage import keep_own
-
-    own = np.zeros(1000, dtype=bool)
-    own[498:504] = own[512:518] = True  # 2 x 60 ms of own voice
-    quiet = OwnVoice(own, np.zeros_like(own))
-    echoed = OwnVoice(own, np.zeros_like(own))
-    echoed.echo[480:495] = True  # the agent's echo fading at the region's start
-    settings = SETTINGS["leakage"]
-    consent = [[(4.888, 5.504)]]
-    assert keep_own(consent, [quiet], settings) == [[]]
-    assert keep_own(consent, [quiet], settings, unexplained=True) == consent
-    assert keep_own(consent, [echoed], settings, unexplained=True) == [[]]

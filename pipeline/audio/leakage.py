@@ -21,10 +21,8 @@ the first one's mirror image.
 Then every speech region of the hearing leg is compared with what the leak predicts there (the
 other leg's energy shifted and scaled, plus the leg's own noise floor): frames louder than that by
 ``margin_db`` are the leg's own voice. A region with less own voice than ``min_own_speech_ms`` is
-dropped, unless it is a speech region (Silero held it, not a brief one) with no echo to be heard
-anywhere in it: what the leak cannot have made it does not take away (a caller's "Sure." under
-white noise at 10 dB SNR, a lost packet in it, has 120 ms over the margin). One with more is
-trimmed to its own voice (an echo that runs into an answer no longer moves the answer's start). A region's start or end is trimmed only where echo stands over the
+dropped; one with more is trimmed to its own voice (an echo that runs into an answer no longer
+moves the answer's start). A region's start or end is trimmed only where echo stands over the
 leg's noise floor: a lossy stereo file's own crosstalk, about 40 dB down at no delay, is a leak
 too, and must not move a clean call's edges.
 
@@ -216,12 +214,9 @@ def own_sound(samples: Samples, voice: OwnVoice | None, start_at: float, setting
     return [(first / 100, last / 100) for first, last in found]
 
 
-def keep_own(regions: list[list[Region]], voices: list[OwnVoice | None], settings: dict,
-             unexplained: bool = False) -> list[list[Region]]:
-    """Each leg's regions trimmed to its own voice (``own_voice``), those with too little dropped;
-    with ``unexplained``, not those where no echo was to be heard at all."""
-    return [list(leg) if voice is None else _own_speech(leg, voice, settings, unexplained)
-            for leg, voice in zip(regions, voices)]
+def keep_own(regions: list[list[Region]], voices: list[OwnVoice | None], settings: dict) -> list[list[Region]]:
+    """Each leg's regions trimmed to its own voice (``own_voice``), those with too little dropped."""
+    return [list(leg) if voice is None else _own_speech(leg, voice, settings) for leg, voice in zip(regions, voices)]
 
 
 def _loud_frames(energies: np.ndarray, regions: list[Region]) -> np.ndarray:
@@ -259,7 +254,7 @@ def _own_frames(energies: np.ndarray, echo: np.ndarray | float, margin_db: float
     return _sustained(energies > (echo + floor) * 10 ** (margin_db / 10), MIN_RUN_FRAMES)
 
 
-def _own_speech(regions: list[Region], voice: OwnVoice, settings: dict, unexplained: bool = False) -> list[Region]:
+def _own_speech(regions: list[Region], voice: OwnVoice, settings: dict) -> list[Region]:
     """Each region trimmed to its frames of own voice (padded) where echo was to be heard there,
     and cut where echo fills a pause in them; dropped when they are too few."""
     min_frames = settings["min_own_speech_ms"] / 10
@@ -270,8 +265,6 @@ def _own_speech(regions: list[Region], voice: OwnVoice, settings: dict, unexplai
         echoed = voice.echo[first:last]
         voiced = [group for group in _groups(np.flatnonzero(voice.own[first:last])) if len(group) >= min_frames]
         if not voiced:
-            if unexplained and not echoed.any():
-                out.append((start, end))
             continue
         # (head, tail) frames of each stretch of own voice; a pause between two that echo fills ends one
         stretches = [[voiced[0][0], voiced[0][-1] + 1]]
