@@ -7,7 +7,7 @@ stack (numpy, scipy, PyAV, faster-whisper): a rescore worker starts in a third o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -190,7 +190,7 @@ class Transcriber:
         return turns, activity_by_role(timed, lambda speaker: role_of_speaker(roles, speaker)), roles
 
     def _with_onsets(self, heard: list[Region], samples: Pcm, voice: OwnVoice | None, answer_at: float,
-                     barrier: list[Region] = ()) -> list[Region]:
+                     barrier: Sequence[Region] = ()) -> list[Region]:
         """A channel's speech activity started back at the leg's own loud sound just before it
         (``reach_back``): the syllables Silero was deaf to. Not across ``barrier``, the other leg's."""
         vad = self.settings["vad"]

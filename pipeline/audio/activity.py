@@ -31,6 +31,7 @@ regions (the thresholding below is faster-whisper 1.2.1's).
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 
 import numpy as np
 from faster_whisper.vad import VadOptions, get_vad_model
@@ -260,7 +261,7 @@ def _loud(audio: Samples, speech_probs: np.ndarray, found: list[dict], vad_optio
             if last - first >= shortest and probabilities[first:last].max() >= neg_threshold]
 
 
-def reach_back(regions: list[Region], sounds: list[Region], within: float, barrier: list[Region] = ()
+def reach_back(regions: list[Region], sounds: list[Region], within: float, barrier: Sequence[Region] = ()
                ) -> list[Region]:
     """Each region started back at the sounds that run into it: a sound that ends less than
     ``within`` before the region's start (a pause the VAD itself keeps inside a turn) starts it,

@@ -206,7 +206,8 @@ def own_sound(samples: Samples, voice: OwnVoice | None, start_at: float, setting
     energies = frame_energies(samples)
     own = (_own_frames(energies, 0.0, settings["margin_db"]) if voice is None else voice.own).copy()
     own[:round(start_at * 100)] = False
-    found = [(first, last) for first, last in runs(bridged(own, BRIDGE_FRAMES)) if last - first >= round(min_seconds * 100)]
+    shortest = round(min_seconds * 100)
+    found = [(first, last) for first, last in runs(bridged(own, BRIDGE_FRAMES)) if last - first >= shortest]
     if loud_db is not None:
         floor = np.percentile(energies, NOISE_PERCENTILE)
         loud = _sustained(energies > floor * 10 ** (loud_db / 10), MIN_RUN_FRAMES)
