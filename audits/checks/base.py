@@ -102,8 +102,8 @@ class Check:
                        self.item.points, self.item.critical, figure)
 
     # -- phrase search at this item's match threshold ---------------------------------------
-    def find(self, ctx: CallView, turns: Sequence[Turn], phrases: Sequence[str]) -> list[Hit]:
-        return ctx.find(turns, phrases, self.options.match_threshold)
+    def find(self, ctx: CallView, turns: Sequence[Turn], phrases: Sequence[str], each: bool = False) -> list[Hit]:
+        return ctx.find(turns, phrases, self.options.match_threshold, each)
 
     def find_forbidden(self, ctx: CallView, turns: Sequence[Turn], phrases: Sequence[str]) -> list[Hit]:
         """Hits of phrases that must not be said; a fuzzy one stays only if the audio confirms it."""

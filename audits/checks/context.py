@@ -147,8 +147,8 @@ class ContextCheck(Check):
                 continue
             # else any phrase's hit: "complaint" read surely stands where "I want to make a complaint"
             # begins with a stray, unsure "I" (the other speaker's last word)
-            kept = [h for h in hits if sure(h)] or [h for h in ctx.find([turn], opts.trigger_phrases,
-                                                                        opts.match_threshold, each=True) if sure(h)]
+            kept = [h for h in hits if sure(h)] or [h for h in self.find(ctx, [turn], opts.trigger_phrases, each=True)
+                                                    if sure(h)]
             if kept:
                 triggers.append(Trigger(turn, kept[0].evidence(), kept[0].match.text))
             else:
