@@ -81,6 +81,15 @@ DEV_AGENTS = [{"engine": "espeak-ng", "name": "en-us+m5"}, {"engine": "espeak-ng
               {"engine": "espeak-ng", "name": "en-sc+m4"}]
 DEV_CUSTOMERS = [{"engine": "espeak-ng", "name": "en-us+f5"}, {"engine": "espeak-ng", "name": "en+whisper"},
                  {"engine": "espeak-ng", "name": "en-gb+m2"}]
+# Study voices: none of the above (but the samples' flite pair: flite's voices speak unlike
+# espeak-ng's), for the hold benches' second look at a class found on dev (``--voices study``).
+STUDY_AGENTS = [{"engine": "flite", "name": "rms"}, {"engine": "espeak-ng", "name": "en-us+m7"},
+                {"engine": "espeak-ng", "name": "en-gb-x-gbclan+m6"}]
+STUDY_CUSTOMERS = [{"engine": "flite", "name": "slt"}, {"engine": "espeak-ng", "name": "en-us+f1"},
+                   {"engine": "espeak-ng", "name": "en-gb-scotland+f5"}]
+# The hold benches' voice pools: the whispering dev customer left out (Silero cannot hear it at all).
+HOLD_VOICES = {"dev": (DEV_AGENTS, [voice for voice in DEV_CUSTOMERS if "whisper" not in voice["name"]]),
+               "study": (STUDY_AGENTS, STUDY_CUSTOMERS)}
 # dev2: the same voices drawn again (other pairs and speeds per call), a second look at a class.
 VOICES = {"heldout": (HELDOUT_AGENTS, HELDOUT_CUSTOMERS), "dev": (DEV_AGENTS, DEV_CUSTOMERS),
           "dev2": (DEV_AGENTS, DEV_CUSTOMERS)}

@@ -1,17 +1,17 @@
 #!/usr/bin/env python
 """The consented hold at the worst corners of the `all` impairments: is the customer's "Sure." heard?
 
-    python bench/hold_corners.py [--config YAML]
+    python bench/hold_corners.py [--voices dev|study] [--config YAML]
 
 en_07 (a consented hold: the hold runs from the customer's one-word consent to the agent's thanks)
-spoken by each pair of dev voices (the whispering one left out: Silero cannot hear it at all),
+spoken by each pair of dev voices (``--voices study``: the study voices, a second look),
 under the hardest corners of the ranges `all` draws from rather than random draws: the customer's
 noise white, pink or babble at 10 dB SNR with the customer's leg 12 dB quieter, or at 14 dB with it
 6 dB quieter; both legs leaked into the other, G.711 (and GSM on the customer's leg), 3-5 % lost
-packets, clipping. Stereo and the mono mix. Dev voices only: nothing here comes from the held-out
-split. Prints each call's hold edges (seconds off the truth) and wrong statuses, then how many hold
+packets, clipping. Stereo and the mono mix. Dev or study voices: nothing here comes from the
+held-out split. Prints each call's hold edges (seconds off the truth) and wrong statuses, then how many hold
 edges are over 0.5 s and how many holds were not found. Renders under
-bench/accuracy_set/corners/ on first use (needs espeak-ng, ffmpeg).
+bench/accuracy_set/corners[-study]/ on first use (needs flite, espeak-ng, ffmpeg).
 """
 
 from __future__ import annotations
@@ -43,19 +43,22 @@ def impairments(kind: str, snr: float, quieter: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", type=Path, metavar="YAML", help="settings changed from the defaults")
-    parser.add_argument("--set", type=Path, default=accuracy.SET / "corners", help="where the rendered calls go")
+    parser.add_argument("--voices", choices=sorted(accuracy.HOLD_VOICES), default="dev",
+                        help="dev (default) or study: the voice pool (bench/accuracy.py says which voices)")
+    parser.add_argument("--set", type=Path, help="where the rendered calls go (default bench/accuracy_set/corners[-study])")
     args = parser.parse_args()
     make_samples.require_tools()
     [script] = make_samples.load_scripts([CALL])
-    customers = [voice for voice in accuracy.DEV_CUSTOMERS if "whisper" not in voice["name"]]
+    agents, customers = accuracy.HOLD_VOICES[args.voices]
+    root = args.set or accuracy.SET / ("corners" if args.voices == "dev" else f"corners-{args.voices}")
     processor, settings = accuracy.load_processor(args.config)
     late, missing, calls = 0, 0, 0
-    for (a, agent), (c, customer) in itertools.product(enumerate(accuracy.DEV_AGENTS), enumerate(customers)):
+    for (a, agent), (c, customer) in itertools.product(enumerate(agents), enumerate(customers)):
         voices = {"agent": dict(agent, speed=accuracy.nominal_speed(agent, 130)),
                   "customer": dict(customer, speed=accuracy.nominal_speed(customer, 165))}
         composed = None
         for kind, snr, quieter in CORNERS:
-            out = args.set / f"a{a}c{c}_{kind}{snr}_quieter{quieter}"
+            out = root / f"a{a}c{c}_{kind}{snr}_quieter{quieter}"
             if not (out / "truth" / f"{CALL}_mono.json").is_file():
                 composed = composed or make_samples.compose(script, voices)
                 make_samples.write_call(composed, out, impairments(kind, snr, quieter), accuracy.seed_of(out.name),
