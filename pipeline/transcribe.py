@@ -39,6 +39,7 @@ from pipeline.speakers.turns import (
     heard,
     leg_replies,
     mix_replies,
+    reply_sounds,
     smooth,
     talk_seconds,
     unheard_replies,
@@ -130,10 +131,11 @@ class Transcriber:
             regions, brief = (keep_own(found, own, leakage) for found in (regions, brief))
         min_speech = self.settings["vad"]["min_speech_duration_ms"] / 1000
         sounded = [own_sound(audio.channels[c], own[c], answer_at, leakage, min_speech) for c in (0, 1)]
+        loud = [self._loud_sound(audio.channels[c], own[c], answer_at) for c in (0, 1)]
         vad_heard = [union(regions[c] + brief[c]) for c in (0, 1)]
-        heard_by_vad = [self._with_onsets(vad_heard[c], audio.channels[c], own[c], answer_at, vad_heard[1 - c])
-                        for c in (0, 1)]
-        replies = [leg_replies(sounded[c], heard_by_vad[c], heard_by_vad[1 - c]) for c in (0, 1)]
+        heard_by_vad = [self._with_onsets(vad_heard[c], loud[c], vad_heard[1 - c]) for c in (0, 1)]
+        replies = [leg_replies(reply_sounds(sounded[c], loud[c], min_speech), heard_by_vad[c], heard_by_vad[1 - c])
+                   for c in (0, 1)]
         notes: dict[tuple[int, int], str] = {}
         words = self.asr.transcribe_channels(audio.channels, regions, language, notes)
         turns = [
@@ -181,23 +183,25 @@ class Transcriber:
             roles.reason += "; " + "; ".join(split.values())
         for turn in turns:
             turn.role = role_of_speaker(roles, turn.speaker)
-        voice = self._with_onsets(union(regions + brief), samples, None, answer_at)
+        loud = self._loud_sound(samples, None, answer_at)
+        voice = self._with_onsets(union(regions + brief), loud)
         # Silero's timing, pyannote's speakers. A short word after a turn counts whoever pyannote gave it
         # to: between two similar voices the caller's "Sure." often gets the agent's label.
         timed = heard(speech, voice) + unheard_replies(speech, voice, either=True)
-        sound = own_sound(samples, None, answer_at, self.settings["leakage"], vad["min_speech_duration_ms"] / 1000)
+        min_speech = vad["min_speech_duration_ms"] / 1000
+        sound = reply_sounds(own_sound(samples, None, answer_at, self.settings["leakage"], min_speech), loud, min_speech)
         timed += mix_replies(sound, timed, union(voice + [(t.start, t.end) for t in timed]))
         return turns, activity_by_role(timed, lambda speaker: role_of_speaker(roles, speaker)), roles
 
-    def _with_onsets(self, heard: list[Region], samples: Pcm, voice: OwnVoice | None, answer_at: float,
-                     barrier: Sequence[Region] = ()) -> list[Region]:
+    def _loud_sound(self, samples: Pcm, voice: OwnVoice | None, answer_at: float) -> list[Region]:
+        """The leg's own sound that is loud somewhere (``own_sound`` with ``vad.loud_db``; none when 0)."""
+        loud_db = self.settings["vad"]["loud_db"]
+        return own_sound(samples, voice, answer_at, self.settings["leakage"], 0.0, loud_db) if loud_db else []
+
+    def _with_onsets(self, heard: list[Region], loud: list[Region], barrier: Sequence[Region] = ()) -> list[Region]:
         """A channel's speech activity started back at the leg's own loud sound just before it
         (``reach_back``): the syllables Silero was deaf to. Not across ``barrier``, the other leg's."""
-        vad = self.settings["vad"]
-        if not vad["loud_db"]:
-            return heard
-        sounds = own_sound(samples, voice, answer_at, self.settings["leakage"], 0.0, vad["loud_db"])
-        return union(reach_back(heard, sounds, vad["min_silence_duration_ms"] / 1000, barrier))
+        return union(reach_back(heard, loud, self.settings["vad"]["min_silence_duration_ms"] / 1000, barrier))
 
     def _speaker_roles(self, turns: list[Turn], speech: list[SpeakerTurn]) -> RoleAssignment:
         return assign_speakers(turns, talk_seconds(speech), self.spec.phrases_for(GREETING).score,

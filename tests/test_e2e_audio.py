@@ -235,3 +235,16 @@ def test_a_hold_ends_where_the_agent_spoke_again_though_silero_missed_the_first_
     assert abs(hold.end - 31.101) < 0.2, hold
     resumed = next(turn for turn in audited.transcript.turns if turn.role == "agent" and turn.start > 20)
     assert resumed.start - 31.101 > 0.5  # the transcribed region is Silero's: the test can fail
+
+
+def test_a_hold_starts_after_a_consent_silero_never_heard(processor):
+    """tests/data/onset/consent_babble.ogg: the caller (flite's slt, 6 dB quieter under babble at
+    14 dB SNR, GSM, lost packets) is never heard by Silero; its "Sure." (15.889-16.358 s) after
+    "May I put you on hold for a moment?" (ending 15.289 s) stands over the noise for 0.22 s, under
+    ``vad.min_speech_duration_ms`` but loud (``speakers.turns.reply_sounds``). The hold starts
+    after it, not at the question."""
+    audited = processor.audit(REPO / "tests" / "data" / "onset" / "consent_babble.ogg")
+    assert not [turn for turn in audited.transcript.turns if turn.role == "customer" and 15 < turn.start < 17]
+    [hold] = audited.measurements.holds
+    assert hold.detected_by == "announcement"
+    assert abs(hold.start - 16.358) < 0.3, hold

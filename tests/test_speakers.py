@@ -13,6 +13,7 @@ from pipeline.speakers.turns import (
     heard,
     leg_replies,
     mix_replies,
+    reply_sounds,
     smooth,
     speaker_of,
     talk_seconds,
@@ -115,6 +116,17 @@ def test_a_legs_own_sound_right_after_the_other_leg_is_a_reply():
     sound = [(15.3, 15.7), (26.0, 29.0), (38.0, 38.5), (41.5, 43.1)]
     assert leg_replies(sound, customer, agent) == [(15.3, 15.7)]
     assert leg_replies([], customer, agent) == []
+
+
+def test_a_loud_run_may_be_a_reply_half_as_long_as_a_quiet_one():
+    """A reply may be a run of own sound of ``shortest`` (0.25 s: ``sound``, filtered so upstream),
+    or a loud one half that: the 0.22 s "Sure." standing 10 dB over babble is one, a 0.1 s loud
+    click is not."""
+    sound = [(3.0, 3.3)]
+    loud = [(3.05, 3.15), (15.3, 15.52), (20.0, 20.1)]
+    assert reply_sounds(sound, loud, 0.25) == [(3.0, 3.3), (15.3, 15.52)]
+    agent = [(11.5, 14.9)]
+    assert leg_replies(reply_sounds([], loud, 0.25), [], agent) == [(15.3, 15.52)]
 
 
 def test_the_mixs_sound_right_after_one_speaker_is_the_others_reply():

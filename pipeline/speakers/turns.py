@@ -175,6 +175,14 @@ def unheard_replies(turns: list[SpeakerTurn], voice: list[Region], either: bool 
     return found
 
 
+def reply_sounds(sound: list[Region], loud: list[Region], shortest: float) -> list[Region]:
+    """The runs of a leg's own sound a reply may be: those of at least ``shortest`` (``sound``), and
+    the loud ones (``loud``: standing ``vad.loud_db`` over the floor somewhere) half that long. A
+    one-syllable "Sure." under babble shows 0.15-0.2 s of its own voice over the noise, and its
+    loud core is what tells it from a swell of the noise. Sorted and disjoint."""
+    return union(sound + [(start, end) for start, end in loud if end - start >= shortest / 2])
+
+
 def leg_replies(sound: list[Region], heard_here: list[Region], heard_there: list[Region]) -> list[Region]:
     """Stereo: the runs of a leg's own sound (``pipeline.audio.leakage.own_sound``) that are
     ``unheard_replies`` to the other leg's speech (``heard_there``): a consent breathed or

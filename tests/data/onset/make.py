@@ -1,16 +1,22 @@
 #!/usr/bin/env python
 """How the recording of this folder was made (it is committed; rerun to remake it).
 
-    python bench/hold_corners.py      # renders bench/accuracy_set/corners/ (espeak-ng, ffmpeg)
+    python bench/hold_corners.py                   # renders bench/accuracy_set/corners/ (espeak-ng, ffmpeg)
+    python bench/hold_corners.py --voices study    # renders bench/accuracy_set/corners-study/ (flite too)
     python tests/data/onset/make.py
 
-One of bench/hold_corners.py's calls (dev voices, never the held-out ones; agent left), its
-Ogg packets copied as they are, from the answer to three seconds into the agent's "Thank you
-for waiting." after a 15.6 s hold: white noise at 14 dB SNR, lost packets, clipping, mu-law.
-Silero is deaf to the first 0.7 s of those words. It carries its state through the call: cut
-from 10 s on, the same audio is heard from 31.18 s, so the cut starts at the call's start.
-tests/test_activity.py times the agent's resumption on it; ONSET is where the words start (the
-rendering's ground truth).
+Two of bench/hold_corners.py's calls (dev and study voices, never the held-out ones; agent
+left), their Ogg packets copied as they are, from the answer to a few seconds into the agent's
+"Thank you for waiting." after the hold:
+
+- resume_white.ogg: white noise at 14 dB SNR, lost packets, clipping, mu-law. Silero is deaf to
+  the first 0.7 s of the agent's resumption. It carries its state through the call: cut from 10 s
+  on, the same audio is heard from 31.18 s, so the cut starts at the call's start.
+  tests/test_activity.py times the resumption on it; ONSET is where the words start (the
+  rendering's ground truth).
+- consent_babble.ogg: flite's slt as the caller, 6 dB quieter, under babble at 14 dB SNR, GSM,
+  lost packets: Silero hears nothing of the caller, and the consent's "Sure." (15.889-16.358 s)
+  shows 0.22 s of its own voice over the noise. tests/test_e2e_audio.py times the hold from it.
 """
 
 from __future__ import annotations
@@ -19,14 +25,16 @@ import subprocess
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SOURCE = HERE.parents[2] / "bench" / "accuracy_set" / "corners" / "a2c0_white14_quieter6" / "en_07_hold_permission.ogg"
-SECONDS = 34.0
+CORNERS = HERE.parents[2] / "bench" / "accuracy_set"
+CUTS = {"resume_white.ogg": (CORNERS / "corners" / "a2c0_white14_quieter6", 34.0),
+        "consent_babble.ogg": (CORNERS / "corners-study" / "a0c0_babble14_quieter6", 35.0)}
 ONSET = 31.101
 
 
 def main() -> None:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-t", str(SECONDS), "-i", str(SOURCE), "-c:a", "copy",
-                    str(HERE / "resume_white.ogg")], check=True)
+    for name, (source, seconds) in CUTS.items():
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-t", str(seconds), "-i", str(source / "en_07_hold_permission.ogg"),
+                        "-c:a", "copy", str(HERE / name)], check=True)
 
 
 if __name__ == "__main__":
