@@ -21,7 +21,7 @@ from pipeline.asr.hints import Hint, TurnHints
 from pipeline.asr.verify import AudioScorer
 from pipeline.audio.activity import Region, reach_back, voice_activity
 from pipeline.audio.decode import SAMPLE_RATE, Audio, Pcm, decode, to_float
-from pipeline.audio.leakage import OwnVoice, keep_own, own_sound, own_voice
+from pipeline.audio.leakage import OwnVoice, keep_own, own_sound, own_voice, unexplained
 from pipeline.audio.ringback import detect_ringback
 from pipeline.measure import union
 from pipeline.speakers.diarize import DiarizationUnavailable, Diarizer
@@ -126,16 +126,20 @@ class Transcriber:
         regions, brief = self._voice_activity(audio.channels, answer_at)
         leakage = self.settings["leakage"]
         own: list[OwnVoice | None] = [None, None]
+        unheard: list[list[Region]] = [[], []]
         if leakage["enabled"]:  # the other leg's echo is not speech: never transcribed
             own = own_voice(audio.channels, regions, leakage)
+            heard_raw = [regions[c] + brief[c] for c in (0, 1)]
             regions, brief = (keep_own(found, own, leakage) for found in (regions, brief))
+            # speech Silero heard that too little of stood over the noise, and no echo explains: a reply, at most
+            unheard = [unexplained(heard_raw[c], regions[c] + brief[c], own[c]) for c in (0, 1)]
         min_speech = self.settings["vad"]["min_speech_duration_ms"] / 1000
         sounded = [own_sound(audio.channels[c], own[c], answer_at, leakage, min_speech) for c in (0, 1)]
         loud = [self._loud_sound(audio.channels[c], own[c], answer_at) for c in (0, 1)]
         vad_heard = [union(regions[c] + brief[c]) for c in (0, 1)]
         heard_by_vad = [self._with_onsets(vad_heard[c], loud[c], vad_heard[1 - c]) for c in (0, 1)]
-        replies = [leg_replies(reply_sounds(sounded[c], loud[c], min_speech), heard_by_vad[c], heard_by_vad[1 - c])
-                   for c in (0, 1)]
+        replies = [leg_replies(reply_sounds(sounded[c] + unheard[c], loud[c], min_speech), heard_by_vad[c],
+                               heard_by_vad[1 - c]) for c in (0, 1)]
         notes: dict[tuple[int, int], str] = {}
         words = self.asr.transcribe_channels(audio.channels, regions, language, notes)
         turns = [

@@ -14,7 +14,7 @@ from conftest import CALLQA, REPO, SAMPLES, write_audio
 
 from pipeline.audio.activity import speech_regions
 from pipeline.audio.decode import SAMPLE_RATE, decode, to_float
-from pipeline.audio.leakage import OwnVoice, _own_speech, drop_leakage, estimate_leak, frame_energies
+from pipeline.audio.leakage import OwnVoice, _own_speech, drop_leakage, estimate_leak, frame_energies, unexplained
 from pipeline.config import load_settings
 
 SETTINGS = load_settings()
@@ -124,6 +124,19 @@ def test_own_voice_trims_only_echo_and_ignores_a_lone_flicker_in_it():
         (16.4, 17.1),  # own voice, nothing echoed: as the VAD found it
     ]  # (18.0, 18.5): no own voice there
     assert _own_speech([(2.0, 6.0)], voice, settings) == []  # echo and the flicker only
+
+
+def test_a_dropped_region_no_echo_explains_is_unexplained():
+    """Of the regions the mask dropped, those where no echo was to be heard anywhere are
+    ``unexplained`` (a reply under noise, too little of it over the margin); one with echo in it,
+    and one the mask kept, are not. No leak found on the leg: nothing is."""
+    own, echo = np.zeros(2000, dtype=bool), np.zeros(2000, dtype=bool)
+    echo[200:1300] = True  # the other leg talks 2.0-13.0 s
+    own[1350:1362] = True  # 0.12 s over the margin at 13.5 s
+    voice = OwnVoice(own, echo)
+    regions = [(5.0, 5.6), (12.9, 13.4), (13.45, 13.95), (16.0, 17.0)]
+    assert unexplained(regions, [(16.0, 17.0)], voice) == [(13.45, 13.95)]
+    assert unexplained(regions, [], None) == []
 
 
 def test_own_voice_cuts_a_region_where_the_other_partys_turn_fills_a_pause():

@@ -220,6 +220,18 @@ def keep_own(regions: list[list[Region]], voices: list[OwnVoice | None], setting
     return [list(leg) if voice is None else _own_speech(leg, voice, settings) for leg, voice in zip(regions, voices)]
 
 
+def unexplained(regions: list[Region], kept: list[Region], voice: OwnVoice | None) -> list[Region]:
+    """The ``regions`` ``keep_own`` dropped (``kept``: what it kept of them) where no echo was
+    predicted at all: Silero heard speech, too little of it stood ``margin_db`` over the line noise
+    to count as the leg's own voice, and no echo explains it ("Sure." under white noise at 10 dB
+    SNR, 0.12 s over the margin, split by a lost packet)."""
+    if voice is None:
+        return []
+    return [(start, end) for start, end in regions
+            if not any(k_start < end and start < k_end for k_start, k_end in kept)
+            and not voice.echo[int(start * 100):int(end * 100)].any()]
+
+
 def _loud_frames(energies: np.ndarray, regions: list[Region]) -> np.ndarray:
     inside = np.zeros(len(energies), dtype=bool)
     for start, end in regions:
