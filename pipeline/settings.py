@@ -104,8 +104,9 @@ class Vad:
     speech_pad_ms: int = param(Int(0), "padding VAD adds around each speech region, ms", 100)
     loud_db: float = param(Real(0.0, 60.0), "a reply Silero never holds above threshold counts for timing when it "
                                             "stands this far over the channel's noise floor (and reaches the lower "
-                                            "threshold), and a leg's own sound this loud just before a speech region "
-                                            "starts it (syllables Silero was deaf to), dB; 0: off", 10.0)
+                                            "threshold), a leg's own sound this loud just before a speech region "
+                                            "starts it (syllables Silero was deaf to), and a run of it half "
+                                            "min_speech_duration_ms long may be an unheard reply, dB; 0: off", 10.0)
 
 
 @dataclass(frozen=True, kw_only=True)
