@@ -104,6 +104,19 @@ def gaps(spans: list[Span], lo: float, hi: float) -> list[Span]:
     return [(s, e) for s, e in found if e > s]
 
 
+def intersect(spans: list[Span], others: list[Span]) -> list[Span]:
+    """The time both sorted, disjoint span lists cover (linear: one pass over each)."""
+    found, index = [], 0
+    for start, end in spans:
+        while index < len(others) and others[index][1] <= start:
+            index += 1
+        at = index
+        while at < len(others) and others[at][0] < end:
+            found.append((max(start, others[at][0]), min(end, others[at][1])))
+            at += 1
+    return [(s, e) for s, e in found if e > s]
+
+
 def total(spans: Iterable[Span]) -> float:
     return sum(end - start for start, end in spans)
 

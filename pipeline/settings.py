@@ -107,6 +107,11 @@ class Vad:
                                             "threshold), a leg's own sound this loud just before a speech region "
                                             "starts it (syllables Silero was deaf to), and a run of it half "
                                             "min_speech_duration_ms long may be an unheard reply, dB; 0: off", 10.0)
+    voiced_aperiodicity: float = param(Real(0.0, 1.0), "a run of voiced sound (YIN aperiodicity under this for "
+                                                       "80 ms) where a reply to the other party would lie may be an "
+                                                       "unheard reply (a consent too faint for loud_db, under line "
+                                                       "noise that is never periodic; not where the call's quiet "
+                                                       "is voiced itself: babble); 0: off", 0.35)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -23,6 +23,7 @@ from pipeline.audio.activity import Region, reach_back, voice_activity
 from pipeline.audio.decode import SAMPLE_RATE, Audio, Pcm, decode, to_float
 from pipeline.audio.leakage import OwnVoice, keep_own, own_sound, own_voice, unexplained
 from pipeline.audio.ringback import detect_ringback
+from pipeline.audio.voicing import voiced_background, voiced_runs
 from pipeline.measure import union
 from pipeline.speakers.diarize import DiarizationUnavailable, Diarizer
 from pipeline.speakers.roles import (
@@ -35,11 +36,14 @@ from pipeline.speakers.roles import (
 from pipeline.speakers.turns import (
     SpeakerTurn,
     activity_by_role,
+    apart,
     cut_at_speaker_changes,
+    deep_quiet,
     heard,
     leg_replies,
     mix_replies,
     reply_sounds,
+    reply_spans,
     smooth,
     talk_seconds,
     unheard_replies,
@@ -138,8 +142,12 @@ class Transcriber:
         loud = [self._loud_sound(audio.channels[c], own[c], answer_at) for c in (0, 1)]
         vad_heard = [union(regions[c] + brief[c]) for c in (0, 1)]
         heard_by_vad = [self._with_onsets(vad_heard[c], loud[c], vad_heard[1 - c]) for c in (0, 1)]
-        replies = [leg_replies(reply_sounds(sounded[c] + unheard[c], loud[c], min_speech), heard_by_vad[c],
-                               heard_by_vad[1 - c]) for c in (0, 1)]
+        both = union(heard_by_vad[0] + heard_by_vad[1])
+        quiet = deep_quiet(both, answer_at, audio.duration)
+        voiced = [self._voiced(audio.channels[c], reply_spans(heard_by_vad[1 - c], both), quiet, own[c])
+                  for c in (0, 1)]
+        replies = [leg_replies(reply_sounds(sounded[c] + unheard[c] + voiced[c], loud[c], min_speech),
+                               heard_by_vad[c], heard_by_vad[1 - c]) for c in (0, 1)]
         notes: dict[tuple[int, int], str] = {}
         words = self.asr.transcribe_channels(audio.channels, regions, language, notes)
         turns = [
@@ -193,14 +201,30 @@ class Transcriber:
         # to: between two similar voices the caller's "Sure." often gets the agent's label.
         timed = heard(speech, voice) + unheard_replies(speech, voice, either=True)
         min_speech = vad["min_speech_duration_ms"] / 1000
-        sound = reply_sounds(own_sound(samples, None, answer_at, self.settings["leakage"], min_speech), loud, min_speech)
-        timed += mix_replies(sound, timed, union(voice + [(t.start, t.end) for t in timed]))
+        spoken = union((t.start, t.end) for t in timed)
+        quiet = deep_quiet(union(spoken + voice), answer_at, audio.duration)
+        voiced = self._voiced(samples, reply_spans(spoken, spoken), quiet, None)
+        # speech Silero heard that pyannote gave nobody is sound too: a quiet "Sure." after a question
+        unclaimed = apart(voice, spoken)
+        sound = reply_sounds(own_sound(samples, None, answer_at, self.settings["leakage"], min_speech)
+                             + voiced + unclaimed, loud, min_speech)
+        timed += mix_replies(sound, timed, spoken)
         return turns, activity_by_role(timed, lambda speaker: role_of_speaker(roles, speaker)), roles
 
     def _loud_sound(self, samples: Pcm, voice: OwnVoice | None, answer_at: float) -> list[Region]:
         """The leg's own sound that is loud somewhere (``own_sound`` with ``vad.loud_db``; none when 0)."""
         loud_db = self.settings["vad"]["loud_db"]
         return own_sound(samples, voice, answer_at, self.settings["leakage"], 0.0, loud_db) if loud_db else []
+
+    def _voiced(self, samples: Pcm, spans: list[Region], quiet: list[Region], voice: OwnVoice | None) -> list[Region]:
+        """The runs of voiced sound in ``spans`` (``voiced_runs`` with ``vad.voiced_aperiodicity``; none
+        when 0, or where the leg's ``quiet`` is voiced itself: babble), the other leg's echo
+        (``voice.echo``) never voiced."""
+        most_aperiodic = self.settings["vad"]["voiced_aperiodicity"]
+        echo = None if voice is None else voice.echo
+        found = voiced_runs(samples, spans, most_aperiodic, echo) if most_aperiodic else []
+        # the background measured only where it decides something
+        return found if found and not voiced_background(samples, quiet, most_aperiodic, echo) else []
 
     def _with_onsets(self, heard: list[Region], loud: list[Region], barrier: Sequence[Region] = ()) -> list[Region]:
         """A channel's speech activity started back at the leg's own loud sound just before it

@@ -7,7 +7,7 @@ import yaml
 
 from audits.calldata.metadata import CallMetadata
 from audits.calldata.transcript import RingBack, Transcript, Turn, Word
-from pipeline.measure import clip, gaps, measure, total, union
+from pipeline.measure import clip, gaps, intersect, measure, total, union
 
 TIMING = yaml.safe_load((Path(__file__).parents[1] / "configs" / "default.yaml").read_text())["timing"]
 
@@ -208,6 +208,8 @@ def test_interval_algebra():
     assert clip(spans, 2.0, 5.5) == [(2.0, 4.0), (5.0, 5.5)]
     assert gaps(spans, 0.0, 8.0) == [(0.0, 1.0), (4.0, 5.0), (6.0, 8.0)]
     assert gaps([], 2.0, 3.0) == [(2.0, 3.0)]
+    assert intersect(spans, [(0.5, 1.5), (3.5, 5.2), (5.8, 9.0)]) == [(1.0, 1.5), (3.5, 4.0), (5.0, 5.2), (5.8, 6.0)]
+    assert intersect(spans, []) == [] and intersect([], spans) == []
     assert total(spans) == pytest.approx(4.0)
 
 

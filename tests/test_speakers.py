@@ -9,11 +9,13 @@ from pipeline.speakers.turns import (
     Diarization,
     SpeakerTurn,
     activity_by_role,
+    apart,
     cut_at_speaker_changes,
     heard,
     leg_replies,
     mix_replies,
     reply_sounds,
+    reply_spans,
     smooth,
     speaker_of,
     talk_seconds,
@@ -137,6 +139,29 @@ def test_the_mixs_sound_right_after_one_speaker_is_the_others_reply():
     heard_here = [(11.5, 14.9), (31.0, 33.0)]
     assert mix_replies(sound, turns, heard_here) == [SpeakerTurn(15.3, 15.7, B), SpeakerTurn(33.5, 34.0, A)]
     assert mix_replies(sound, turns[:1], heard_here) == []
+
+
+def test_the_askers_own_sound_on_the_mix_does_not_hide_the_reply():
+    """Mono: the mix sounds all through A's question (13.2-14.6, A's own voice); B's faint reply
+    at 15.5-15.64 follows A's turn, not those runs. The runs inside A's turn are no reply."""
+    turns = [SpeakerTurn(11.9, 14.6, A), SpeakerTurn(31.4, 36.8, A), SpeakerTurn(37.4, 39.9, B)]
+    sound = [(13.2, 13.6), (13.8, 14.0), (14.1, 14.4), (15.5, 15.64)]
+    heard_here = [(11.9, 14.6), (31.4, 36.8), (37.4, 39.9)]
+    assert mix_replies(sound, turns, heard_here) == [SpeakerTurn(15.5, 15.64, B)]
+
+
+def test_only_spans_overlapping_nothing_are_apart():
+    assert apart([(1.0, 2.0), (2.5, 3.0), (4.0, 5.0), (6.0, 7.0)], [(1.5, 2.5), (4.5, 4.6)]) == [(2.5, 3.0), (6.0, 7.0)]
+    assert apart([(1.0, 2.0)], []) == [(1.0, 2.0)]
+
+
+def test_a_reply_is_looked_for_in_the_three_seconds_after_a_turn_where_nothing_is_heard():
+    """From each turn's end, 1 s for a reply to start and 2 s for it to last, less what is heard:
+    the caller's answer at 16.0-18.0 leaves 14.9-16.0 and 18.0-21.0 (after the answer itself)."""
+    agent = [(11.5, 14.9), (30.0, 31.0)]
+    heard_all = [(11.5, 14.9), (16.0, 18.0), (30.0, 31.0)]
+    assert reply_spans(agent + [(16.0, 18.0)], heard_all) == [(14.9, 16.0), (18.0, 21.0), (31.0, 34.0)]
+    assert reply_spans([], heard_all) == []
 
 
 def test_a_mono_region_is_cut_where_the_speaker_changes_at_a_pause_or_over_talk():

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from audits.calldata.transcript import ROLES, Turn, Word, joined
 from pipeline.audio.activity import Region
-from pipeline.measure import total, union
+from pipeline.measure import gaps, intersect, total, union
 
 # A reply the voice activity did not hear (pyannote found it in a mono mix, or a stereo leg sounded
 # of its own): short, and right after the other's turn.
@@ -183,6 +183,20 @@ def reply_sounds(sound: list[Region], loud: list[Region], shortest: float) -> li
     return union(sound + [(start, end) for start, end in loud if end - start >= shortest / 2])
 
 
+def reply_spans(replied_to: list[Region], heard: list[Region]) -> list[Region]:
+    """Where an unheard reply to ``replied_to`` may lie: from each region's end, the
+    REPLY_WITHIN_SECONDS a reply may take to start and the REPLY_MAX_SECONDS it may last, less
+    what is already heard (``heard``: sorted, disjoint). Sorted and disjoint."""
+    windows = union((end, end + REPLY_WITHIN_SECONDS + REPLY_MAX_SECONDS) for _, end in replied_to)
+    return intersect(windows, gaps(heard, 0.0, windows[-1][1])) if windows else []
+
+
+def deep_quiet(heard: list[Region], start: float, end: float) -> list[Region]:
+    """The time in [start, end] outside ``heard`` and the reply spans after it (``reply_spans``):
+    where nobody speaks or replies (holds, dead air), the line's background alone."""
+    return gaps(union((first, last + REPLY_WITHIN_SECONDS + REPLY_MAX_SECONDS) for first, last in heard), start, end)
+
+
 def leg_replies(sound: list[Region], heard_here: list[Region], heard_there: list[Region]) -> list[Region]:
     """Stereo: the runs of a leg's own sound (``pipeline.audio.leakage.own_sound``) that are
     ``unheard_replies`` to the other leg's speech (``heard_there``): a consent breathed or
@@ -200,10 +214,22 @@ def mix_replies(sound: list[Region], turns: list[SpeakerTurn], heard_here: list[
     speakers = sorted({turn.speaker for turn in turns})
     if len(speakers) != 2:
         return []
-    spoken = {speaker: [(t.start, t.end) for t in turns if t.speaker == speaker] for speaker in speakers}
+    spoken = {speaker: union((t.start, t.end) for t in turns if t.speaker == speaker) for speaker in speakers}
+    # the mix's sound inside a speaker's turns is that speaker's voice, not the other's
     replies = [SpeakerTurn(start, end, speakers[1 - n]) for n, speaker in enumerate(speakers)
-               for start, end in leg_replies(sound, heard_here, spoken[speaker])]
+               for start, end in leg_replies(apart(sound, spoken[speaker]), heard_here, spoken[speaker])]
     return sorted(replies, key=lambda t: t.start)
+
+
+def apart(spans: list[Region], others: list[Region]) -> list[Region]:
+    """The ``spans`` that overlap none of ``others`` (sorted, disjoint)."""
+    starts = [start for start, _ in others]
+    kept = []
+    for start, end in spans:
+        at = bisect.bisect_left(starts, end)  # those starting before this span ends
+        if not (at and others[at - 1][1] > start):
+            kept.append((start, end))
+    return kept
 
 
 def activity_by_role(turns: list[SpeakerTurn], role_of: Callable[[str], str]) -> dict[str, list[Region]]:

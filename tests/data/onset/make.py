@@ -5,9 +5,9 @@
     python bench/hold_corners.py --voices study    # renders bench/accuracy_set/corners-study/ (flite too)
     python tests/data/onset/make.py
 
-Two of bench/hold_corners.py's calls (dev and study voices, never the held-out ones; agent
-left), their Ogg packets copied as they are, from the answer to a few seconds into the agent's
-"Thank you for waiting." after the hold:
+Calls of bench/hold_corners.py (dev and study voices, never the held-out ones; agent left), their
+Ogg packets copied as they are (a mono mix: its samples, as FLAC), from the answer to a few
+seconds into the agent's "Thank you for waiting." after the hold:
 
 - resume_white.ogg: white noise at 14 dB SNR, lost packets, clipping, mu-law. Silero is deaf to
   the first 0.7 s of the agent's resumption. It carries its state through the call: cut from 10 s
@@ -21,6 +21,12 @@ left), their Ogg packets copied as they are, from the answer to a few seconds in
   Silero hears the "Sure." (14.85-15.25 s) for 0.6 s, but a lost packet splits its 0.12 s over the
   own-voice margin, too little for the leakage mask; no echo was to be heard there. The same test
   times the hold from it.
+- consent_pink.ogg: the caller 12 dB quieter under pink noise at 10 dB SNR, GSM, lost packets:
+  Silero hears nothing of the "Sure." (15.109-15.578 s), no 50 ms of it stands loud_db over the
+  floor, but its vowel is voiced for 0.2 s (``pipeline.audio.voicing``). The same test.
+- consent_pink_mono.flac: another caller's voice and cut of the same call as a mono mix (the
+  corner's _mono.wav, losslessly): the "Sure." (15.284-15.752 s) 4-5 dB over the mix's floor,
+  which pyannote gives nobody; voiced for 0.15 s. The same test.
 """
 
 from __future__ import annotations
@@ -30,16 +36,19 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CORNERS = HERE.parents[2] / "bench" / "accuracy_set"
-CUTS = {"resume_white.ogg": (CORNERS / "corners" / "a2c0_white14_quieter6", 34.0),
-        "consent_babble.ogg": (CORNERS / "corners-study" / "a0c0_babble14_quieter6", 35.0),
-        "consent_white.ogg": (CORNERS / "corners" / "a1c1_white10_quieter12", 34.0)}
+CALL = "en_07_hold_permission"
+CUTS = {"resume_white.ogg": (CORNERS / "corners" / "a2c0_white14_quieter6" / f"{CALL}.ogg", 34.0),
+        "consent_babble.ogg": (CORNERS / "corners-study" / "a0c0_babble14_quieter6" / f"{CALL}.ogg", 35.0),
+        "consent_white.ogg": (CORNERS / "corners" / "a1c1_white10_quieter12" / f"{CALL}.ogg", 34.0),
+        "consent_pink.ogg": (CORNERS / "corners-study" / "a1c0_pink10_quieter12" / f"{CALL}.ogg", 35.0),
+        "consent_pink_mono.flac": (CORNERS / "corners-study" / "a2c0_pink10_quieter12" / f"{CALL}_mono.wav", 35.0)}
 ONSET = 31.101
 
 
 def main() -> None:
     for name, (source, seconds) in CUTS.items():
-        subprocess.run(["ffmpeg", "-v", "error", "-y", "-t", str(seconds), "-i", str(source / "en_07_hold_permission.ogg"),
-                        "-c:a", "copy", str(HERE / name)], check=True)
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-t", str(seconds), "-i", str(source),
+                        "-c:a", "copy" if name.endswith(".ogg") else "flac", str(HERE / name)], check=True)
 
 
 if __name__ == "__main__":
