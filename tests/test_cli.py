@@ -58,9 +58,15 @@ def test_bad_recording_exits_1_with_one_line_naming_file_and_problem(name, probl
 
 
 def test_mono_call_without_the_diarize_extra_exits_1_saying_how_to_install_it():
-    """A core install has no pyannote or torch; blocking their import here stands in for one."""
+    """A core install has no pyannote or torch; a finder refusing them stands in for one (as a
+    missing module: never in sys.modules, where scipy looks for torch's arrays)."""
     mono = SAMPLES / "en_11_interrupt_mono.mp3"
-    without_extra = ("import sys; sys.modules['torch'] = sys.modules['pyannote'] = None; "
+    without_extra = ("import sys\n"
+                     "class CoreInstall:\n"
+                     "    def find_spec(self, name, path=None, target=None):\n"
+                     "        if name.split('.')[0] in ('torch', 'pyannote'):\n"
+                     "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+                     "sys.meta_path.insert(0, CoreInstall())\n"
                      "from pipeline.cli import app; sys.argv[0] = 'callqa'; app()")
     run = subprocess.run([sys.executable, "-c", without_extra, "audit", str(mono)], capture_output=True, text=True,
                          timeout=300)
