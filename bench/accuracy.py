@@ -87,9 +87,16 @@ STUDY_AGENTS = [{"engine": "flite", "name": "rms"}, {"engine": "espeak-ng", "nam
                 {"engine": "espeak-ng", "name": "en-gb-x-gbclan+m6"}]
 STUDY_CUSTOMERS = [{"engine": "flite", "name": "slt"}, {"engine": "espeak-ng", "name": "en-us+f1"},
                    {"engine": "espeak-ng", "name": "en-gb-scotland+f5"}]
+# Named voices: espeak-ng's named variants, in no other pool; the diphone pool's caller is
+# festival's ked, a kind of synthesis no other pool has (apt-get install festival festvox-kdlpc16k).
+NAMED_AGENTS = [{"engine": "espeak-ng", "name": "en-us+Andy"}, {"engine": "espeak-ng", "name": "en-gb+Michael"},
+                {"engine": "espeak-ng", "name": "en-us+paul"}]
+NAMED_CUSTOMERS = [{"engine": "espeak-ng", "name": "en-us+Alicia"}, {"engine": "espeak-ng", "name": "en-gb+Annie"},
+                   {"engine": "espeak-ng", "name": "en-us+linda"}]
 # The hold benches' voice pools: the whispering dev customer left out (Silero cannot hear it at all).
 HOLD_VOICES = {"dev": (DEV_AGENTS, [voice for voice in DEV_CUSTOMERS if "whisper" not in voice["name"]]),
-               "study": (STUDY_AGENTS, STUDY_CUSTOMERS)}
+               "study": (STUDY_AGENTS, STUDY_CUSTOMERS), "named": (NAMED_AGENTS, NAMED_CUSTOMERS),
+               "diphone": (NAMED_AGENTS, [{"engine": "festival", "name": "ked_diphone"}])}
 # dev2: the same voices drawn again (other pairs and speeds per call), a second look at a class.
 VOICES = {"heldout": (HELDOUT_AGENTS, HELDOUT_CUSTOMERS), "dev": (DEV_AGENTS, DEV_CUSTOMERS),
           "dev2": (DEV_AGENTS, DEV_CUSTOMERS)}

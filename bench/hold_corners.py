@@ -1,17 +1,18 @@
 #!/usr/bin/env python
 """The consented hold at the worst corners of the `all` impairments: is the customer's "Sure." heard?
 
-    python bench/hold_corners.py [--voices dev|study] [--config YAML]
+    python bench/hold_corners.py [--voices dev|study|named|diphone] [--config YAML]
 
 en_07 (a consented hold: the hold runs from the customer's one-word consent to the agent's thanks)
-spoken by each pair of dev voices (``--voices study``: the study voices, a second look),
+spoken by each pair of dev voices (``--voices study``, ``named``, ``diphone``: other pools, more looks),
 under the hardest corners of the ranges `all` draws from rather than random draws: the customer's
 noise white, pink or babble at 10 dB SNR with the customer's leg 12 dB quieter, or at 14 dB with it
 6 dB quieter; both legs leaked into the other, G.711 (and GSM on the customer's leg), 3-5 % lost
-packets, clipping. Stereo and the mono mix. Dev or study voices: nothing here comes from the
+packets, clipping. Stereo and the mono mix. No pool has a held-out voice: nothing here comes from the
 held-out split. Prints each call's hold edges (seconds off the truth) and wrong statuses, then how many hold
 edges are over 0.5 s and how many holds were not found. Renders under
-bench/accuracy_set/corners[-study]/ on first use (needs flite, espeak-ng, ffmpeg).
+bench/accuracy_set/corners[-<voices>]/ on first use (needs flite, espeak-ng, ffmpeg; the diphone
+voices festival).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", type=Path, metavar="YAML", help="settings changed from the defaults")
     parser.add_argument("--voices", choices=sorted(accuracy.HOLD_VOICES), default="dev",
-                        help="dev (default) or study: the voice pool (bench/accuracy.py says which voices)")
+                        help="the voice pool (default dev; bench/accuracy.py says which voices)")
     parser.add_argument("--set", type=Path, help="where the rendered calls go (default bench/accuracy_set/corners[-study])")
     args = parser.parse_args()
     make_samples.require_tools()

@@ -1,15 +1,18 @@
 #!/usr/bin/env python
 """The hold calls drawn many times: the study set of the hold hint (``asr.spec_prompt: key_turns``).
 
-    python bench/hold_draws.py [--draws 8] [--voices dev|study] [--config YAML]
+    python bench/hold_draws.py [--draws 8] [--voices dev|study|named|diphone] [--config YAML]
+    python bench/hold_draws.py --voices diphone --calls en_07_hold_permission --draws 16 --prefix kdx \
+        --set bench/accuracy_set/xdraws        # README, Accuracy: "A leg Silero went deaf to"
 
 en_07 (a consented hold: must pass), en_08 (a wait announced without asking: hold.etiquette must
 fail) and en_09 (13 s of dead air: silence.dead_air must fail), each spoken by voices drawn from
-the dev voices (``--voices study``: the study voices, a second look), under every
+the dev voices (``--voices study``, ``named``, ``diphone``: other pools, more looks), under every
 impairment at once, ``--draws`` times (each draw its own voices, speeds and impairments), stereo
-and en_07 as a mono mix too. Dev or study voices: nothing here comes from the held-out split. Prints
+and en_07 as a mono mix too. No pool has a held-out voice: nothing here comes from the held-out split. Prints
 each call's wrong statuses and hold edges, then the wrong statuses per item. Renders under
-bench/accuracy_set/holds[-study]/ on first use (needs flite, espeak-ng, ffmpeg, sox).
+bench/accuracy_set/holds[-<voices>]/ on first use (needs flite, espeak-ng, ffmpeg, sox; the diphone
+voices festival).
 """
 
 from __future__ import annotations
@@ -30,16 +33,19 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=8, help="how many times each call is drawn (default 8)")
     parser.add_argument("--config", type=Path, metavar="YAML", help="settings changed from the defaults")
     parser.add_argument("--voices", choices=sorted(accuracy.HOLD_VOICES), default="dev",
-                        help="dev (default) or study: the voice pool (bench/accuracy.py says which voices)")
+                        help="the voice pool (default dev; bench/accuracy.py says which voices)")
     parser.add_argument("--set", type=Path, help="where the rendered calls go (default bench/accuracy_set/holds[-study])")
+    parser.add_argument("--calls", nargs="+", choices=CALLS, default=CALLS, help="the calls drawn (default: all three)")
+    parser.add_argument("--prefix", help="the draws' names, prefix + number: they seed the draws (default devh, "
+                                         "<voices>h)")
     args = parser.parse_args()
 
-    prefix = "devh" if args.voices == "dev" else f"{args.voices}h"
+    prefix = args.prefix or ("devh" if args.voices == "dev" else f"{args.voices}h")
     splits = [f"{prefix}{n}" for n in range(args.draws)]  # a draw each
     for split in splits:
         accuracy.VOICES[split] = accuracy.HOLD_VOICES[args.voices]
     root = args.set or accuracy.SET / ("holds" if args.voices == "dev" else f"holds-{args.voices}")
-    entries = accuracy.render({split: ["all"] for split in splits}, CALLS, MONO, ["all"], root)
+    entries = accuracy.render({split: ["all"] for split in splits}, args.calls, MONO, ["all"], root)
     processor, settings = accuracy.load_processor(args.config)
     wrong: Counter[str] = Counter()
     statuses = 0

@@ -87,7 +87,7 @@ CADENCES = {
 
 @dataclass(frozen=True)
 class Voice:
-    engine: str  # "flite" | "espeak-ng"
+    engine: str  # "flite" | "espeak-ng" | "festival" (bench voices: apt-get install festival festvox-kdlpc16k)
     name: str  # the engine's voice (espeak: voice+variant)
     speed: int  # nominal words per minute
     pitch: int | None  # espeak -p, 0..99 (flite voices keep their own pitch)
@@ -208,6 +208,13 @@ def synthesise(text: str, voice: Voice, language: str) -> np.ndarray:
             command = ["flite", "-voice", voice.name, "--setf", f"duration_stretch={FLITE_WPM / voice.speed:.3f}",
                        "-t", text, "-o", str(wav_path)]
             subprocess.run(command, check=True, capture_output=True)
+        elif voice.engine == "festival":
+            if shutil.which("text2wave") is None:
+                sys.exit("make_samples: festival's text2wave not found. Install with: "
+                         "apt-get install -y festival festvox-kdlpc16k")
+            command = ["text2wave", "-eval", f"(voice_{voice.name})", "-eval",
+                       f"(Parameter.set 'Duration_Stretch {FLITE_WPM / voice.speed:.3f})", "-o", str(wav_path)]
+            subprocess.run(command, input=text.encode("utf-8"), check=True, capture_output=True)
         else:
             spoken = pinyin_for_espeak(text) if language == "zh" else text
             pitch = [] if voice.pitch is None else ["-p", str(voice.pitch)]
@@ -738,9 +745,9 @@ def parse_voice(text: str) -> tuple[str, dict]:
     """``agent=flite:awb:150`` or ``customer=espeak-ng:en-us+f2:170:60`` -> (role, voice fields)."""
     role, _, spec = text.partition("=")
     parts = spec.split(":")
-    if role not in ROLES or len(parts) < 2 or parts[0] not in ("flite", "espeak-ng"):
+    if role not in ROLES or len(parts) < 2 or parts[0] not in ("flite", "espeak-ng", "festival"):
         raise argparse.ArgumentTypeError(f"--voice {text!r}: ROLE=ENGINE:NAME[:SPEED[:PITCH]], ROLE agent|customer, "
-                                         "ENGINE flite|espeak-ng")
+                                         "ENGINE flite|espeak-ng|festival")
     fields = {"engine": parts[0], "name": parts[1]}
     if len(parts) > 2:
         fields["speed"] = int(parts[2])
