@@ -105,8 +105,11 @@ class Vad:
     loud_db: float = param(Real(0.0, 60.0), "a reply Silero never holds above threshold counts for timing when it "
                                             "stands this far over the channel's noise floor (and reaches the lower "
                                             "threshold), a leg's own sound this loud just before a speech region "
-                                            "starts it (syllables Silero was deaf to), and a run of it half "
-                                            "min_speech_duration_ms long may be an unheard reply, dB; 0: off", 10.0)
+                                            "starts it (syllables Silero was deaf to), a run of it half "
+                                            "min_speech_duration_ms long may be an unheard reply, and loud words "
+                                            "no region holds, as loud as the speech heard on the leg, are scored "
+                                            "again by Silero from a fresh state (a leg its carried state went "
+                                            "deaf to), dB; 0: off", 10.0)
     voiced_aperiodicity: float = param(Real(0.0, 1.0), "a run of voiced sound (YIN aperiodicity under this for "
                                                        "80 ms) where a reply to the other party would lie may be an "
                                                        "unheard reply (a consent too faint for loud_db, under line "

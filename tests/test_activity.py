@@ -175,3 +175,22 @@ def test_an_agent_resuming_after_a_hold_is_timed_from_the_first_syllable_silero_
     assert abs(reached[0][0] - onset) < 0.2
     # no loud sound of its own in the hold: the hold before is not cut short
     assert not [start for start, end in sounds if 15.6 < end and start < onset - 0.2]
+
+
+def test_a_leg_silero_went_deaf_to_is_heard_afresh():
+    """tests/data/onset/deaf_babble.ogg: an agent under babble (12 dB SNR, clipped, lost packets).
+    Silero's state, carried through the call, adapts past the agent's voice: nothing after the
+    greeting is speech. Its loud words are scored again from a fresh state (``heard_afresh``): the
+    agent's turns are speech again, timed from their first syllable, and the hold's babble between
+    them stays quiet (it never stands loud_db over the floor)."""
+    announced, resumed = (12.398, 15.624), (32.122, 38.447)  # the rendering's ground truth
+    with decode(REPO / "tests" / "data" / "onset" / "deaf_babble.ogg") as audio:
+        leg = audio.channels[0]
+        carried, _ = speech_timestamps(activity.speech_probabilities(leg), len(leg), vad_options(VAD))
+        assert [chunk["end"] / SAMPLE_RATE for chunk in carried] == [pytest.approx(8.324, abs=0.1)]  # can fail
+        speech, _ = voice_activity(leg, VAD)
+    for start, end in (announced, resumed):
+        [region] = [region for region in speech if region[0] < end and region[1] > start]
+        assert region[0] <= start + 0.2 and abs(region[1] - end) < 0.2, (region, start, end)
+    assert abs(next(region[0] for region in speech if region[1] > resumed[0]) - resumed[0]) < 0.25  # the hold's end
+    assert not [region for region in speech if region[1] > 16.0 and region[0] < 31.5]

@@ -257,3 +257,14 @@ def test_a_hold_starts_after_a_consent_too_faint_to_transcribe(processor, name, 
     assert hold.detected_by == "announcement"
     assert consented_until - asked_until > 0.9
     assert abs(hold.start - consented_until) < 0.3, hold
+
+
+def test_an_agent_silero_went_deaf_to_under_babble_is_heard(processor):
+    """tests/data/onset/deaf_babble.ogg: Silero's carried state stops hearing the agent after the
+    greeting under babble (tests/test_activity.py); heard afresh, the pause after the customer's
+    consent ends where the agent spoke again (32.122 s), and the agent's turns are transcribed."""
+    audited = processor.audit(REPO / "tests" / "data" / "onset" / "deaf_babble.ogg")
+    [pause] = [s for s in audited.measurements.silences if s.end - s.start > 10]
+    assert abs(pause.end - 32.122) < 0.3, pause  # carried state alone: 39.13 (the next voice Silero heard)
+    agent = [turn for turn in audited.transcript.turns if turn.role == "agent"]
+    assert [round(turn.start) for turn in agent] == [1, 12, 32]

@@ -3,7 +3,7 @@
 
     python bench/hold_corners.py                   # renders bench/accuracy_set/corners/ (espeak-ng, ffmpeg)
     python bench/hold_corners.py --voices study    # renders bench/accuracy_set/corners-study/ (flite too)
-    python tests/data/onset/make.py
+    python tests/data/onset/make.py               # needs festival festvox-kdlpc16k too
 
 Calls of bench/hold_corners.py (dev and study voices, never the held-out ones; agent left), their
 Ogg packets copied as they are (a mono mix: its samples, as FLAC), from the answer to a few
@@ -27,11 +27,20 @@ seconds into the agent's "Thank you for waiting." after the hold:
 - consent_pink_mono.flac: another caller's voice and cut of the same call as a mono mix (the
   corner's _mono.wav, losslessly): the "Sure." (15.284-15.752 s) 4-5 dB over the mix's floor,
   which pyannote gives nobody; voiced for 0.15 s. The same test.
+- deaf_babble.ogg: espeak-ng's en-us+paul as the agent under babble at 12 dB SNR, clipped, 3.7 %
+  of packets lost, A-law (festival's diphone voice the caller; sample_audio/make_samples.py
+  renders it, exactly, with the arguments of RENDERED: a draw of `all`). Silero's state, carried
+  through the call, adapts past the agent: 0.9 at the greeting, under 0.05 from 20 s on, so
+  nothing the agent says after the greeting is speech, the "Thank you for waiting." after the hold
+  (32.122-38.447 s) included. tests/test_activity.py and tests/test_e2e_audio.py hear it afresh
+  (``activity.heard_afresh``).
 """
 
 from __future__ import annotations
 
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -43,12 +52,23 @@ CUTS = {"resume_white.ogg": (CORNERS / "corners" / "a2c0_white14_quieter6" / f"{
         "consent_pink.ogg": (CORNERS / "corners-study" / "a1c0_pink10_quieter12" / f"{CALL}.ogg", 35.0),
         "consent_pink_mono.flac": (CORNERS / "corners-study" / "a2c0_pink10_quieter12" / f"{CALL}_mono.wav", 35.0)}
 ONSET = 31.101
+RENDERED = {"deaf_babble.ogg": (["--impair", "all", "--seed", "1607869102", "--voice", "agent=espeak-ng:en-us+paul:100",
+                                 "--voice", "customer=festival:ked_diphone:178"], 38.9)}
 
 
 def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (arguments, seconds) in RENDERED.items():
+            subprocess.run([sys.executable, str(HERE.parents[2] / "sample_audio" / "make_samples.py"), CALL,
+                            "--out", tmp, *arguments], check=True)
+            cut(Path(tmp) / f"{CALL}.ogg", seconds, name)
     for name, (source, seconds) in CUTS.items():
-        subprocess.run(["ffmpeg", "-v", "error", "-y", "-t", str(seconds), "-i", str(source),
-                        "-c:a", "copy" if name.endswith(".ogg") else "flac", str(HERE / name)], check=True)
+        cut(source, seconds, name)
+
+
+def cut(source: Path, seconds: float, name: str) -> None:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-t", str(seconds), "-i", str(source),
+                    "-c:a", "copy" if name.endswith(".ogg") else "flac", str(HERE / name)], check=True)
 
 
 if __name__ == "__main__":
