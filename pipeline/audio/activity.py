@@ -20,6 +20,10 @@ only; on the hold draws (bench/hold_draws.py) consents stand 14 to 24 dB over th
 that follows (its median energy), while inside holds no 32 ms window on either leg rose more than
 6.7 dB over it, babble included. Windows of digital silence (lost packets) are left out of the floor.
 
+A leg Silero went deaf to: its state, carried through the call, adapts to the background, and under
+babble it can adapt past the speaker. Loud words no region holds, as loud as the speech it heard on
+the leg, are scored again from a fresh state (``heard_afresh``), and the regions found again.
+
 The speech probabilities are faster-whisper's own (its Silero model and its way of feeding it
 512-sample windows with 64 samples of context), computed block by block straight from the channel:
 ``faster_whisper.vad.get_speech_timestamps`` pads a copy of the whole channel and runs the model on
@@ -289,7 +293,8 @@ def _loud_words(energy: np.ndarray, found: list[dict], vad_options: VadOptions, 
 
 def _as_loud_as(energy: np.ndarray, words: list[tuple[int, int]], speech: list[dict]) -> list[tuple[int, int]]:
     """The ``words`` as loud as the ``speech`` Silero heard on the leg (median energies at most
-    SPEAKER_BELOW_DB apart): the speaker's, not the background's. None without speech to compare."""
+    SPEAKER_BELOW_DB apart): the speaker's, not the background's. None without speech to compare
+    them with."""
     heard = np.concatenate([energy[chunk["start"] // WINDOW:chunk["end"] // WINDOW] for chunk in speech] or [[]])
     if not words or np.isnan(heard).all():
         return []
