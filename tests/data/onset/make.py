@@ -67,7 +67,8 @@ def main() -> None:
 
 
 def cut(source: Path, seconds: float, name: str) -> None:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-t", str(seconds), "-i", str(source),
+    # bitexact: the Ogg stream's serial number and the encoder tags fixed, so a rerun makes the same bytes
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-t", str(seconds), "-i", str(source), "-fflags", "+bitexact",
                     "-c:a", "copy" if name.endswith(".ogg") else "flac", str(HERE / name)], check=True)
 
 
