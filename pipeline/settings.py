@@ -111,7 +111,8 @@ class Vad:
                                             "again by Silero from a fresh state (a leg its carried state went "
                                             "deaf to), dB; 0: off", 10.0)
     voiced_aperiodicity: float = param(Real(0.0, 1.0), "a run of voiced sound (YIN aperiodicity under this for "
-                                                       "80 ms) where a reply to the other party would lie may be an "
+                                                       "80 ms, or 40 ms standing loud_db / 2 over the floor) where a "
+                                                       "reply to the other party would lie may be an "
                                                        "unheard reply (a consent too faint for loud_db, under line "
                                                        "noise that is never periodic; not where the call's quiet "
                                                        "is voiced itself: babble); 0: off", 0.35)

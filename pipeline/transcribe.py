@@ -19,7 +19,7 @@ from pipeline.asr import numerics
 from pipeline.asr.engine import AsrEngine
 from pipeline.asr.hints import Hint, TurnHints
 from pipeline.asr.verify import AudioScorer
-from pipeline.audio.activity import Region, reach_back, voice_activity
+from pipeline.audio.activity import Region, over_floor, reach_back, voice_activity
 from pipeline.audio.decode import SAMPLE_RATE, Audio, Pcm, decode, to_float
 from pipeline.audio.leakage import OwnVoice, keep_own, own_sound, own_voice, unexplained
 from pipeline.audio.ringback import detect_ringback
@@ -219,10 +219,15 @@ class Transcriber:
     def _voiced(self, samples: Pcm, spans: list[Region], quiet: list[Region], voice: OwnVoice | None) -> list[Region]:
         """The runs of voiced sound in ``spans`` (``voiced_runs`` with ``vad.voiced_aperiodicity``; none
         when 0, or where the leg's ``quiet`` is voiced itself: babble), the other leg's echo
-        (``voice.echo``) never voiced."""
-        most_aperiodic = self.settings["vad"]["voiced_aperiodicity"]
+        (``voice.echo``) never voiced; the short ones where the leg stands ``vad.loud_db`` / 2 over
+        its floor (a loud word's onset and fade)."""
+        vad = self.settings["vad"]
+        most_aperiodic = vad["voiced_aperiodicity"]
+        if not (most_aperiodic and spans):
+            return []
         echo = None if voice is None else voice.echo
-        found = voiced_runs(samples, spans, most_aperiodic, echo) if most_aperiodic else []
+        loud = over_floor(samples, vad["loud_db"] / 2) if vad["loud_db"] else None
+        found = voiced_runs(samples, spans, most_aperiodic, echo, loud)
         # the background measured only where it decides something
         return found if found and not voiced_background(samples, quiet, most_aperiodic, echo) else []
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pipeline.audio.activity import over_floor
 from pipeline.audio.decode import SAMPLE_RATE
 from pipeline.audio.voicing import aperiodicity, voiced_background, voiced_runs
 
@@ -81,12 +82,29 @@ def test_echo_frames_are_never_voiced(consent):
     assert voiced_runs(pcm(consent), [(1.0, 2.5)], 0.35, echo) == []
 
 
-def test_a_shorter_voiced_flicker_is_no_run():
+def flicker(seconds: float, over_db: float) -> np.ndarray:
+    """3 s of pink line noise, a vowel ``seconds`` long at 1.5 s standing ``over_db`` over it."""
     rng = np.random.default_rng(RNG_SEED)
     signal = pink(3 * SAMPLE_RATE, rng)
     at = round(1.5 * SAMPLE_RATE)
-    signal[at:at + round(0.05 * SAMPLE_RATE)] += 10 ** (5 / 20) * vowel(0.05)
-    assert voiced_runs(pcm(signal), [(1.0, 2.5)], 0.35) == []
+    signal[at:at + round(seconds * SAMPLE_RATE)] += 10 ** (over_db / 20) * vowel(seconds)
+    return pcm(signal)
+
+
+def test_a_shorter_voiced_flicker_is_no_run():
+    assert voiced_runs(flicker(0.05, 5.0), [(1.0, 2.5)], 0.35) == []
+
+
+def test_a_short_vowel_counts_where_the_leg_stands_over_its_noise():
+    """A 50 ms vowel (a diphone voice's "Sure.") is a run where the leg is also loud there
+    (``activity.over_floor``); as faint as the noise it is not, voiced as it is; nor is a 30 ms one."""
+    everywhere = np.ones(3 * SAMPLE_RATE // 512 + 1, dtype=bool)
+    loud, faint = flicker(0.05, 8.0), flicker(0.05, -1.0)
+    [(start, end)] = voiced_runs(loud, [(1.0, 2.5)], 0.35, loud=over_floor(loud, 5.0))
+    assert start == pytest.approx(1.5, abs=0.03) and end == pytest.approx(1.55, abs=0.03)
+    assert len(voiced_runs(faint, [(1.0, 2.5)], 0.35, loud=everywhere)) == 1  # voiced: only its level says no
+    assert voiced_runs(faint, [(1.0, 2.5)], 0.35, loud=over_floor(faint, 5.0)) == []
+    assert voiced_runs(flicker(0.03, 8.0), [(1.0, 2.5)], 0.35, loud=everywhere) == []
 
 
 def babble(seconds: float, rng: np.random.Generator) -> np.ndarray:

@@ -261,6 +261,16 @@ def _loud(audio: Samples, speech_probs: np.ndarray, found: list[dict], vad_optio
             if probabilities[first:last].max() >= neg_threshold]
 
 
+def over_floor(samples: Samples, db: float) -> np.ndarray:
+    """Whether each 32 ms window of a channel stands ``db`` over its noise floor (FLOOR_PERCENTILE of
+    its windows; a lost packet never does)."""
+    energy = _energies(samples)
+    if energy is None:
+        return np.zeros(len(samples) // WINDOW, dtype=bool)
+    with np.errstate(invalid="ignore"):  # NaN (a lost packet) compares False
+        return energy - np.nanpercentile(energy, FLOOR_PERCENTILE) >= db
+
+
 def _energies(audio: Samples) -> np.ndarray | None:
     """Each window's energy in dB, NaN for lost packets (digital silence); None when nothing else."""
     windows = len(audio) // WINDOW

@@ -27,6 +27,10 @@ seconds into the agent's "Thank you for waiting." after the hold:
 - consent_pink_mono.flac: another caller's voice and cut of the same call as a mono mix (the
   corner's _mono.wav, losslessly): the "Sure." (15.284-15.752 s) 4-5 dB over the mix's floor,
   which pyannote gives nobody; voiced for 0.15 s. The same test.
+- consent_diphone_mono.flac: festival's diphone voice as the caller, 12 dB quieter under white
+  noise at 10 dB SNR, GSM, lost packets, as a mono mix: its "Sure." (15.068-15.418 s) voices only
+  50 ms of its vowel, which stands 6.8 dB over the mix's floor (``voicing.SHORT_VOICED_FRAMES``).
+  The same test.
 - deaf_babble.ogg: espeak-ng's en-us+paul as the agent under babble at 12 dB SNR, clipped, 3.7 %
   of packets lost, A-law (festival's diphone voice the caller; sample_audio/make_samples.py
   renders it, exactly, with the arguments of RENDERED: a draw of `all`). Silero's state, carried
@@ -50,7 +54,9 @@ CUTS = {"resume_white.ogg": (CORNERS / "corners" / "a2c0_white14_quieter6" / f"{
         "consent_babble.ogg": (CORNERS / "corners-study" / "a0c0_babble14_quieter6" / f"{CALL}.ogg", 35.0),
         "consent_white.ogg": (CORNERS / "corners" / "a1c1_white10_quieter12" / f"{CALL}.ogg", 34.0),
         "consent_pink.ogg": (CORNERS / "corners-study" / "a1c0_pink10_quieter12" / f"{CALL}.ogg", 35.0),
-        "consent_pink_mono.flac": (CORNERS / "corners-study" / "a2c0_pink10_quieter12" / f"{CALL}_mono.wav", 35.0)}
+        "consent_pink_mono.flac": (CORNERS / "corners-study" / "a2c0_pink10_quieter12" / f"{CALL}_mono.wav", 35.0),
+        "consent_diphone_mono.flac": (CORNERS / "corners-diphone" / "a0c0_white10_quieter12" / f"{CALL}_mono.wav",
+                                      35.0)}
 ONSET = 31.101
 RENDERED = {"deaf_babble.ogg": (["--impair", "all", "--seed", "1607869102", "--voice", "agent=espeak-ng:en-us+paul:100",
                                  "--voice", "customer=festival:ked_diphone:178"], 38.9)}
