@@ -82,7 +82,7 @@ def voiced_runs(samples: Samples, spans: list[Region], most_aperiodic: float,
             within = head > 0 and inside[head - 1] and tail < len(inside) and inside[tail]
             run = (round(centres[head] - 0.005, 3), round(centres[tail - 1] + 0.005, 3))
             frames = voiced[head:tail].sum()
-            if within and (frames >= MIN_VOICED_FRAMES or frames >= SHORT_VOICED_FRAMES and _any_loud(loud, run)):
+            if within and (frames >= MIN_VOICED_FRAMES or (frames >= SHORT_VOICED_FRAMES and _any_loud(loud, run))):
                 found.append(run)
     return found
 
