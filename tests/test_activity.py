@@ -11,7 +11,7 @@ import pytest
 from conftest import CALLQA, REPO, SAMPLES, write_audio
 
 from pipeline.audio import activity
-from pipeline.audio.activity import WINDOW, _loud, speech_timestamps, vad_options, voice_activity
+from pipeline.audio.activity import WINDOW, _energies, _loud, speech_timestamps, vad_options, voice_activity
 from pipeline.audio.decode import SAMPLE_RATE, decode, to_float
 from pipeline.config import load_settings
 
@@ -58,7 +58,7 @@ def test_a_loud_reply_silero_never_holds_is_brief_activity():
     """A caller's "Sure." under noise and a codec: 15 dB over the floor, Silero 0.2 to 0.3 and never its threshold."""
     probs = probabilities((15, 0.28))
     assert timestamps(probs) == ([], [])  # Silero alone finds nothing: the test can fail
-    [loud] = _loud(noisy(15.0), probs, [], vad_options(VAD), VAD["loud_db"])
+    [loud] = _loud(_energies(noisy(15.0)), probs, [], vad_options(VAD), VAD["loud_db"])
     assert abs(loud["start"] - 100 * WINDOW) <= 4 * WINDOW and abs(loud["end"] - 115 * WINDOW) <= 4 * WINDOW
 
 
@@ -72,16 +72,16 @@ def test_a_short_loud_reply_after_a_lost_packet_is_brief_activity():
     for first, last, gain_db in ((100, 102, 7.0), (102, 109, 15.0), (109, 111, 7.0)):
         audio[first * WINDOW:last * WINDOW] *= 10 ** (gain_db / 20)
     probs = probabilities((11, 0.3))
-    [loud] = _loud((audio * 32767).astype(np.int16), probs, [], vad_options(VAD), VAD["loud_db"])
+    [loud] = _loud(_energies((audio * 32767).astype(np.int16)), probs, [], vad_options(VAD), VAD["loud_db"])
     assert (loud["start"], loud["end"]) == (100 * WINDOW, 111 * WINDOW)
 
 
 def test_noise_that_is_not_loud_enough_or_never_speech_like_is_not_activity():
     options, loud_db = vad_options(VAD), VAD["loud_db"]
-    assert _loud(noisy(loud_db - 4), probabilities((15, 0.28)), [], options, loud_db) == []  # babble swells: +3 dB
-    assert _loud(noisy(15.0), probabilities((15, 0.1)), [], options, loud_db) == []  # a door, a cough: Silero ~0
+    assert _loud(_energies(noisy(loud_db - 4)), probabilities((15, 0.28)), [], options, loud_db) == []  # babble swells: +3 dB
+    assert _loud(_energies(noisy(15.0)), probabilities((15, 0.1)), [], options, loud_db) == []  # a door, a cough: Silero ~0
     found = [{"start": 98 * WINDOW, "end": 118 * WINDOW}]
-    assert _loud(noisy(15.0), probabilities((15, 0.28)), found, options, loud_db) == []  # Silero's own already
+    assert _loud(_energies(noisy(15.0)), probabilities((15, 0.28)), found, options, loud_db) == []  # Silero's own already
 
 
 def test_loud_replies_can_be_switched_off(monkeypatch):

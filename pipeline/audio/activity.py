@@ -96,7 +96,7 @@ def voice_activity(samples: Samples, settings: dict, start_at: float = 0.0) -> t
         if deaf:  # the speaker's loud words Silero scored nothing like speech: heard again from a fresh state
             probabilities = heard_afresh(audio, probabilities, deaf)
             speech, brief = speech_timestamps(probabilities, len(audio), options)
-        loud = _loud(audio, probabilities, speech + brief, options, settings["loud_db"])
+        loud = _loud(energy, probabilities, speech + brief, options, settings["loud_db"])
         brief = sorted(brief + loud, key=lambda chunk: chunk["start"])
     return [
         [(round((offset + s["start"]) / SAMPLE_RATE, 3), round((offset + s["end"]) / SAMPLE_RATE, 3)) for s in found]
@@ -248,10 +248,10 @@ def _keep_brief(chunk: dict, speech_probs: np.ndarray, neg_threshold: float, min
         brief.append({"start": WINDOW * onset, "end": chunk["end"]})
 
 
-def _loud(audio: Samples, speech_probs: np.ndarray, found: list[dict], vad_options: VadOptions,
+def _loud(energy: np.ndarray | None, speech_probs: np.ndarray, found: list[dict], vad_options: VadOptions,
           loud_db: float) -> list[dict]:
-    """Loud brief chunks (module docstring) outside the chunks ``found``, in samples."""
-    energy = _energies(audio)
+    """Loud brief chunks (module docstring) outside the chunks ``found``, in samples; ``energy``:
+    the channel's window energies (``_energies``)."""
     if energy is None:
         return []
     probabilities = np.ravel(speech_probs)
