@@ -268,7 +268,13 @@ def over_floor(samples: Samples, db: float) -> np.ndarray:
     if energy is None:
         return np.zeros(len(samples) // WINDOW, dtype=bool)
     with np.errstate(invalid="ignore"):  # NaN (a lost packet) compares False
-        return energy - np.nanpercentile(energy, FLOOR_PERCENTILE) >= db
+        return _over_floor_db(energy) >= db
+
+
+def _over_floor_db(energy: np.ndarray) -> np.ndarray:
+    """How far each window's energy stands over the channel's noise floor (FLOOR_PERCENTILE of its
+    windows, lost packets left out), dB."""
+    return energy - np.nanpercentile(energy, FLOOR_PERCENTILE)
 
 
 def _energies(audio: Samples) -> np.ndarray | None:
@@ -288,7 +294,7 @@ def _loud_words(energy: np.ndarray, found: list[dict], vad_options: VadOptions, 
     consonant, a lost packet; a swell of babble is one window or two), taken out to where it falls
     to half that (its onset and fade, as a region ends where the probability falls below the lower
     threshold)."""
-    over = energy - np.nanpercentile(energy, FLOOR_PERCENTILE)
+    over = _over_floor_db(energy)
     shortest = vad_options.min_speech_duration_ms / 1000 * SAMPLE_RATE / WINDOW
     cores = np.zeros(len(energy), dtype=bool)
     for first, last in runs(bridged(over >= loud_db)):
