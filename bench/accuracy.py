@@ -182,12 +182,13 @@ def render(plan: dict[str, list[str]], calls: list[str], mono_calls: list[str], 
 # Auditing and comparing
 
 
-def rendered_stereo(root: Path, splits: list[str], conditions: list[str]) -> list[Path]:
-    """The truth files of the rendered stereo calls of ``splits`` x ``conditions`` under ``root``
-    (what the cost benches time); exits saying how to render them when there are none."""
+def rendered_calls(root: Path, splits: list[str], conditions: list[str], mono: bool = False) -> list[Path]:
+    """The truth files of the rendered stereo calls (``mono``: the mono mixes) of ``splits`` x
+    ``conditions`` under ``root`` (what the cost benches time); exits saying how to render them
+    when there are none."""
     files = sorted(path for split in splits for condition in conditions
                    for path in (root / split / condition / "truth").glob("en_*.json")
-                   if not path.stem.endswith("_mono"))
+                   if path.stem.endswith("_mono") == mono)
     if not files:
         sys.exit(f"no rendered calls under {root}: run bench/accuracy.py --render-only first")
     return files

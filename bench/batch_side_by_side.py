@@ -3,13 +3,13 @@
 loading, workers, store, reports) on the same calls under two settings files, run after run.
 
     python bench/batch_side_by_side.py base=off.yaml full= [--splits heldout] [--conditions clean all]
-        [--workers 2] [--rounds 2]
+        [--workers 2] [--rounds 2] [--mono]
 
 Each label=YAML is a settings file laid over the defaults (empty: the defaults). The calls are the
-rendered stereo files of bench/accuracy.py's set (render them first with bench/accuracy.py
---render-only), linked into one folder. Each round runs every label once in one order and once in
-the reverse (A B B A: a machine that speeds up or slows down over the run weighs on both alike),
-each time into a fresh store. Prints, per label, the mean wall time of a batch and the mean CPU
+rendered stereo files (``--mono``: the mono mixes) of bench/accuracy.py's set (render them first
+with bench/accuracy.py --render-only), linked into one folder. Each round runs every label once in
+one order and once in the reverse (A B B A: a machine that speeds up or slows down over the run
+weighs on both alike), each time into a fresh store. Prints, per label, the mean wall time of a batch and the mean CPU
 time of the batch and its workers, and their ratio to the first label.
 """
 
@@ -43,12 +43,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2, help="A B B A this many times")
     parser.add_argument("--set", type=Path, default=accuracy.SET)
+    parser.add_argument("--mono", action="store_true", help="the mono mixes instead of the stereo calls")
     args = parser.parse_args()
     labels = dict(run.partition("=")[::2] for run in args.runs)
     with tempfile.TemporaryDirectory(prefix="callqa-batch-bench-") as scratch:
         calls = Path(scratch) / "calls"
         calls.mkdir()
-        for truth in accuracy.rendered_stereo(args.set, args.splits, args.conditions):
+        for truth in accuracy.rendered_calls(args.set, args.splits, args.conditions, args.mono):
             audio = truth.parent.parent / json.loads(truth.read_text(encoding="utf-8"))["file"]
             condition, split = truth.parent.parent.name, truth.parent.parent.parent.name
             (calls / f"{split}_{condition}_{audio.name}").symlink_to(audio.resolve())
@@ -64,7 +65,7 @@ def main() -> None:
                 print(f"{label}: {seconds:.1f} s wall, {cpu_seconds:.1f} s CPU", file=sys.stderr)
     base = order[0]
     mean = {label: (sum(wall[label]) / len(wall[label]), sum(cpu[label]) / len(cpu[label])) for label in labels}
-    print(f"{count} stereo calls, `callqa batch --workers {args.workers}`, {2 * args.rounds} batches per label "
+    print(f"{count} {'mono' if args.mono else 'stereo'} calls, `callqa batch --workers {args.workers}`, {2 * args.rounds} batches per label "
           f"(A B B A), {machine()}")
     print(f"| settings | wall s per batch | CPU s per batch | wall vs {base} | CPU vs {base} |")
     print("|---|---|---|---|---|")

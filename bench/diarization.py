@@ -6,7 +6,8 @@
 
 Per call: the diarization error rate of the audited transcript's speech activity against the
 script's turns (0.25 s collar), whether agent and customer came out right, and the seconds per
-audio minute that diarization and ASR (tiny.en on the VAD regions) each take on this machine.
+audio minute that diarization (and, of it, the overlap model: ``speakers.overlap``) and ASR
+(tiny.en on the VAD regions) each take on this machine.
 Both are timed side by side in one process, best of ``--repeat`` runs, because other load on the
 machine moves absolute figures a lot; model loading is timed apart. Needs the diarize extra and
 the local weights (make diarize-models).
@@ -27,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from audits.spec import load_spec  # noqa: E402
 from pipeline.audio.activity import speech_regions  # noqa: E402
-from pipeline.audio.decode import decode  # noqa: E402
+from pipeline.audio.decode import decode, to_float  # noqa: E402
 from pipeline.call import CallProcessor  # noqa: E402
 from pipeline.config import load_settings  # noqa: E402
 from pipeline.speakers.turns import diarization_error_rate  # noqa: E402
@@ -89,9 +90,11 @@ def main() -> int:
           f"pyannote.audio {pyannote.audio.__version__}")
     print(f"diarization: {processor.transcriber.diarizer.describe()}; ASR: {processor.transcriber.asr.describe()['model']}")
     print(f"model loading: ASR {load_asr:.1f} s, diarization {load_diarizer:.1f} s (once per worker)\n")
-    print(f"{'call':32} {'audio s':>7} {'DER':>6} {'no collar':>9} {'agent':>6} {'diar. s/min':>11} {'ASR s/min':>9}")
+    print(f"{'call':32} {'audio s':>7} {'DER':>6} {'no collar':>9} {'agent':>6} {'diar. s/min':>11} "
+          f"{'overlap':>7} {'ASR s/min':>9}")
 
-    audio_seconds = diarize_seconds = asr_seconds = 0.0
+    diarizer = processor.transcriber.diarizer
+    audio_seconds = diarize_seconds = overlap_seconds = asr_seconds = 0.0
     rates, right = [], 0
     for truth in mono_truths():
         path = SAMPLES / truth["file"]
@@ -102,13 +105,16 @@ def main() -> int:
         correct = agent_is_right(transcript.activity, scripted)
         samples = decode(path).channels[0]
         regions = speech_regions(samples, settings["vad"])
-        diarize = best_of(args.repeat, lambda: processor.transcriber.diarizer.diarize(samples, truth["call_id"]))
+        diarize = best_of(args.repeat, lambda: diarizer.diarize(samples, truth["call_id"]))
+        overlap = 0.0 if diarizer.overlap is None else best_of(args.repeat, lambda: diarizer.overlap.probabilities(
+            to_float(samples), settings["diarization"]["segmentation_step"]))
         asr = best_of(args.repeat, lambda: processor.transcriber.asr.transcribe_channels([samples], [regions], "en"))
         minutes = transcript.duration / 60
         print(f"{truth['call_id']:32} {transcript.duration:7.1f} {der:6.1%} {strict:9.1%} {'right' if correct else 'WRONG':>6} "
-              f"{diarize / minutes:11.2f} {asr / minutes:9.2f}")
+              f"{diarize / minutes:11.2f} {overlap / minutes:7.2f} {asr / minutes:9.2f}")
         audio_seconds += transcript.duration
         diarize_seconds += diarize
+        overlap_seconds += overlap
         asr_seconds += asr
         rates.append(der)
         right += correct
@@ -116,7 +122,8 @@ def main() -> int:
     minutes = audio_seconds / 60
     print(f"\n{len(rates)} mono calls, {audio_seconds:.0f} s of audio: mean DER {sum(rates) / len(rates):.1%} "
           f"(worst {max(rates):.1%}, collar {COLLAR} s), agent right on {right}/{len(rates)}; "
-          f"diarization {diarize_seconds / minutes:.2f} s per audio minute, ASR {asr_seconds / minutes:.2f} s "
+          f"diarization {diarize_seconds / minutes:.2f} s per audio minute (the overlap model "
+          f"{overlap_seconds / minutes:.2f} of it), ASR {asr_seconds / minutes:.2f} s "
           f"per audio minute (diarization = {diarize_seconds / asr_seconds:.2f} x ASR)")
     return 0 if right == len(rates) else 1
 

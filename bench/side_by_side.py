@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="audit every call this many times per label")
     parser.add_argument("--set", type=Path, default=accuracy.SET)
     args = parser.parse_args()
-    files = accuracy.rendered_stereo(args.set, args.splits, args.conditions)
+    files = accuracy.rendered_calls(args.set, args.splits, args.conditions)
     processors = {}
     for run in args.runs:
         label, _, config = run.partition("=")

@@ -178,9 +178,14 @@ class Diarization:
     min_speakers: int = param(Int(1, 20), "fewest speakers in a call (2 keeps two similar voices apart)", 2)
     max_speakers: int = param(Int(1, 20), "most speakers in a call", 2)
     telemetry: bool = param(Flag(), "let pyannote.audio 4 report usage (not audio) to pyannote.ai", False)
-    segmentation_step: float = param(Real(0.05, 1.0), "step between the segmentation model's 5 s windows, as a "
-                                                      "share of the window", 0.2)
+    segmentation_step: float = param(Real(0.05, 1.0), "step between the segmentation model's 5 s windows (and "
+                                                      "the overlap model's 10 s ones), as a share of the window",
+                                     0.2)
     segmentation_threshold: float = param(Real(0.1, 0.9), "speaker activity above this is speech", 0.5)
+    overlap_threshold: float = param(Real(0.0, 1.0), "two voices at once where the overlap model (segmentation-3.0, "
+                                                     "beside the local weights' pipeline) gives them at least this "
+                                                     "probability; a turn that ends or starts there is carried "
+                                                     "through; 0: not looked for", 0.5)
     clustering_threshold: float = param(Real(0.0, 2.0), "speakers whose voices are closer than this are one "
                                                         "speaker (euclidean distance of unit embeddings)", 0.7)
     min_cluster_size: int = param(Int(1, 20), "clusters of fewer chunks than this are folded into the nearest "

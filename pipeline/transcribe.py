@@ -46,6 +46,7 @@ from pipeline.speakers.turns import (
     reply_spans,
     smooth,
     talk_seconds,
+    through_overlaps,
     unheard_replies,
     words_to_turns,
 )
@@ -171,9 +172,13 @@ class Transcriber:
             raise DiarizationUnavailable(f"{path}: mono recording: {exc}") from None
         samples, language, vad = audio.channels[0], self.spec.language, self.settings["vad"]
         found = diarizer.diarize(samples, Path(path).stem, start_at=answer_at)
-        speech = smooth(found.turns, vad["min_silence_duration_ms"] / 1000, vad["min_speech_duration_ms"] / 1000)
+        min_pause, min_speech = vad["min_silence_duration_ms"] / 1000, vad["min_speech_duration_ms"] / 1000
+        # a blip is no speech before it may be carried through two voices (a 0.22 s one inside the
+        # agent's question, carried through babble heard as two voices, made a 2.1 s false overlap)
+        speech = smooth(found.turns, min_pause, min_speech)
+        speech = smooth(through_overlaps(speech, found.both, min_pause, alone=min_speech), min_pause, 0.0)
         regions, brief = voice_activity(samples, vad, start_at=answer_at)
-        pieces = cut_at_speaker_changes(regions, found, vad["min_speech_duration_ms"] / 1000)
+        pieces = cut_at_speaker_changes(regions, found, min_speech)
         notes: dict[tuple[int, int], str] = {}
         [per_region] = self.asr.transcribe_channels([samples], [pieces], language, notes)
         words = [word for region_words in per_region for word in region_words]
@@ -200,7 +205,6 @@ class Transcriber:
         # Silero's timing, pyannote's speakers. A short word after a turn counts whoever pyannote gave it
         # to: between two similar voices the caller's "Sure." often gets the agent's label.
         timed = heard(speech, voice) + unheard_replies(speech, voice, either=True)
-        min_speech = vad["min_speech_duration_ms"] / 1000
         spoken = union((t.start, t.end) for t in timed)
         quiet = deep_quiet(union(spoken + voice), answer_at, audio.duration)
         voiced = self._voiced(samples, reply_spans(spoken, spoken), quiet, None)

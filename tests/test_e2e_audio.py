@@ -261,6 +261,19 @@ def test_a_hold_starts_after_a_consent_too_faint_to_transcribe(processor, name, 
     assert abs(hold.start - consented_until) < 0.3, hold
 
 
+@needs_diarization
+def test_a_quiet_caller_talked_over_on_a_mono_mix_is_an_interruption(processor):
+    """tests/data/onset/interrupt_mono.mp3: the agent talks over the caller's question for 3.0 s
+    (16.089-19.089 s), the caller 9 dB quieter, under every impairment. pyannote's segmentation
+    ends the caller's turn at 17.1 s (1.0 s of overlap: no interruption); the overlap model hears
+    both voices to the end, and the caller's turn is carried through (``turns.through_overlaps``)."""
+    audited = processor.audit(REPO / "tests" / "data" / "onset" / "interrupt_mono.mp3")
+    [interruption] = audited.measurements.interruptions
+    assert (interruption.by, interruption.over) == ("agent", "customer")
+    assert abs(interruption.start - 16.089) < 0.3 and abs(interruption.end - 19.089) < 0.5, interruption
+    assert next(f for f in audited.result.findings if f.item == "interaction.no_interrupt").status == "fail"
+
+
 def test_an_agent_silero_went_deaf_to_under_babble_is_heard(processor):
     """tests/data/onset/deaf_babble.ogg: Silero's carried state stops hearing the agent after the
     greeting under babble (tests/test_activity.py); heard afresh, the pause after the customer's

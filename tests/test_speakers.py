@@ -19,6 +19,7 @@ from pipeline.speakers.turns import (
     smooth,
     speaker_of,
     talk_seconds,
+    through_overlaps,
     unheard_replies,
     words_to_turns,
 )
@@ -67,6 +68,41 @@ def test_a_diarized_turn_without_words_is_no_turn_and_chinese_words_join_without
 def test_smooth_joins_short_pauses_and_drops_blips_like_the_vad():
     found = [SpeakerTurn(0.8, 3.0, A), SpeakerTurn(3.3, 7.6, A), SpeakerTurn(5.0, 5.1, B), SpeakerTurn(8.3, 12.0, B)]
     assert smooth(found, min_pause=0.5, min_speech=0.25) == [SpeakerTurn(0.8, 7.6, A), SpeakerTurn(8.3, 12.0, B)]
+
+
+def test_a_turn_lost_under_the_other_voice_is_carried_through_where_two_voices_were_heard():
+    # The segmentation ended B's question 1.0 s after A began talking over it; the overlap model
+    # heard two voices in 16.1-17.4 and 17.8-19.0 (a dip under min_pause: one stretch).
+    lost = [SpeakerTurn(0.8, 7.6, A), SpeakerTurn(8.3, 17.1, B), SpeakerTurn(16.1, 21.4, A), SpeakerTurn(22.0, 25.0, B)]
+    both = [(16.1, 17.4), (17.8, 19.0)]
+    assert through_overlaps(lost, both, min_pause=0.5, alone=0.25)[1] == SpeakerTurn(8.3, 19.0, B)
+    # ... to the other's turn's end, if that comes first; and a dip of min_pause or more parts them
+    assert through_overlaps(lost[:2] + [SpeakerTurn(16.1, 18.0, A)], both, 0.5, 0.25)[1] == SpeakerTurn(8.3, 18.0, B)
+    assert through_overlaps(lost, both, min_pause=0.4, alone=0.25)[1] == SpeakerTurn(8.3, 17.4, B)
+    # a turn lost on the stretch's very first frame (where the other's begins) is lost inside it
+    assert through_overlaps([SpeakerTurn(8.3, 16.1, B), SpeakerTurn(16.1, 21.4, A)], both, 0.5, 0.25)[0] == \
+        SpeakerTurn(8.3, 19.0, B)
+    # B cutting in on A, heard by the segmentation only once it was alone: started where both were
+    cut_in = [SpeakerTurn(0.8, 6.0, A), SpeakerTurn(5.2, 9.0, B)]
+    assert through_overlaps(cut_in, [(4.0, 6.0)], 0.5, 0.25)[1] == SpeakerTurn(4.0, 9.0, B)
+    assert through_overlaps(cut_in, [(1.0, 6.0)], 0.5, 0.25) == cut_in  # A had not talked alone 0.25 s
+
+
+def test_two_voices_heard_where_only_one_speaker_talks_change_nothing():
+    # babble under one voice, or a stretch outside every turn: no turn ends inside it while
+    # another speaker's turn runs, so no turn moves and no silence shrinks
+    assert through_overlaps(TURNS, [(2.0, 4.0), (7.0, 8.5), (25.5, 27.0)], 0.5, 0.25) == TURNS
+    alone = [SpeakerTurn(0.8, 7.6, A), SpeakerTurn(8.3, 12.0, B)]
+    assert through_overlaps(alone, [(7.0, 9.0)], 0.5, 0.25) == alone  # B starts inside, but A has stopped
+    assert through_overlaps(TURNS, [], 0.5, 0.25) == TURNS
+
+
+def test_two_turns_starting_together_are_not_carried_through_two_voices():
+    # pyannote heard one voice's question as two speakers starting 0.02 s apart, and the overlap
+    # model two voices there: nobody was talking before the other came in, so nothing is carried
+    together = [SpeakerTurn(11.24, 12.28, A), SpeakerTurn(11.26, 14.07, B)]
+    assert through_overlaps(together, [(11.27, 13.94)], 0.5, alone=0.25) == together
+    assert through_overlaps(together, [(11.27, 13.94)], 0.5, alone=0.0)[0] == SpeakerTurn(11.24, 13.94, A)
 
 
 def test_activity_by_role_keeps_the_overlap_that_becomes_an_interruption():

