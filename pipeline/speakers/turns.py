@@ -75,12 +75,8 @@ def through_overlaps(turns: list[SpeakerTurn], both: list[Region], min_pause: fl
     talked ``alone`` seconds before the other came in: someone was already talking (two turns
     starting together, one voice pyannote heard as two where the overlap model heard two voices
     too, made a false 2.7 s interruption on a draw)."""
-    stretches: list[Region] = []
-    for start, end in both:
-        if stretches and start - stretches[-1][1] < min_pause:
-            stretches[-1] = (stretches[-1][0], end)
-        else:
-            stretches.append((start, end))
+    joined = smooth([SpeakerTurn(start, end, "both") for start, end in both], min_pause, 0.0)
+    stretches = [(t.start, t.end) for t in joined]
     starts = [start for start, _ in stretches]
     own = _by_speaker(turns)  # one speaker's turns never overlap
     begun = {speaker: [t.start for t in spoken] for speaker, spoken in own.items()}
