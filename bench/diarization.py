@@ -6,8 +6,9 @@
 
 Per call: the diarization error rate of the audited transcript's speech activity against the
 script's turns (0.25 s collar), whether agent and customer came out right, and the seconds per
-audio minute that diarization (and, of it, the overlap model: ``speakers.overlap``) and ASR
-(tiny.en on the VAD regions) each take on this machine.
+audio minute that diarization (and, of it, the overlap model: ``speakers.overlap``, run where the
+call's turns ask, as in an audit; beside it, ``whole``: the same model on every window of the call)
+and ASR (tiny.en on the VAD regions) each take on this machine.
 Both are timed side by side in one process, best of ``--repeat`` runs, because other load on the
 machine moves absolute figures a lot; model loading is timed apart. Needs the diarize extra and
 the local weights (make diarize-models).
@@ -31,7 +32,8 @@ from pipeline.audio.activity import speech_regions  # noqa: E402
 from pipeline.audio.decode import decode, to_float  # noqa: E402
 from pipeline.call import CallProcessor  # noqa: E402
 from pipeline.config import load_settings  # noqa: E402
-from pipeline.speakers.turns import diarization_error_rate  # noqa: E402
+from pipeline.speakers.overlap import TwoVoices  # noqa: E402
+from pipeline.speakers.turns import diarization_error_rate, spoken_turns  # noqa: E402
 
 SAMPLES = REPO / "sample_audio"
 COLLAR = 0.25
@@ -91,10 +93,24 @@ def main() -> int:
     print(f"diarization: {processor.transcriber.diarizer.describe()}; ASR: {processor.transcriber.asr.describe()['model']}")
     print(f"model loading: ASR {load_asr:.1f} s, diarization {load_diarizer:.1f} s (once per worker)\n")
     print(f"{'call':32} {'audio s':>7} {'DER':>6} {'no collar':>9} {'agent':>6} {'diar. s/min':>11} "
-          f"{'overlap':>7} {'ASR s/min':>9}")
+          f"{'overlap':>7} {'whole':>6} {'ASR s/min':>9}")
 
     diarizer = processor.transcriber.diarizer
-    audio_seconds = diarize_seconds = overlap_seconds = asr_seconds = 0.0
+    vad = settings["vad"]
+
+    def overlap_model(samples) -> TwoVoices:
+        return TwoVoices(diarizer.overlap, to_float(samples), settings["diarization"]["segmentation_step"],
+                         settings["diarization"]["overlap_threshold"])
+
+    def overlap_asked(found, samples) -> TwoVoices:
+        """The overlap model run where the call's turns ask it (``spoken_turns``), as in an audit."""
+        two_voices = overlap_model(samples)
+        found.two_voices = two_voices.stretch_at
+        spoken_turns(found, vad["min_silence_duration_ms"] / 1000, vad["min_speech_duration_ms"] / 1000)
+        return two_voices
+
+    windows = all_windows = 0
+    audio_seconds = diarize_seconds = overlap_seconds = whole_seconds = asr_seconds = 0.0
     rates, right = [], 0
     for truth in mono_truths():
         path = SAMPLES / truth["file"]
@@ -106,15 +122,22 @@ def main() -> int:
         samples = decode(path).channels[0]
         regions = speech_regions(samples, settings["vad"])
         diarize = best_of(args.repeat, lambda: diarizer.diarize(samples, truth["call_id"]))
-        overlap = 0.0 if diarizer.overlap is None else best_of(args.repeat, lambda: diarizer.overlap.probabilities(
-            to_float(samples), settings["diarization"]["segmentation_step"]))
+        overlap = whole = 0.0
+        if diarizer.overlap is not None:
+            found = diarizer.diarize(samples, truth["call_id"])
+            overlap = best_of(args.repeat, lambda: overlap_asked(found, samples))
+            whole = best_of(args.repeat, lambda: overlap_model(samples).probabilities())
+            windows += len(overlap_asked(found, samples).computed)
+            all_windows += overlap_model(samples).windows
+        diarize += overlap
         asr = best_of(args.repeat, lambda: processor.transcriber.asr.transcribe_channels([samples], [regions], "en"))
         minutes = transcript.duration / 60
         print(f"{truth['call_id']:32} {transcript.duration:7.1f} {der:6.1%} {strict:9.1%} {'right' if correct else 'WRONG':>6} "
-              f"{diarize / minutes:11.2f} {overlap / minutes:7.2f} {asr / minutes:9.2f}")
+              f"{diarize / minutes:11.2f} {overlap / minutes:7.2f} {whole / minutes:6.2f} {asr / minutes:9.2f}")
         audio_seconds += transcript.duration
         diarize_seconds += diarize
         overlap_seconds += overlap
+        whole_seconds += whole
         asr_seconds += asr
         rates.append(der)
         right += correct
@@ -123,7 +146,8 @@ def main() -> int:
     print(f"\n{len(rates)} mono calls, {audio_seconds:.0f} s of audio: mean DER {sum(rates) / len(rates):.1%} "
           f"(worst {max(rates):.1%}, collar {COLLAR} s), agent right on {right}/{len(rates)}; "
           f"diarization {diarize_seconds / minutes:.2f} s per audio minute (the overlap model "
-          f"{overlap_seconds / minutes:.2f} of it), ASR {asr_seconds / minutes:.2f} s "
+          f"{overlap_seconds / minutes:.2f} of it, on {windows} of the calls' {all_windows} windows, where the turns "
+          f"ask; {whole_seconds / minutes:.2f} on every window), ASR {asr_seconds / minutes:.2f} s "
           f"per audio minute (diarization = {diarize_seconds / asr_seconds:.2f} x ASR)")
     return 0 if right == len(rates) else 1
 

@@ -45,8 +45,8 @@ from pipeline.speakers.turns import (
     reply_sounds,
     reply_spans,
     smooth,
+    spoken_turns,
     talk_seconds,
-    through_overlaps,
     unheard_replies,
     words_to_turns,
 )
@@ -173,10 +173,7 @@ class Transcriber:
         samples, language, vad = audio.channels[0], self.spec.language, self.settings["vad"]
         found = diarizer.diarize(samples, Path(path).stem, start_at=answer_at)
         min_pause, min_speech = vad["min_silence_duration_ms"] / 1000, vad["min_speech_duration_ms"] / 1000
-        # a blip is no speech before it may be carried through two voices (a 0.22 s one inside the
-        # agent's question, carried through babble heard as two voices, made a 2.1 s false overlap)
-        speech = smooth(found.turns, min_pause, min_speech)
-        speech = smooth(through_overlaps(speech, found.both, min_pause, alone=min_speech), min_pause, 0.0)
+        speech = spoken_turns(found, min_pause, min_speech)
         regions, brief = voice_activity(samples, vad, start_at=answer_at)
         pieces = cut_at_speaker_changes(regions, found, min_speech)
         notes: dict[tuple[int, int], str] = {}

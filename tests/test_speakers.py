@@ -18,6 +18,7 @@ from pipeline.speakers.turns import (
     reply_spans,
     smooth,
     speaker_of,
+    spoken_turns,
     talk_seconds,
     through_overlaps,
     unheard_replies,
@@ -70,39 +71,66 @@ def test_smooth_joins_short_pauses_and_drops_blips_like_the_vad():
     assert smooth(found, min_pause=0.5, min_speech=0.25) == [SpeakerTurn(0.8, 7.6, A), SpeakerTurn(8.3, 12.0, B)]
 
 
+def two_voices_in(stretches: list[tuple[float, float]], join: float = 0.5):
+    """Two voices heard in ``stretches``, looked up as ``overlap.TwoVoices.stretch_at`` gives them:
+    the stretch holding a moment, those less than ``join`` apart being one."""
+    joined = [(t.start, t.end) for t in smooth([SpeakerTurn(s, e, "both") for s, e in stretches], join, 0.0)]
+    return lambda at: next((stretch for stretch in joined if stretch[0] <= at < stretch[1]), None)
+
+
 def test_a_turn_lost_under_the_other_voice_is_carried_through_where_two_voices_were_heard():
     # The segmentation ended B's question 1.0 s after A began talking over it; the overlap model
     # heard two voices in 16.1-17.4 and 17.8-19.0 (a dip under min_pause: one stretch).
     lost = [SpeakerTurn(0.8, 7.6, A), SpeakerTurn(8.3, 17.1, B), SpeakerTurn(16.1, 21.4, A), SpeakerTurn(22.0, 25.0, B)]
     both = [(16.1, 17.4), (17.8, 19.0)]
-    assert through_overlaps(lost, both, min_pause=0.5, alone=0.25)[1] == SpeakerTurn(8.3, 19.0, B)
+    assert through_overlaps(lost, two_voices_in(both), alone=0.25)[1] == SpeakerTurn(8.3, 19.0, B)
     # ... to the other's turn's end, if that comes first; and a dip of min_pause or more parts them
-    assert through_overlaps(lost[:2] + [SpeakerTurn(16.1, 18.0, A)], both, 0.5, 0.25)[1] == SpeakerTurn(8.3, 18.0, B)
-    assert through_overlaps(lost, both, min_pause=0.4, alone=0.25)[1] == SpeakerTurn(8.3, 17.4, B)
+    assert through_overlaps(lost[:2] + [SpeakerTurn(16.1, 18.0, A)], two_voices_in(both), 0.25)[1] == SpeakerTurn(8.3, 18.0, B)
+    assert through_overlaps(lost, two_voices_in(both, join=0.4), alone=0.25)[1] == SpeakerTurn(8.3, 17.4, B)
     # a turn lost on the stretch's very first frame (where the other's begins) is lost inside it
-    assert through_overlaps([SpeakerTurn(8.3, 16.1, B), SpeakerTurn(16.1, 21.4, A)], both, 0.5, 0.25)[0] == \
+    assert through_overlaps([SpeakerTurn(8.3, 16.1, B), SpeakerTurn(16.1, 21.4, A)], two_voices_in(both), 0.25)[0] == \
         SpeakerTurn(8.3, 19.0, B)
     # B cutting in on A, heard by the segmentation only once it was alone: started where both were
     cut_in = [SpeakerTurn(0.8, 6.0, A), SpeakerTurn(5.2, 9.0, B)]
-    assert through_overlaps(cut_in, [(4.0, 6.0)], 0.5, 0.25)[1] == SpeakerTurn(4.0, 9.0, B)
-    assert through_overlaps(cut_in, [(1.0, 6.0)], 0.5, 0.25) == cut_in  # A had not talked alone 0.25 s
+    assert through_overlaps(cut_in, two_voices_in([(4.0, 6.0)]), 0.25)[1] == SpeakerTurn(4.0, 9.0, B)
+    assert through_overlaps(cut_in, two_voices_in([(1.0, 6.0)]), 0.25) == cut_in  # A had not talked alone 0.25 s
 
 
 def test_two_voices_heard_where_only_one_speaker_talks_change_nothing():
     # babble under one voice, or a stretch outside every turn: no turn ends inside it while
     # another speaker's turn runs, so no turn moves and no silence shrinks
-    assert through_overlaps(TURNS, [(2.0, 4.0), (7.0, 8.5), (25.5, 27.0)], 0.5, 0.25) == TURNS
+    assert through_overlaps(TURNS, two_voices_in([(2.0, 4.0), (7.0, 8.5), (25.5, 27.0)]), 0.25) == TURNS
     alone = [SpeakerTurn(0.8, 7.6, A), SpeakerTurn(8.3, 12.0, B)]
-    assert through_overlaps(alone, [(7.0, 9.0)], 0.5, 0.25) == alone  # B starts inside, but A has stopped
-    assert through_overlaps(TURNS, [], 0.5, 0.25) == TURNS
+    assert through_overlaps(alone, two_voices_in([(7.0, 9.0)]), 0.25) == alone  # B starts inside, but A has stopped
+    assert through_overlaps(TURNS, two_voices_in([]), 0.25) == TURNS
 
 
 def test_two_turns_starting_together_are_not_carried_through_two_voices():
     # pyannote heard one voice's question as two speakers starting 0.02 s apart, and the overlap
     # model two voices there: nobody was talking before the other came in, so nothing is carried
     together = [SpeakerTurn(11.24, 12.28, A), SpeakerTurn(11.26, 14.07, B)]
-    assert through_overlaps(together, [(11.27, 13.94)], 0.5, alone=0.25) == together
-    assert through_overlaps(together, [(11.27, 13.94)], 0.5, alone=0.0)[0] == SpeakerTurn(11.24, 13.94, A)
+    assert through_overlaps(together, two_voices_in([(11.27, 13.94)]), alone=0.25) == together
+    assert through_overlaps(together, two_voices_in([(11.27, 13.94)]), alone=0.0)[0] == SpeakerTurn(11.24, 13.94, A)
+
+
+def test_spoken_turns_smooth_then_carry_through_two_voices_asking_only_where_turns_meet():
+    # A blip of B inside A's turn is no speech, so nothing asks about it; B's question, lost 1.0 s
+    # under A, is carried through the stretch (asked about with the VAD's pause as the join).
+    found = Diarization([SpeakerTurn(0.8, 7.6, A), SpeakerTurn(3.0, 3.1, B), SpeakerTurn(8.3, 17.1, B),
+                         SpeakerTurn(16.1, 21.4, A)], [])
+    asked: list[tuple[float, float]] = []
+    lookup = two_voices_in([(16.1, 17.4), (17.8, 19.0)])
+
+    def stretch_at(at: float, join: float):
+        asked.append((at, join))
+        return lookup(at)
+
+    assert spoken_turns(found, 0.5, 0.25) == [SpeakerTurn(0.8, 7.6, A), SpeakerTurn(8.3, 17.1, B),
+                                              SpeakerTurn(16.1, 21.4, A)]
+    found.two_voices = stretch_at
+    assert spoken_turns(found, 0.5, 0.25) == [SpeakerTurn(0.8, 7.6, A), SpeakerTurn(8.3, 19.0, B),
+                                              SpeakerTurn(16.1, 21.4, A)]
+    assert asked == [(17.1, 0.5), (16.1, 0.5)]  # B's end while A runs, A's start while B runs: nothing else
 
 
 def test_activity_by_role_keeps_the_overlap_that_becomes_an_interruption():

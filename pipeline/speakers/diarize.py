@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 
 from pipeline.audio.decode import SAMPLE_RATE, Samples, to_float
-from pipeline.speakers.overlap import OverlapModel, two_voices
+from pipeline.speakers.overlap import OverlapModel, TwoVoices
 from pipeline.speakers.turns import Diarization, SpeakerTurn
 
 INSTALL_HINT = "pip install 'callqa[diarize]'"
@@ -85,16 +85,15 @@ class Diarizer:
         waveform = to_float(samples[offset:])
         found = self._compat.run(self.pipeline, waveform, uri, self.settings["min_speakers"],
                                  self.settings["max_speakers"])
-        both = []
-        if self.overlap is not None:
-            probabilities = self.overlap.probabilities(waveform, self.settings["segmentation_step"])
-            both = [(round(start + start_at, 3), round(end + start_at, 3))
-                    for start, end in two_voices(probabilities, self.settings["overlap_threshold"])]
+        two_voices = None
+        if self.overlap is not None:  # runs only where asked: a few seconds of most calls
+            two_voices = TwoVoices(self.overlap, waveform, self.settings["segmentation_step"],
+                                   self.settings["overlap_threshold"], offset=start_at).stretch_at
 
         def shifted(turns: list[SpeakerTurn]) -> list[SpeakerTurn]:
             return [SpeakerTurn(round(t.start + start_at, 3), round(t.end + start_at, 3), t.speaker) for t in turns]
 
-        return Diarization(shifted(found.turns), shifted(found.exclusive), both)
+        return Diarization(shifted(found.turns), shifted(found.exclusive), two_voices)
 
     def _load(self, name: str):
         from pyannote.audio import Pipeline

@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from audits.calldata.transcript import ROLES, Turn, Word, joined
 from pipeline.audio.activity import Region
@@ -43,7 +43,9 @@ class SpeakerTurn:
 class Diarization:
     turns: list[SpeakerTurn]  # overlapping where two speakers talk at once
     exclusive: list[SpeakerTurn]  # one speaker at a time: for attributing words
-    both: list[Region] = field(default_factory=list)  # where an overlap model heard two voices at once
+    # the stretch of two voices at once holding a moment, those less than a pause apart being one
+    # (``overlap.TwoVoices.stretch_at``), where an overlap model listens
+    two_voices: Callable[[float, float], Region | None] | None = None
 
 
 def smooth(turns: list[SpeakerTurn], min_pause: float, min_speech: float) -> list[SpeakerTurn]:
@@ -61,29 +63,35 @@ def smooth(turns: list[SpeakerTurn], min_pause: float, min_speech: float) -> lis
     return sorted((t for t in merged if t.end - t.start >= min_speech), key=lambda t: (t.start, t.speaker))
 
 
-def through_overlaps(turns: list[SpeakerTurn], both: list[Region], min_pause: float,
+def spoken_turns(found: Diarization, min_pause: float, min_speech: float) -> list[SpeakerTurn]:
+    """The speaker turns of a mono call: the diarized ones ``smooth``-ed as the VAD treats a channel,
+    then carried through two voices at once where an overlap model listens (after the smoothing: a
+    0.22 s blip inside the agent's question, carried through babble heard as two voices, made a 2.1 s
+    false overlap)."""
+    speech = smooth(found.turns, min_pause, min_speech)
+    if found.two_voices is None:
+        return speech
+    stretch_at = found.two_voices
+    return smooth(through_overlaps(speech, lambda at: stretch_at(at, min_pause), alone=min_speech), min_pause, 0.0)
+
+
+def through_overlaps(turns: list[SpeakerTurn], stretch_at: Callable[[float], Region | None],
                      alone: float) -> list[SpeakerTurn]:
-    """The diarized turns carried through the stretches where two voices sound at once (``both``,
-    sorted, disjoint; from ``pipeline.speakers.overlap``). pyannote's segmentation loses a quiet
+    """The diarized turns carried through the stretches where two voices sound at once
+    (``stretch_at``: the one holding a moment, if any; from ``pipeline.speakers.overlap``, those
+    less than a pause apart joined, as a speaker's turns are). pyannote's segmentation loses a quiet
     voice under a louder one: a caller talked over for 3.0 s had their turn ended 1.0 s into it. So
     a turn that ends inside such a stretch, or on its first frame (the two models' frames fall on
     one grid: a lost turn often ends just there), while another speaker's turn runs on, lasts to the
     stretch's end (or that turn's end, if sooner); and one that starts inside it while another's
-    turn already runs starts at the stretch's start. Stretches less than ``min_pause`` apart are
-    one, as a speaker's turns are (``smooth``). Only a turn that touches a stretch moves, only where
-    another speaker's turn runs (no new speech, no silence changed), and only where one of the two
-    talked ``alone`` seconds before the other came in: someone was already talking (two turns
+    turn already runs starts at the stretch's start. Only a turn that touches a stretch moves, only
+    where another speaker's turn runs (no new speech, no silence changed), and only where one of the
+    two talked ``alone`` seconds before the other came in: someone was already talking (two turns
     starting together, one voice pyannote heard as two where the overlap model heard two voices
-    too, made a false 2.7 s interruption on a draw)."""
-    joined = smooth([SpeakerTurn(start, end, "both") for start, end in both], min_pause, 0.0)
-    stretches = [(t.start, t.end) for t in joined]
-    starts = [start for start, _ in stretches]
+    too, made a false 2.7 s interruption on a draw). Stretches are asked for only there: the overlap
+    model runs on a few seconds of most calls."""
     own = _by_speaker(turns)  # one speaker's turns never overlap
     begun = {speaker: [t.start for t in spoken] for speaker, spoken in own.items()}
-
-    def stretch_at(at: float) -> Region | None:
-        index = bisect.bisect_right(starts, at) - 1
-        return stretches[index] if index >= 0 and at < stretches[index][1] else None
 
     def others_at(speaker: str, at: float) -> list[SpeakerTurn]:  # the other speakers' turns running at ``at``
         running = []
@@ -96,11 +104,11 @@ def through_overlaps(turns: list[SpeakerTurn], both: list[Region], min_pause: fl
     carried = []
     for turn in turns:
         start, end = turn.start, turn.end
-        if stretch := stretch_at(end):
-            if running := [t for t in others_at(turn.speaker, end) if t.start - turn.start >= alone]:
+        if running := [t for t in others_at(turn.speaker, end) if t.start - turn.start >= alone]:
+            if stretch := stretch_at(end):
                 end = max(end, min(stretch[1], max(t.end for t in running)))
-        if (stretch := stretch_at(start)) and stretch[0] < start:
-            if any(stretch[0] - t.start >= alone for t in others_at(turn.speaker, start)):
+        if earlier := [t.start for t in others_at(turn.speaker, start) if start - t.start > alone]:
+            if (stretch := stretch_at(start)) and stretch[0] < start and stretch[0] - min(earlier) >= alone:
                 start = stretch[0]
         carried.append(SpeakerTurn(start, end, turn.speaker))
     return carried
