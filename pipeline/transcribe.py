@@ -104,9 +104,9 @@ class Transcriber:
         answer_at, ring = self._ring_phase(audio)
         if audio.is_stereo:
             turns, activity, sound, roles = self._stereo(audio, answer_at)
-            asr = self.asr.describe()
+            asr, two_voices = self.asr.describe(), []
         else:
-            turns, activity, roles = self._mono(audio, answer_at, path)
+            turns, activity, roles, two_voices = self._mono(audio, answer_at, path)
             sound = {}  # one leg for both speakers: its sound is nobody's in particular
             asr = {**self.asr.describe(), "diarization": self.diarizer.describe()}
         turns.sort(key=lambda turn: turn.start)
@@ -124,6 +124,7 @@ class Transcriber:
             audio_sha256=audio.sha256,
             channels=len(audio.channels),
             asr=asr,
+            two_voices=two_voices,
         )
 
     def _stereo(self, audio: Audio, answer_at: float):
@@ -173,7 +174,7 @@ class Transcriber:
         samples, language, vad = audio.channels[0], self.spec.language, self.settings["vad"]
         found = diarizer.diarize(samples, Path(path).stem, start_at=answer_at)
         min_pause, min_speech = vad["min_silence_duration_ms"] / 1000, vad["min_speech_duration_ms"] / 1000
-        speech = spoken_turns(found, min_pause, min_speech)
+        speech, two_voices = spoken_turns(found, min_pause, min_speech)
         regions, brief = voice_activity(samples, vad, start_at=answer_at)
         pieces = cut_at_speaker_changes(regions, found, min_speech)
         notes: dict[tuple[int, int], str] = {}
@@ -210,7 +211,7 @@ class Transcriber:
         sound = reply_sounds(own_sound(samples, None, answer_at, self.settings["leakage"], min_speech)
                              + voiced + unclaimed, loud, min_speech)
         timed += mix_replies(sound, timed, spoken)
-        return turns, activity_by_role(timed, lambda speaker: role_of_speaker(roles, speaker)), roles
+        return turns, activity_by_role(timed, lambda speaker: role_of_speaker(roles, speaker)), roles, two_voices
 
     def _loud_sound(self, samples: Pcm, voice: OwnVoice | None, answer_at: float) -> list[Region]:
         """The leg's own sound that is loud somewhere (``own_sound`` with ``vad.loud_db``; none when 0)."""

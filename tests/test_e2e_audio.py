@@ -271,7 +271,12 @@ def test_a_quiet_caller_talked_over_on_a_mono_mix_is_an_interruption(processor):
     [interruption] = audited.measurements.interruptions
     assert (interruption.by, interruption.over) == ("agent", "customer")
     assert abs(interruption.start - 16.089) < 0.3 and abs(interruption.end - 19.089) < 0.5, interruption
-    assert next(f for f in audited.result.findings if f.item == "interaction.no_interrupt").status == "fail"
+    finding = next(f for f in audited.result.findings if f.item == "interaction.no_interrupt")
+    assert finding.status == "fail"
+    # the evidence says whose ears heard the second voice: the span the caller's turn was carried through
+    [(start, end)] = audited.transcript.two_voices
+    assert abs(start - 17.1) < 0.3 and abs(end - 19.089) < 0.5, audited.transcript.two_voices
+    assert "heard by the overlap model" in " ".join(e.text for e in finding.evidence)
 
 
 def test_an_agent_silero_went_deaf_to_under_babble_is_heard(processor):

@@ -125,11 +125,12 @@ def test_spoken_turns_smooth_then_carry_through_two_voices_asking_only_where_tur
         asked.append((at, join))
         return lookup(at)
 
-    assert spoken_turns(found, 0.5, 0.25) == [SpeakerTurn(0.8, 7.6, A), SpeakerTurn(8.3, 17.1, B),
-                                              SpeakerTurn(16.1, 21.4, A)]
+    assert spoken_turns(found, 0.5, 0.25) == ([SpeakerTurn(0.8, 7.6, A), SpeakerTurn(8.3, 17.1, B),
+                                               SpeakerTurn(16.1, 21.4, A)], [])
     found.two_voices = stretch_at
-    assert spoken_turns(found, 0.5, 0.25) == [SpeakerTurn(0.8, 7.6, A), SpeakerTurn(8.3, 19.0, B),
-                                              SpeakerTurn(16.1, 21.4, A)]
+    # and the span B was carried through: two voices there, where the diarization had only A
+    assert spoken_turns(found, 0.5, 0.25) == ([SpeakerTurn(0.8, 7.6, A), SpeakerTurn(8.3, 19.0, B),
+                                               SpeakerTurn(16.1, 21.4, A)], [(17.1, 19.0)])
     assert asked == [(17.1, 0.5), (16.1, 0.5)]  # B's end while A runs, A's start while B runs: nothing else
 
 

@@ -36,6 +36,14 @@ def test_json_round_trip_is_lossless(tmp_path):
     assert len(compact) < len(original.to_json()) * 0.8
 
 
+def test_the_spans_an_overlap_model_carried_a_mono_turn_through_are_kept_and_only_there(tmp_path):
+    mono = _transcript()
+    mono.channels, mono.two_voices = 1, [(3.5, 4.2)]
+    mono.save(tmp_path / "mono.json")
+    assert Transcript.load(tmp_path / "mono.json") == mono
+    assert "two_voices" not in _transcript().to_dict()  # stereo calls: nothing to say
+
+
 def test_minimal_transcript_from_another_asr_system():
     data = {"language": "en", "turns": [
         {"role": "agent", "start": 0.5, "end": 2.0, "text": "Hello"},
@@ -75,6 +83,7 @@ TURN = {"role": "agent", "start": 0.5, "end": 2.0, "text": "Hello"}
     ({"language": "en", "turns": [TURN], "roles": {"confidence": "sure"}}, "field 'roles.confidence': must be a number"),
     ({"language": "en", "turns": [TURN], "answer_at": -3}, "field 'answer_at': a time must not be negative"),
     ({"language": "en", "turns": [TURN], "activity": {"agent": [[5, 1]]}}, "field 'activity.agent[0].end'"),
+    ({"language": "en", "turns": [TURN], "two_voices": [[4.0]]}, "field 'two_voices[0]': must be [start, end]"),
     ({"language": "en", "turns": [TURN], "call_id": ["x"]}, "field 'call_id': must be text, got a list"),
     ({"language": "en", "turns": [TURN], "sound": {"caller": 1.0}}, "field 'sound.caller': not a role"),
     ({"language": "en", "turns": [TURN], "sound": {"customer": -1}}, "field 'sound.customer': a time must not be"),

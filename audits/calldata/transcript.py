@@ -126,6 +126,9 @@ class Transcript:
     asr: dict[str, str] = field(default_factory=dict)
     # Phrases scored against the audio while the recording was open (``PhraseScore``).
     phrase_scores: list[PhraseScore] = field(default_factory=list)
+    # Mono: where the diarization heard one speaker and an overlap model two voices at once, so a
+    # turn was carried through (``pipeline.speakers.turns.spoken_turns``): the evidence's reason.
+    two_voices: list[tuple[float, float]] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
 
     def role_turns(self, role: str) -> list[Turn]:
@@ -140,6 +143,9 @@ class Transcript:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["activity"] = {role: [list(r) for r in regions] for role, regions in self.activity.items()}
+        data["two_voices"] = [list(span) for span in self.two_voices]
+        if not self.two_voices:  # stereo calls, and mono ones where nobody was carried through
+            del data["two_voices"]
         for turn in data["turns"]:  # only the turns decoded twice say so
             if turn["redecoded"] is None:
                 del turn["redecoded"]
@@ -215,6 +221,7 @@ def _read_transcript(data, origin: str) -> Transcript:
         asr=_mapping(data.get("asr"), "asr"),
         phrase_scores=[_phrase_score(p, f"phrase_scores[{n}]")
                        for n, p in enumerate(_items(data.get("phrase_scores") or [], "phrase_scores"))],
+        two_voices=_regions(data.get("two_voices") or [], "two_voices"),
     )
 
 
@@ -363,13 +370,17 @@ def _activity(value, field: str) -> dict[str, list[tuple[float, float]]]:
     for role, regions in _mapping(value, field).items():
         if role not in (*ROLES, "unknown"):
             raise _FieldError(f"{field}.{role}", "not a role (agent, customer, unknown)")
-        spans = []
-        for n, region in enumerate(_items(regions, f"{field}.{role}")):
-            if not isinstance(region, list) or len(region) != 2:
-                raise _FieldError(f"{field}.{role}[{n}]", f"must be [start, end], got {_shown(region)}")
-            spans.append(_span(*region, f"{field}.{role}[{n}]"))
-        activity[role] = spans
+        activity[role] = _regions(regions, f"{field}.{role}")
     return activity
+
+
+def _regions(value, field: str) -> list[tuple[float, float]]:
+    spans = []
+    for n, region in enumerate(_items(value, field)):
+        if not isinstance(region, list) or len(region) != 2:
+            raise _FieldError(f"{field}[{n}]", f"must be [start, end], got {_shown(region)}")
+        spans.append(_span(*region, f"{field}[{n}]"))
+    return spans
 
 
 def _sound(value, field: str) -> dict[str, float]:

@@ -67,10 +67,15 @@ def _interruption(ctx: CallView, opts: ThresholdOptions) -> list[Reading] | str:
         # The interrupter's words: their turn overlapping the interruption.
         words = ctx.timeline(opts.role).overlapping(event.start, event.end, first=1)
         said = f": “{quote(words[0].text)}”" if words else ""
+        # mono: where the overlap model, not the diarization, heard the second voice
+        heard = [(max(start, event.start), min(end, event.end)) for start, end in ctx.transcript.two_voices
+                 if start < event.end and event.start < end]
+        both = "".join(f"; both voices from {start:.1f} s to {end:.1f} s heard by the overlap model, "
+                       f"one by the diarization" for start, end in heard)
         readings.append(Reading(event.seconds, Evidence(
             event.start, event.end, opts.role,
             f"the {opts.role} talked over the {event.over} for {event.seconds:.1f} s "
-            f"from {event.start:.1f} s to {event.end:.1f} s{said}")))
+            f"from {event.start:.1f} s to {event.end:.1f} s{said}{both}")))
     return readings
 
 

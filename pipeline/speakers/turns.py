@@ -63,16 +63,21 @@ def smooth(turns: list[SpeakerTurn], min_pause: float, min_speech: float) -> lis
     return sorted((t for t in merged if t.end - t.start >= min_speech), key=lambda t: (t.start, t.speaker))
 
 
-def spoken_turns(found: Diarization, min_pause: float, min_speech: float) -> list[SpeakerTurn]:
+def spoken_turns(found: Diarization, min_pause: float,
+                 min_speech: float) -> tuple[list[SpeakerTurn], list[Region]]:
     """The speaker turns of a mono call: the diarized ones ``smooth``-ed as the VAD treats a channel,
     then carried through two voices at once where an overlap model listens (after the smoothing: a
     0.22 s blip inside the agent's question, carried through babble heard as two voices, made a 2.1 s
-    false overlap)."""
+    false overlap); and the spans a turn was carried through: speech the diarization gave one
+    speaker and the overlap model two, for the evidence of what they make (an interruption)."""
     speech = smooth(found.turns, min_pause, min_speech)
     if found.two_voices is None:
-        return speech
+        return speech, []
     stretch_at = found.two_voices
-    return smooth(through_overlaps(speech, lambda at: stretch_at(at, min_pause), alone=min_speech), min_pause, 0.0)
+    carried = through_overlaps(speech, lambda at: stretch_at(at, min_pause), alone=min_speech)
+    added = union([(before.end, after.end) for before, after in zip(speech, carried) if after.end > before.end]
+                  + [(after.start, before.start) for before, after in zip(speech, carried) if after.start < before.start])
+    return smooth(carried, min_pause, 0.0), added
 
 
 def through_overlaps(turns: list[SpeakerTurn], stretch_at: Callable[[float], Region | None],
