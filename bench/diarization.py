@@ -105,7 +105,7 @@ def main() -> int:
     def overlap_asked(found, samples) -> TwoVoices:
         """The overlap model run where the call's turns ask it (``spoken_turns``), as in an audit."""
         two_voices = overlap_model(samples)
-        found.two_voices = two_voices.stretch_at
+        found.two_voices_at = two_voices.stretch_at
         spoken_turns(found, vad["min_silence_duration_ms"] / 1000, vad["min_speech_duration_ms"] / 1000)
         return two_voices
 

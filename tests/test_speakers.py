@@ -85,7 +85,8 @@ def test_a_turn_lost_under_the_other_voice_is_carried_through_where_two_voices_w
     both = [(16.1, 17.4), (17.8, 19.0)]
     assert through_overlaps(lost, two_voices_in(both), alone=0.25)[1] == SpeakerTurn(8.3, 19.0, B)
     # ... to the other's turn's end, if that comes first; and a dip of min_pause or more parts them
-    assert through_overlaps(lost[:2] + [SpeakerTurn(16.1, 18.0, A)], two_voices_in(both), 0.25)[1] == SpeakerTurn(8.3, 18.0, B)
+    shorter = lost[:2] + [SpeakerTurn(16.1, 18.0, A)]
+    assert through_overlaps(shorter, two_voices_in(both), 0.25)[1] == SpeakerTurn(8.3, 18.0, B)
     assert through_overlaps(lost, two_voices_in(both, join=0.4), alone=0.25)[1] == SpeakerTurn(8.3, 17.4, B)
     # a turn lost on the stretch's very first frame (where the other's begins) is lost inside it
     assert through_overlaps([SpeakerTurn(8.3, 16.1, B), SpeakerTurn(16.1, 21.4, A)], two_voices_in(both), 0.25)[0] == \
@@ -127,7 +128,7 @@ def test_spoken_turns_smooth_then_carry_through_two_voices_asking_only_where_tur
 
     assert spoken_turns(found, 0.5, 0.25) == ([SpeakerTurn(0.8, 7.6, A), SpeakerTurn(8.3, 17.1, B),
                                                SpeakerTurn(16.1, 21.4, A)], [])
-    found.two_voices = stretch_at
+    found.two_voices_at = stretch_at
     # and the span B was carried through: two voices there, where the diarization had only A
     assert spoken_turns(found, 0.5, 0.25) == ([SpeakerTurn(0.8, 7.6, A), SpeakerTurn(8.3, 19.0, B),
                                                SpeakerTurn(16.1, 21.4, A)], [(17.1, 19.0)])

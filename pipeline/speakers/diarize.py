@@ -85,15 +85,15 @@ class Diarizer:
         waveform = to_float(samples[offset:])
         found = self._compat.run(self.pipeline, waveform, uri, self.settings["min_speakers"],
                                  self.settings["max_speakers"])
-        two_voices = None
+        two_voices_at = None
         if self.overlap is not None:  # runs only where asked: a few seconds of most calls
-            two_voices = TwoVoices(self.overlap, waveform, self.settings["segmentation_step"],
+            two_voices_at = TwoVoices(self.overlap, waveform, self.settings["segmentation_step"],
                                    self.settings["overlap_threshold"], offset=start_at).stretch_at
 
         def shifted(turns: list[SpeakerTurn]) -> list[SpeakerTurn]:
             return [SpeakerTurn(round(t.start + start_at, 3), round(t.end + start_at, 3), t.speaker) for t in turns]
 
-        return Diarization(shifted(found.turns), shifted(found.exclusive), two_voices)
+        return Diarization(shifted(found.turns), shifted(found.exclusive), two_voices_at)
 
     def _load(self, name: str):
         from pyannote.audio import Pipeline

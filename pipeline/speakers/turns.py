@@ -45,7 +45,7 @@ class Diarization:
     exclusive: list[SpeakerTurn]  # one speaker at a time: for attributing words
     # the stretch of two voices at once holding a moment, those less than a pause apart being one
     # (``overlap.TwoVoices.stretch_at``), where an overlap model listens
-    two_voices: Callable[[float, float], Region | None] | None = None
+    two_voices_at: Callable[[float, float], Region | None] | None = None
 
 
 def smooth(turns: list[SpeakerTurn], min_pause: float, min_speech: float) -> list[SpeakerTurn]:
@@ -71,12 +71,13 @@ def spoken_turns(found: Diarization, min_pause: float,
     false overlap); and the spans a turn was carried through: speech the diarization gave one
     speaker and the overlap model two, for the evidence of what they make (an interruption)."""
     speech = smooth(found.turns, min_pause, min_speech)
-    if found.two_voices is None:
+    if found.two_voices_at is None:
         return speech, []
-    stretch_at = found.two_voices
+    stretch_at = found.two_voices_at
     carried = through_overlaps(speech, lambda at: stretch_at(at, min_pause), alone=min_speech)
-    added = union([(before.end, after.end) for before, after in zip(speech, carried) if after.end > before.end]
-                  + [(after.start, before.start) for before, after in zip(speech, carried) if after.start < before.start])
+    moved = list(zip(speech, carried))  # through_overlaps keeps the turns' order
+    added = union([(before.end, after.end) for before, after in moved if after.end > before.end]
+                  + [(after.start, before.start) for before, after in moved if after.start < before.start])
     return smooth(carried, min_pause, 0.0), added
 
 
