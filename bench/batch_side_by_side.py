@@ -9,8 +9,8 @@ Each label=YAML is a settings file laid over the defaults (empty: the defaults).
 rendered stereo files (``--mono``: the mono mixes) of bench/accuracy.py's set (render them first
 with bench/accuracy.py --render-only), linked into one folder. Each round runs every label once in
 one order and once in the reverse (A B B A: a machine that speeds up or slows down over the run
-weighs on both alike), each time into a fresh store. Prints, per label, the mean wall time of a batch and the mean CPU
-time of the batch and its workers, and their ratio to the first label.
+weighs on both alike), each time into a fresh store. Prints, per label, the mean wall time of a
+batch and the mean CPU time of the batch and its workers, and their ratio to the first label.
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ def main() -> None:
                 print(f"{label}: {seconds:.1f} s wall, {cpu_seconds:.1f} s CPU", file=sys.stderr)
     base = order[0]
     mean = {label: (sum(wall[label]) / len(wall[label]), sum(cpu[label]) / len(cpu[label])) for label in labels}
-    print(f"{count} {'mono' if args.mono else 'stereo'} calls, `callqa batch --workers {args.workers}`, {2 * args.rounds} batches per label "
+    kind = "mono" if args.mono else "stereo"
+    print(f"{count} {kind} calls, `callqa batch --workers {args.workers}`, {2 * args.rounds} batches per label "
           f"(A B B A), {machine()}")
     print(f"| settings | wall s per batch | CPU s per batch | wall vs {base} | CPU vs {base} |")
     print("|---|---|---|---|---|")

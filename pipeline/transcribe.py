@@ -192,7 +192,7 @@ class Transcriber:
             for turn in turns:
                 turn.speaker = roles.agent if turn.speaker in split else turn.speaker
             speech = smooth([SpeakerTurn(t.start, t.end, roles.agent if t.speaker in split else t.speaker)
-                             for t in speech], vad["min_silence_duration_ms"] / 1000, 0.0)
+                             for t in speech], min_pause, 0.0)
             roles = self._speaker_roles(turns, speech)
             roles.needs_review = True
             roles.reason += "; " + "; ".join(split.values())

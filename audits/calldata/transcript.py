@@ -143,8 +143,9 @@ class Transcript:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["activity"] = {role: [list(r) for r in regions] for role, regions in self.activity.items()}
-        data["two_voices"] = [list(span) for span in self.two_voices]
-        if not self.two_voices:  # stereo calls, and mono ones where nobody was carried through
+        if self.two_voices:
+            data["two_voices"] = [list(span) for span in self.two_voices]
+        else:  # stereo calls, and mono ones where nobody was carried through
             del data["two_voices"]
         for turn in data["turns"]:  # only the turns decoded twice say so
             if turn["redecoded"] is None:

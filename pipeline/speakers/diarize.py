@@ -88,7 +88,7 @@ class Diarizer:
         two_voices_at = None
         if self.overlap is not None:  # runs only where asked: a few seconds of most calls
             two_voices_at = TwoVoices(self.overlap, waveform, self.settings["segmentation_step"],
-                                   self.settings["overlap_threshold"], offset=start_at).stretch_at
+                                      self.settings["overlap_threshold"], offset=start_at).stretch_at
 
         def shifted(turns: list[SpeakerTurn]) -> list[SpeakerTurn]:
             return [SpeakerTurn(round(t.start + start_at, 3), round(t.end + start_at, 3), t.speaker) for t in turns]
